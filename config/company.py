@@ -1,0 +1,136 @@
+"""Settings of one connection (R-3.0–R-3.9), kept in Redis and changed from the CLI.
+
+Unlike process settings these belong to a company pair and are chosen from what the
+two APIs offer (cost centers, invoice statuses, articles), so they live in Redis under
+the connection and are validated by :class:`CompanySettingsSchema`. A transfer calls
+:func:`require` first and refuses to start while a setting it needs is missing, naming
+each one (R-3: "no transfer may start before they are set").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+SEVERA = "severa"
+EEKONOMI = "eekonomi"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    rule: str
+    meaning: str
+
+
+#: Every connection setting, in R-3 order; the CLI's ``settings show`` follows it.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("customers_master", "R-3.1", "master system for customers: severa or eekonomi"),
+    Setting("products_master", "R-3.2", "master system for products: severa or eekonomi"),
+    Setting("cost_center_id", "R-3.3", "eEkonomi cost center whose items are the projects"),
+    Setting("default_article_number", "R-3.4", "eEkonomi article number for rows with no code"),
+    Setting(
+        "supplier_invoices_billable", "R-3.5", "supplier-invoice costs billable (price = cost)"
+    ),
+    Setting("status_to_transfer", "R-3.6", "Severa invoice status that marks 'to transfer'"),
+    Setting("status_transferred", "R-3.7", "Severa invoice status set after the transfer"),
+    Setting("status_sent", "R-3.8", "Severa invoice status set once eEkonomi has sent it"),
+    Setting("status_paid", "R-3.9", "Severa invoice status set once paid in eEkonomi"),
+    Setting("sent_means", "R-3.8", "'booked' or 'delivered' (SendType set and delivered)"),
+    Setting("register_interval_minutes", "R-6.4", "minutes between scheduled register syncs"),
+    Setting("invoice_interval_minutes", "R-6.4", "minutes between invoice transfers and checks"),
+)
+
+#: What each transfer needs before it may start (R-3).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "customers": ("customers_master",),
+    "products": ("products_master",),
+    "projects": ("cost_center_id",),
+    "invoices": (
+        "default_article_number",
+        "status_to_transfer",
+        "status_transferred",
+        "cost_center_id",
+    ),
+    "sent": ("status_sent",),
+    "paid": ("status_paid",),
+    "supplier_invoices": ("supplier_invoices_billable",),
+}
+
+
+class SettingsMissing(Exception):  # noqa: N818 - reads as the state it reports
+    """A transfer cannot start: these settings are not set."""
+
+    def __init__(self, transfer: str, missing: Iterable[str]) -> None:
+        self.transfer = transfer
+        self.missing = tuple(missing)
+        rules = {s.name: s.rule for s in SETTINGS}
+        named = ", ".join(f"{m} ({rules.get(m, '')})" for m in self.missing)
+        super().__init__(
+            f"{transfer} cannot start: set {named} with `python -m worker settings set`"
+        )
+
+
+class CompanySettingsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    customers_master = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf([SEVERA, EEKONOMI])
+    )
+    products_master = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf([SEVERA, EEKONOMI])
+    )
+    cost_center_id = fields.String(load_default=None, allow_none=True)
+    default_article_number = fields.String(load_default=None, allow_none=True)
+    supplier_invoices_billable = fields.Boolean(load_default=None, allow_none=True)
+    status_to_transfer = fields.String(load_default=None, allow_none=True)
+    status_transferred = fields.String(load_default=None, allow_none=True)
+    status_sent = fields.String(load_default=None, allow_none=True)
+    status_paid = fields.String(load_default=None, allow_none=True)
+    sent_means = fields.String(
+        load_default="booked", validate=validate.OneOf(["booked", "delivered"])
+    )
+    register_interval_minutes = fields.Integer(load_default=15, validate=validate.Range(1, 1440))
+    invoice_interval_minutes = fields.Integer(load_default=10, validate=validate.Range(1, 1440))
+
+
+def _key(connection_id: str) -> str:
+    # Built here rather than with worker.keys: config imports nothing of the worker.
+    return f"sync:conn:{connection_id}:settings"
+
+
+def load(client: redis.Redis, connection_id: str) -> dict[str, Any]:
+    raw = client.get(_key(connection_id))
+    stored = json.loads(raw) if raw else {}
+    result: dict[str, Any] = CompanySettingsSchema().load(stored)
+    return result
+
+
+def update(client: redis.Redis, connection_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate and store ``changes`` (``None`` clears a setting); raises ValidationError."""
+    unknown = set(changes) - {s.name for s in SETTINGS}
+    if unknown:
+        raise ValidationError({name: ["unknown setting"] for name in sorted(unknown)})
+    merged = {**load(client, connection_id), **changes}
+    validated: dict[str, Any] = CompanySettingsSchema().load(merged)
+    client.set(_key(connection_id), json.dumps(validated))
+    return validated
+
+
+def missing_for(values: Mapping[str, Any], transfer: str) -> list[str]:
+    return [name for name in REQUIRED.get(transfer, ()) if values.get(name) in (None, "")]
+
+
+def require(client: redis.Redis, connection_id: str, transfer: str) -> dict[str, Any]:
+    """The connection's settings, or :class:`SettingsMissing` naming what to set."""
+    values = load(client, connection_id)
+    missing = missing_for(values, transfer)
+    if missing:
+        raise SettingsMissing(transfer, missing)
+    return values

@@ -1,0 +1,469 @@
+"""Process settings: read from the environment (and an optional ``.env``) once, validated, frozen.
+
+Every process of the service (CLI, worker, beat, Flower) calls :func:`config.get_settings`.
+A wrong or missing value stops start-up with one message per bad variable naming it
+and what is expected, because a sync that starts half-configured fails later, far
+from the cause. Secrets are kept out of ``repr`` and out of every message.
+
+Demo mode: when no real API credentials are configured, the service talks to the
+local sandboxes (``python -m sandbox``) with the sandboxes' demo credentials, so a
+first-time user sees a real transfer without any setup.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+DEMO_SEVERA_CLIENT_ID = "demo-severa-client"
+DEMO_SEVERA_CLIENT_SECRET = "demo-severa-secret"  # noqa: S105 - the public sandbox demo secret
+DEMO_EEKONOMI_CLIENT_ID = "demo-eekonomi-client"
+DEMO_EEKONOMI_CLIENT_SECRET = "demo-eekonomi-secret"  # noqa: S105 - the public sandbox demo secret
+
+_KEY_MISSING_MESSAGE = (
+    "required with real API credentials: tokens are encrypted at rest with it "
+    "(create one with `python -m worker new-secret-key`)"
+)
+CONNECTION_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class SettingsError(Exception):
+    """Start-up refused: one or more variables are wrong. ``problems`` maps name → message."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        lines = [f"  {name}: {message}" for name, message in sorted(self.problems.items())]
+        super().__init__(
+            "Invalid settings (fix these variables in the environment or .env):\n"
+            + "\n".join(lines)
+        )
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One documented setting: the README's configuration table is generated from these."""
+
+    name: str
+    default: str
+    meaning: str
+    secret: bool = False
+
+
+#: Every variable the service reads, in README order. ``default`` is shown as written.
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "REDIS_URL",
+        "(embedded)",
+        "Redis for the broker, results and all sync state. "
+        "Unset: `run` starts the embedded Redis (persistent, in DATA_DIR/redis).",
+    ),
+    Variable("DATA_DIR", "./data", "Where the embedded Redis, beat's schedule and run files live."),
+    Variable(
+        "EMBEDDED_REDIS_PORT", "0", "Port of the embedded Redis on 127.0.0.1 (0 = a free port)."
+    ),
+    Variable("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Variable("WORKER_CONCURRENCY", "2", "Worker processes running tasks in parallel."),
+    Variable(
+        "FLOWER_HOST",
+        "127.0.0.1",
+        "Address Flower listens on. Anything but 127.0.0.1 requires FLOWER_BASIC_AUTH.",
+    ),
+    Variable("FLOWER_PORT", "5555", "Port of Flower (monitoring UI, API and /metrics)."),
+    Variable(
+        "FLOWER_BASIC_AUTH",
+        "(none)",
+        "`user:password` (comma-separate several) protecting Flower.",
+        secret=True,
+    ),
+    Variable(
+        "BROKER_VISIBILITY_TIMEOUT",
+        "900",
+        "Seconds before Redis hands an unacknowledged "
+        "task to another worker; must exceed TASK_RETRY_BACKOFF_MAX.",
+    ),
+    Variable("TASK_RETRY_BACKOFF_MAX", "300", "Longest wait (s) between retries of a task."),
+    Variable("TASK_MAX_RETRIES", "8", "Retries of a task on transient API errors."),
+    Variable("HEARTBEAT_INTERVAL", "60", "Seconds between beat's liveness ticks per connection."),
+    Variable(
+        "CONNECTIONS",
+        "default",
+        "Comma-separated connection ids (a Severa company paired "
+        "with an eEkonomi company) this deployment serves.",
+    ),
+    Variable(
+        "SEVERA_BASE_URL",
+        "(sandbox)",
+        "Severa REST API base, e.g. https://api.severa.visma.com/rest-api.",
+    ),
+    Variable("SEVERA_CLIENT_ID", "(demo)", "Severa client credentials id (Settings → REST API)."),
+    Variable("SEVERA_CLIENT_SECRET", "(demo)", "Severa client secret.", secret=True),
+    Variable(
+        "EEKONOMI_API_URL",
+        "(sandbox)",
+        "eEkonomi API base, e.g. https://eaccountingapi.vismaonline.com/v2.",
+    ),
+    Variable(
+        "EEKONOMI_IDENTITY_URL",
+        "(sandbox)",
+        "eEkonomi identity server, e.g. https://identity.vismaonline.com.",
+    ),
+    Variable("EEKONOMI_CLIENT_ID", "(demo)", "eEkonomi OAuth client id."),
+    Variable("EEKONOMI_CLIENT_SECRET", "(demo)", "eEkonomi OAuth client secret.", secret=True),
+    Variable(
+        "EEKONOMI_REDIRECT_URI",
+        "http://127.0.0.1:8765/callback",
+        "OAuth redirect URI registered for the client (the `connect` command listens there).",
+    ),
+    Variable(
+        "SECRET_KEY",
+        "(demo: generated)",
+        "Fernet key encrypting tokens and secrets at rest "
+        "(create one: `python -m worker new-secret-key`). Required with real APIs; in demo "
+        "mode one is generated into DATA_DIR/secret.key.",
+        secret=True,
+    ),
+    Variable("HTTP_TIMEOUT", "30", "Seconds before an API call times out."),
+    Variable(
+        "SEVERA_REQUESTS_PER_SECOND",
+        "9",
+        "Requests per second to Severa per connection, "
+        "shared by all processes (Severa allows about 10).",
+    ),
+    Variable(
+        "EEKONOMI_REQUESTS_PER_MINUTE",
+        "570",
+        "Requests per minute per eEkonomi endpoint "
+        "per connection, shared by all processes (eEkonomi allows 600).",
+    ),
+    Variable(
+        "REFERENCE_DATA_TTL",
+        "300",
+        "Seconds reference data (units, codings, VAT rates, "
+        "statuses, cost centers) is cached per connection.",
+    ),
+    Variable("SANDBOX_SEVERA_PORT", "8001", "Port of the Severa sandbox in demo mode."),
+    Variable("SANDBOX_EEKONOMI_PORT", "8002", "Port of the eEkonomi sandbox in demo mode."),
+)
+
+SECRET_NAMES = frozenset(v.name for v in VARIABLES if v.secret)
+
+
+def _url(schemes: tuple[str, ...]) -> validate.Validator:
+    def check(value: str) -> None:
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.netloc:
+            raise ValidationError(f"expected a {'/'.join(s + '://' for s in schemes)} URL")
+
+    return check  # type: ignore[return-value]
+
+
+def _basic_auth(value: str) -> None:
+    for pair in value.split(","):
+        user, sep, password = pair.partition(":")
+        if not sep or not user or not password:
+            raise ValidationError("expected user:password (comma-separate several pairs)")
+
+
+def _fernet_key(value: str) -> None:
+    from cryptography.fernet import Fernet  # noqa: PLC0415 - import cost only when set
+
+    try:
+        Fernet(value.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise ValidationError(
+            "expected a Fernet key (32 url-safe base64 bytes); create one with "
+            "`python -m worker new-secret-key`"
+        ) from None
+
+
+def _connections(value: str) -> None:
+    for item in value.split(","):
+        if not CONNECTION_ID_PATTERN.match(item.strip()):
+            raise ValidationError(
+                f"connection ids are lower-case letters, digits, '-' and '_' "
+                f"(max 63 chars); {item.strip()!r} is not"
+            )
+
+
+class EnvSettingsSchema(Schema):
+    """Loads the raw environment (strings) into typed values; ``data_key`` is the variable."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    redis_url = fields.String(
+        data_key="REDIS_URL", load_default=None, validate=_url(("redis", "rediss", "unix"))
+    )
+    data_dir = fields.String(data_key="DATA_DIR", load_default="./data")
+    embedded_redis_port = fields.Integer(
+        data_key="EMBEDDED_REDIS_PORT", load_default=0, validate=validate.Range(0, 65535)
+    )
+    log_level = fields.String(
+        data_key="LOG_LEVEL",
+        load_default="INFO",
+        validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    )
+    worker_concurrency = fields.Integer(
+        data_key="WORKER_CONCURRENCY", load_default=2, validate=validate.Range(1, 64)
+    )
+    flower_host = fields.String(data_key="FLOWER_HOST", load_default="127.0.0.1")
+    flower_port = fields.Integer(
+        data_key="FLOWER_PORT", load_default=5555, validate=validate.Range(1, 65535)
+    )
+    flower_basic_auth = fields.String(
+        data_key="FLOWER_BASIC_AUTH", load_default=None, validate=_basic_auth
+    )
+    broker_visibility_timeout = fields.Integer(
+        data_key="BROKER_VISIBILITY_TIMEOUT", load_default=900, validate=validate.Range(10)
+    )
+    task_retry_backoff_max = fields.Integer(
+        data_key="TASK_RETRY_BACKOFF_MAX", load_default=300, validate=validate.Range(1)
+    )
+    task_max_retries = fields.Integer(
+        data_key="TASK_MAX_RETRIES", load_default=8, validate=validate.Range(0, 100)
+    )
+    heartbeat_interval = fields.Integer(
+        data_key="HEARTBEAT_INTERVAL", load_default=60, validate=validate.Range(1)
+    )
+    connections = fields.String(
+        data_key="CONNECTIONS", load_default="default", validate=_connections
+    )
+    severa_base_url = fields.String(
+        data_key="SEVERA_BASE_URL", load_default=None, validate=_url(("http", "https"))
+    )
+    severa_client_id = fields.String(data_key="SEVERA_CLIENT_ID", load_default=None)
+    severa_client_secret = fields.String(data_key="SEVERA_CLIENT_SECRET", load_default=None)
+    eekonomi_api_url = fields.String(
+        data_key="EEKONOMI_API_URL", load_default=None, validate=_url(("http", "https"))
+    )
+    eekonomi_identity_url = fields.String(
+        data_key="EEKONOMI_IDENTITY_URL", load_default=None, validate=_url(("http", "https"))
+    )
+    eekonomi_client_id = fields.String(data_key="EEKONOMI_CLIENT_ID", load_default=None)
+    eekonomi_client_secret = fields.String(data_key="EEKONOMI_CLIENT_SECRET", load_default=None)
+    eekonomi_redirect_uri = fields.String(
+        data_key="EEKONOMI_REDIRECT_URI",
+        load_default="http://127.0.0.1:8765/callback",
+        validate=_url(("http", "https")),
+    )
+    secret_key = fields.String(data_key="SECRET_KEY", load_default=None, validate=_fernet_key)
+    http_timeout = fields.Float(
+        data_key="HTTP_TIMEOUT", load_default=30.0, validate=validate.Range(0.1, 600)
+    )
+    severa_requests_per_second = fields.Float(
+        data_key="SEVERA_REQUESTS_PER_SECOND", load_default=9.0, validate=validate.Range(0.01)
+    )
+    eekonomi_requests_per_minute = fields.Float(
+        data_key="EEKONOMI_REQUESTS_PER_MINUTE", load_default=570.0, validate=validate.Range(1)
+    )
+    reference_data_ttl = fields.Integer(
+        data_key="REFERENCE_DATA_TTL", load_default=300, validate=validate.Range(0)
+    )
+    sandbox_severa_port = fields.Integer(
+        data_key="SANDBOX_SEVERA_PORT", load_default=8001, validate=validate.Range(1, 65535)
+    )
+    sandbox_eekonomi_port = fields.Integer(
+        data_key="SANDBOX_EEKONOMI_PORT", load_default=8002, validate=validate.Range(1, 65535)
+    )
+
+    @validates_schema
+    def check_combinations(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Rules that span variables; each error is keyed by the variable to fix."""
+        errors: dict[str, str] = {}
+        if data["broker_visibility_timeout"] <= data["task_retry_backoff_max"]:
+            errors["BROKER_VISIBILITY_TIMEOUT"] = (
+                "must be greater than TASK_RETRY_BACKOFF_MAX, or Redis redelivers tasks "
+                "that wait for a retry and they run twice"
+            )
+        if data["flower_host"] != "127.0.0.1" and not data["flower_basic_auth"]:
+            errors["FLOWER_BASIC_AUTH"] = (
+                f"required when FLOWER_HOST is {data['flower_host']!r}: Flower refuses to "
+                "listen beyond 127.0.0.1 without credentials"
+            )
+        for api, names in (
+            ("Severa", ("severa_client_id", "severa_client_secret", "severa_base_url")),
+            (
+                "eEkonomi",
+                (
+                    "eekonomi_client_id",
+                    "eekonomi_client_secret",
+                    "eekonomi_api_url",
+                    "eekonomi_identity_url",
+                ),
+            ),
+        ):
+            given = [n for n in names if data[n]]
+            if given and len(given) != len(names):
+                for name in names:
+                    if not data[name]:
+                        errors[name.upper()] = (
+                            f"required once any {api} API setting is given "
+                            f"({', '.join(n.upper() for n in given)})"
+                        )
+        severa_real = bool(data["severa_client_id"])
+        eekonomi_real = bool(data["eekonomi_client_id"])
+        if severa_real != eekonomi_real and not errors:
+            missing = "EEKONOMI_CLIENT_ID" if severa_real else "SEVERA_CLIENT_ID"
+            errors[missing] = "configure both APIs, or neither (demo mode uses both sandboxes)"
+        if severa_real and not data["secret_key"] and "SEVERA_CLIENT_ID" not in errors:
+            errors["SECRET_KEY"] = _KEY_MISSING_MESSAGE
+        if errors:
+            raise ValidationError(errors)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated, immutable settings of one process. Secrets are excluded from repr."""
+
+    redis_url: str | None
+    data_dir: Path
+    embedded_redis_port: int
+    log_level: str
+    worker_concurrency: int
+    flower_host: str
+    flower_port: int
+    broker_visibility_timeout: int
+    task_retry_backoff_max: int
+    task_max_retries: int
+    heartbeat_interval: int
+    connections: tuple[str, ...]
+    demo: bool
+    severa_base_url: str
+    severa_client_id: str
+    eekonomi_api_url: str
+    eekonomi_identity_url: str
+    eekonomi_client_id: str
+    eekonomi_redirect_uri: str
+    sandbox_severa_port: int
+    sandbox_eekonomi_port: int
+    http_timeout: float = 30.0
+    severa_requests_per_second: float = 9.0
+    eekonomi_requests_per_minute: float = 570.0
+    reference_data_ttl: int = 300
+    secret_key: str | None = field(repr=False, default=None)
+    severa_client_secret: str = field(repr=False, default="")
+    eekonomi_client_secret: str = field(repr=False, default="")
+    flower_basic_auth: str | None = field(repr=False, default=None)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(variable, value) rows for display; secrets show only whether they are set."""
+        rows: list[tuple[str, str]] = []
+        for variable in VARIABLES:
+            attr = variable.name.lower()
+            value = getattr(self, attr, None)
+            if variable.secret:
+                shown = "set (hidden)" if value else "not set"
+            elif value is None:
+                shown = variable.default
+            elif isinstance(value, tuple):
+                shown = ",".join(value)
+            else:
+                shown = str(value)
+            rows.append((variable.name, shown))
+        return rows
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a ``.env`` file: ``KEY=VALUE`` lines, ``#`` comments, optional ``export`` and quotes.
+
+    Malformed lines are reported with their line number rather than ignored, since a
+    silently skipped line is a setting the user believes is in force.
+    """
+    values: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            problems[f"{path.name}:{number}"] = "expected KEY=VALUE"
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    if problems:
+        raise SettingsError(problems)
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default ``os.environ``) over an optional .env.
+
+    The process environment wins over the file, so a deployment can override one value
+    without editing the file. Empty strings count as unset.
+    """
+    environ = os.environ if environ is None else environ
+    if env_file is None:
+        env_file = Path(environ.get("ENV_FILE", ".env"))
+    raw: dict[str, str] = {}
+    if env_file.is_file():
+        raw.update(read_env_file(env_file))
+    raw.update({k: v for k, v in environ.items() if k in {v.name for v in VARIABLES}})
+    raw = {k: v.strip() for k, v in raw.items() if v.strip()}
+    try:
+        data = EnvSettingsSchema().load(raw)
+    except ValidationError as exc:
+        raise SettingsError(_flatten(exc.messages)) from None
+    return _build(data)
+
+
+def _flatten(messages: Any) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for key, value in dict(messages).items():
+        if isinstance(value, dict):
+            problems.update(_flatten(value))
+            continue
+        text = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        problems[str(key)] = text
+    return problems
+
+
+def _build(data: dict[str, Any]) -> Settings:
+    demo = not data["severa_client_id"]
+    severa_port = data["sandbox_severa_port"]
+    eekonomi_port = data["sandbox_eekonomi_port"]
+    return Settings(
+        redis_url=data["redis_url"],
+        data_dir=Path(data["data_dir"]).expanduser().resolve(),
+        embedded_redis_port=data["embedded_redis_port"],
+        log_level=data["log_level"],
+        worker_concurrency=data["worker_concurrency"],
+        flower_host=data["flower_host"],
+        flower_port=data["flower_port"],
+        flower_basic_auth=data["flower_basic_auth"],
+        broker_visibility_timeout=data["broker_visibility_timeout"],
+        task_retry_backoff_max=data["task_retry_backoff_max"],
+        task_max_retries=data["task_max_retries"],
+        heartbeat_interval=data["heartbeat_interval"],
+        connections=tuple(dict.fromkeys(c.strip() for c in data["connections"].split(","))),
+        demo=demo,
+        severa_base_url=data["severa_base_url"] or f"http://127.0.0.1:{severa_port}/rest-api",
+        severa_client_id=data["severa_client_id"] or DEMO_SEVERA_CLIENT_ID,
+        severa_client_secret=data["severa_client_secret"] or DEMO_SEVERA_CLIENT_SECRET,
+        eekonomi_api_url=data["eekonomi_api_url"] or f"http://127.0.0.1:{eekonomi_port}/v2",
+        eekonomi_identity_url=data["eekonomi_identity_url"] or f"http://127.0.0.1:{eekonomi_port}",
+        eekonomi_client_id=data["eekonomi_client_id"] or DEMO_EEKONOMI_CLIENT_ID,
+        eekonomi_client_secret=data["eekonomi_client_secret"] or DEMO_EEKONOMI_CLIENT_SECRET,
+        eekonomi_redirect_uri=data["eekonomi_redirect_uri"],
+        sandbox_severa_port=severa_port,
+        sandbox_eekonomi_port=eekonomi_port,
+        http_timeout=data["http_timeout"],
+        severa_requests_per_second=data["severa_requests_per_second"],
+        eekonomi_requests_per_minute=data["eekonomi_requests_per_minute"],
+        reference_data_ttl=data["reference_data_ttl"],
+        secret_key=data["secret_key"],
+    )

@@ -1,0 +1,89 @@
+"""Engine state in Redis: run lock, run reports, error list, connection settings."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+import redis
+from marshmallow import ValidationError
+
+from config import company
+from worker.sync.errorlist import ErrorEntry, ErrorList, RecordRef
+from worker.sync.locks import AlreadyRunning, transfer_lock
+from worker.sync.runs import FINISHED, Runs
+
+
+@pytest.fixture
+def fake() -> fakeredis.FakeRedis:
+    return fakeredis.FakeRedis()
+
+
+def test_given_a_running_transfer_when_started_again_then_already_running(
+    redis_client: redis.Redis, connection_id: str
+) -> None:
+    with transfer_lock(redis_client, connection_id, "customers", "run-1"):
+        with (
+            pytest.raises(AlreadyRunning, match="already running") as caught,
+            transfer_lock(redis_client, connection_id, "customers", "run-2"),
+        ):
+            pass
+        assert caught.value.holder == "run-1"
+        # Another register or another connection is not blocked.
+        with transfer_lock(redis_client, connection_id, "products", "run-3"):
+            pass
+    with transfer_lock(redis_client, connection_id, "customers", "run-4"):
+        pass
+
+
+def test_run_report_counts_and_summary_line(fake: fakeredis.FakeRedis) -> None:
+    runs = Runs(fake, "default")
+    report = runs.start("customers")
+    runs.set_expected(report.run_id, 4)
+    for counter in ("created", "created", "updated", "failed"):
+        runs.count(report.run_id, counter)
+    final = runs.finish(report.run_id)
+    assert final is not None
+    assert (final.created, final.updated, final.failed, final.settled) == (2, 1, 1, 4)
+    assert final.status == FINISHED
+    assert final.summary().startswith("customers: 2 created, 1 updated, 0 unchanged, 1 failed")
+    assert runs.last("customers") == final
+    assert runs.last("products") is None
+
+
+def test_error_list_counts_repeats_and_resolves_itself(fake: fakeredis.FakeRedis) -> None:
+    errors = ErrorList(fake, "default")
+
+    def failure(reason: str) -> ErrorEntry:
+        return ErrorEntry(
+            register="customers",
+            direction="severa→eekonomi",
+            record_key="1042",
+            record=RecordRef(number="1042", name="Acme AB", severa_id="g-1"),
+            reason=reason,
+            vendor_message="InvoicePostalCode is required",
+            vendor_error_id="e-1",
+        )
+
+    first = errors.record(failure("the customer has no address"), now=100.0)
+    second = errors.record(failure("the customer has no address"), now=200.0)
+    assert (second.first_seen, second.last_seen, second.count) == (100.0, 200.0, 2)
+    assert first.id == second.id
+    assert [e.record.name for e in errors.entries(register="customers")] == ["Acme AB"]
+    assert list(errors.entries(register="products")) == []
+    assert errors.resolve("customers", "severa→eekonomi", "1042") is True
+    assert errors.count() == 0
+
+
+def test_connection_settings_validate_and_transfers_refuse_without_them(
+    fake: fakeredis.FakeRedis,
+) -> None:
+    with pytest.raises(company.SettingsMissing) as caught:
+        company.require(fake, "default", "invoices")
+    assert "status_to_transfer (R-3.6)" in str(caught.value)
+    with pytest.raises(ValidationError):
+        company.update(fake, "default", {"customers_master": "fortnox"})
+    with pytest.raises(ValidationError):
+        company.update(fake, "default", {"no_such_setting": "x"})
+    company.update(fake, "default", {"customers_master": "severa"})
+    assert company.require(fake, "default", "customers")["customers_master"] == "severa"
+    assert company.load(fake, "other")["customers_master"] is None

@@ -1,0 +1,99 @@
+"""`python -m worker run` with no configuration brings the whole stack up, and Ctrl-C
+stops every process (the foundation's "done when")."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from worker.embedded_redis import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.integration
+
+
+def _processes_with_marker(marker: str) -> list[int]:
+    """PIDs of live processes whose environment carries ``marker`` (all our children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if marker.encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything(
+    tmp_path: Path,
+) -> None:
+    marker = f"SYNC_RUN_TEST={uuid.uuid4().hex}"
+    flower_port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "DATA_DIR": str(tmp_path / "data"),
+        "ENV_FILE": str(tmp_path / "absent.env"),
+        "FLOWER_PORT": str(flower_port),
+        "SANDBOX_SEVERA_PORT": str(free_port()),
+        "SANDBOX_EEKONOMI_PORT": str(free_port()),
+        marker.split("=")[0]: marker.split("=")[1],
+    }
+    log = (tmp_path / "run.log").open("wb")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "worker", "run"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        workers: dict[str, object] = {}
+        deadline = started + 60
+        while time.monotonic() < deadline and not workers:
+            assert proc.poll() is None, (tmp_path / "run.log").read_text()
+            try:
+                answer = requests.get(
+                    f"http://127.0.0.1:{flower_port}/api/workers?refresh=1", timeout=5
+                )
+                if answer.status_code == 200:
+                    workers = answer.json()
+            except requests.RequestException:
+                pass
+            if not workers:
+                time.sleep(1)
+        up_after = time.monotonic() - started
+        assert workers, (
+            "Flower did not list a worker within 60 s:\n" + (tmp_path / "run.log").read_text()
+        )
+        print(f"stack up and listed by Flower after {up_after:.1f}s")
+        metrics = requests.get(f"http://127.0.0.1:{flower_port}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert "flower_worker_online" in metrics.text
+        assert (tmp_path / "data" / "redis" / "appendonly.aof").exists()
+        assert len(_processes_with_marker(marker)) >= 5
+    finally:
+        # What Ctrl-C in the terminal does. The group may be gone already when the stack
+        # stopped by itself; the assertions above then say why (the log is attached).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        finally:
+            log.close()
+    deadline = time.monotonic() + 15
+    while _processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _processes_with_marker(marker) == [], (tmp_path / "run.log").read_text()
+    assert not (tmp_path / "data" / "run" / "redis.url").exists()

@@ -1,0 +1,60 @@
+"""What `run` starts, decided from settings (unit level; the real run is test_run_command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import load_settings
+from worker.flower import FlowerRefused, flower_command
+from worker.supervisor import plan
+
+NO_FILE = Path("/nonexistent/.env")
+REAL_APIS = {
+    "SEVERA_CLIENT_ID": "id",
+    "SEVERA_CLIENT_SECRET": "secret",
+    "SEVERA_BASE_URL": "https://api.severa.visma.com/rest-api",
+    "EEKONOMI_CLIENT_ID": "id",
+    "EEKONOMI_CLIENT_SECRET": "secret",
+    "EEKONOMI_API_URL": "https://eaccountingapi.vismaonline.com/v2",
+    "EEKONOMI_IDENTITY_URL": "https://identity.vismaonline.com",
+    "SECRET_KEY": "6Ho3yJxQw1T8zY0c2m7bX9s4Vq5r8t1u3w6y9a2c4e8=",
+}
+
+
+def test_given_no_redis_url_then_embedded_redis_runs_and_its_url_reaches_every_process() -> None:
+    the_plan = plan(load_settings({}, NO_FILE), environ={"PATH": "/bin"})
+    assert list(the_plan.processes) == ["redis", "sandbox", "worker", "beat", "flower"]
+    assert the_plan.embedded_redis
+    assert the_plan.env["REDIS_URL"] == the_plan.redis_url
+    assert the_plan.redis_url.startswith("redis://127.0.0.1:")
+    assert the_plan.env["EMBEDDED_REDIS_PORT"] == the_plan.redis_url.rsplit(":", 1)[1][:-2]
+
+
+def test_given_redis_url_and_real_apis_then_only_worker_beat_and_flower_run() -> None:
+    settings = load_settings({"REDIS_URL": "redis://10.1.2.3:6379/4", **REAL_APIS}, NO_FILE)
+    the_plan = plan(settings, environ={"PATH": "/bin"})
+    assert list(the_plan.processes) == ["worker", "beat", "flower"]
+    assert the_plan.redis_url == "redis://10.1.2.3:6379/4"
+    assert "-B" not in the_plan.processes["worker"].split()
+
+
+def test_flower_refuses_public_address_without_credentials_and_keeps_them_off_argv() -> None:
+    settings = load_settings(
+        {"FLOWER_BASIC_AUTH": "ops:pa55word", "FLOWER_HOST": "0.0.0.0"}, NO_FILE
+    )
+    argv, env = flower_command(settings)
+    assert env == {"FLOWER_BASIC_AUTH": "ops:pa55word"}
+    assert not any("pa55word" in arg for arg in argv)
+    assert "--address=0.0.0.0" in argv
+
+    local = load_settings({}, NO_FILE)
+    argv, env = flower_command(local)
+    assert env == {"FLOWER_UNAUTHENTICATED_API": "true"}
+    assert "--address=127.0.0.1" in argv
+
+    # Settings validation already refuses this; the Flower launcher refuses it again.
+    exposed = local.__class__(**{**local.__dict__, "flower_host": "0.0.0.0"})
+    with pytest.raises(FlowerRefused, match="FLOWER_BASIC_AUTH"):
+        flower_command(exposed)

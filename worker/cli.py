@@ -1,0 +1,125 @@
+"""Command-line interface: ``python -m worker COMMAND`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+import click
+
+from config import VARIABLES, Settings, SettingsError, get_settings
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Severa ⇄ eEkonomi sync: run the service and inspect it.
+
+    Settings come from environment variables and an optional .env file; `config`
+    lists them. Without REDIS_URL the service uses its embedded Redis; without API
+    credentials it runs in demo mode against the local sandboxes.
+    """
+
+
+@main.command()
+def run() -> None:
+    """Start the whole service: Redis (embedded unless REDIS_URL is set), the sandboxes
+    in demo mode, worker, beat and Flower. Ctrl-C stops everything."""
+    from worker.supervisor import run as run_service  # noqa: PLC0415
+
+    sys.exit(run_service(_settings_or_exit()))
+
+
+@main.command()
+@click.option("--timeout", default=3.0, show_default=True, help="Seconds per network check.")
+def doctor(timeout: float) -> None:
+    """Check settings, Redis, workers, beat and API reachability; one line per check
+    with what to fix. Exits 1 when a check fails."""
+    from worker.doctor import FAIL, run_checks  # noqa: PLC0415
+
+    failed = False
+    for check in run_checks(timeout=timeout):
+        click.echo(check.line())
+        failed = failed or check.status == FAIL
+    sys.exit(1 if failed else 0)
+
+
+@main.command("config")
+def show_config() -> None:
+    """Show every setting with its current value (secrets only as set / not set)."""
+    settings = _settings_or_exit()
+    width = max(len(v.name) for v in VARIABLES)
+    for name, value in settings.describe():
+        click.echo(f"{name:<{width}}  {value}")
+
+
+@main.command()
+@click.option(
+    "--connection",
+    "connection_id",
+    default="default",
+    show_default=True,
+    help="Connection id (one Severa company paired with one eEkonomi company).",
+)
+@click.option(
+    "--timeout",
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for the browser to come back.",
+)
+def connect(connection_id: str, timeout: float) -> None:
+    """Authorize eEkonomi for a connection (OAuth consent; R-2.6, R-3.0).
+
+    Prints the authorize URL, receives the answer on EEKONOMI_REDIRECT_URI, checks its
+    state, and shows which eEkonomi company was picked. In demo mode the program fills
+    in the sandbox's consent form itself.
+    """
+    from worker.connect import connect_eekonomi  # noqa: PLC0415
+
+    settings = _settings_or_exit()
+    try:
+        company = connect_eekonomi(settings, connection_id, timeout=timeout, echo=click.echo)
+    except Exception as exc:  # noqa: BLE001 - shown to the user with what to do
+        click.echo(f"connect failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Connected {connection_id!r} to eEkonomi company {company.name!r}"
+        + (f" ({company.corporate_identity_number})" if company.corporate_identity_number else "")
+    )
+
+
+@main.command("new-secret-key")
+def new_secret_key() -> None:
+    """Print a new random SECRET_KEY (Fernet) for encrypting tokens at rest."""
+    from cryptography.fernet import Fernet  # noqa: PLC0415
+
+    click.echo(Fernet.generate_key().decode("ascii"))
+
+
+@main.command(hidden=True)
+def flower() -> NoReturn:
+    """Start Flower with the service's auth policy (the Procfile's `flower` process)."""
+    from worker.flower import exec_flower  # noqa: PLC0415
+
+    exec_flower(_settings_or_exit())
+
+
+@main.command("embedded-redis", hidden=True)
+def embedded_redis() -> NoReturn:
+    """Run the embedded redis-server in the foreground (the Procfile's `redis` process)."""
+    from worker.embedded_redis import exec_server  # noqa: PLC0415
+
+    settings = _settings_or_exit()
+    port = int(os.environ.get("EMBEDDED_REDIS_PORT") or settings.embedded_redis_port)
+    if not port:
+        click.echo("EMBEDDED_REDIS_PORT: a port is required (`run` picks one)", err=True)
+        sys.exit(2)
+    exec_server(settings.data_dir, port)

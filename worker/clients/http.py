@@ -1,0 +1,524 @@
+"""HTTP for both Visma clients: the error-classification table, typed errors, and the
+request loop (rate limit → send → classify → retry / refresh / raise).
+
+One table decides what every failure means (code-models rule 4, Airbyte's
+``default_error_mapping``): *transient* (retry later), *record* (this record fails,
+with the vendor's message and field, into the error list), *config* (stop the run and
+tell a person what to fix). Clients never write ``except`` ladders of their own.
+
+Retries live in two layers (rule 10). Here: a few quick retries of GET/PUT/DELETE with
+exponential back-off and full jitter, waits for 429 as long as the vendor says without
+counting them as failures, and one access-token refresh on 401. A POST is never blindly
+repeated: a failure after which the write may have happened (time-out after sending,
+dropped connection, 5xx) raises :class:`AmbiguousWriteError`, and the caller looks the
+record up by its natural key before creating it again (R-6.1).
+
+Error messages carry the method, the path, the status and the vendor's message, error
+code, ``ErrorId`` and field — never headers or bodies we sent, which hold tokens.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+
+from worker.errors import ConfigError, RecordError, SyncError, TransientError
+
+SEVERA = "severa"
+EEKONOMI = "eekonomi"
+
+
+class Kind(enum.Enum):
+    TRANSIENT = "transient"
+    RECORD = "record"
+    CONFIG = "config"
+    #: Access token rejected: refresh it once, then retry.
+    REFRESH = "refresh"
+    #: The resource does not exist (a lookup's "no", not a failure of the record).
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    kind: Kind
+    reason: str
+
+
+# -- the table ------------------------------------------------------------------------
+
+#: (api, vendor error code or Severa error type) → resolution. ``None`` api = both.
+VENDOR_CODES: dict[tuple[str, int | str], Resolution] = {
+    # eEkonomi ErrorCode (eaccounting-notes §5)
+    (EEKONOMI, 2000): Resolution(Kind.RECORD, "eEkonomi rejected a field value"),
+    (EEKONOMI, 3000): Resolution(Kind.RECORD, "a record it refers to does not exist in eEkonomi"),
+    (EEKONOMI, 4000): Resolution(Kind.RECORD, "it would duplicate an existing eEkonomi record"),
+    (EEKONOMI, 4001): Resolution(Kind.RECORD, "eEkonomi cannot delete it (it has dependents)"),
+    (EEKONOMI, 4002): Resolution(Kind.RECORD, "eEkonomi cannot create or update it"),
+    (EEKONOMI, 4003): Resolution(
+        Kind.CONFIG, "the eEkonomi company's startup guide is not completed: finish it in eEkonomi"
+    ),
+    (EEKONOMI, 4004): Resolution(
+        Kind.CONFIG, "the eEkonomi company is not active: reactivate it or connect another one"
+    ),
+    (EEKONOMI, 4005): Resolution(Kind.CONFIG, "eEkonomi refused access: run `connect` again"),
+    (EEKONOMI, 4006): Resolution(
+        Kind.CONFIG,
+        "the eEkonomi consent lacks a scope: run `connect` again and approve all requested scopes",
+    ),
+    (EEKONOMI, 4007): Resolution(
+        Kind.CONFIG, "the eEkonomi user lacks permission: connect with an administrator"
+    ),
+    (EEKONOMI, 4009): Resolution(
+        Kind.CONFIG, "the eEkonomi product variant does not include this feature"
+    ),
+    (EEKONOMI, 4010): Resolution(Kind.TRANSIENT, "eEkonomi rate limit reached"),
+    (EEKONOMI, 4011): Resolution(Kind.CONFIG, "the eEkonomi user has no access to the company"),
+    (EEKONOMI, 4012): Resolution(
+        Kind.CONFIG, "the eEkonomi licence agreement is not accepted: accept it in eEkonomi"
+    ),
+    (EEKONOMI, 4013): Resolution(
+        Kind.RECORD, "eEkonomi cannot bookkeep it: the year or period is locked"
+    ),
+    (EEKONOMI, 4019): Resolution(
+        Kind.CONFIG, "the connected eEkonomi user is read-only: connect with a user who can write"
+    ),
+    (EEKONOMI, 4024): Resolution(
+        Kind.RECORD, "the article's account coding has no sales account: fix the coding in eEkonomi"
+    ),
+    (EEKONOMI, 4025): Resolution(
+        Kind.RECORD, "eEkonomi rejected the VAT number (VIES check): correct it at the source"
+    ),
+    (EEKONOMI, 4032): Resolution(Kind.RECORD, "the supplier invoice does not balance"),
+    (EEKONOMI, 4034): Resolution(
+        Kind.CONFIG, "a sandbox OAuth client cannot reach production: use production credentials"
+    ),
+    (EEKONOMI, 5000): Resolution(Kind.TRANSIENT, "eEkonomi internal error"),
+    (EEKONOMI, 5001): Resolution(Kind.TRANSIENT, "a service eEkonomi depends on did not answer"),
+    (EEKONOMI, 5002): Resolution(Kind.TRANSIENT, "eEkonomi cancelled the operation"),
+    (EEKONOMI, 5005): Resolution(Kind.RECORD, "the eEkonomi project it refers to has ended"),
+    (EEKONOMI, 5006): Resolution(Kind.RECORD, "the eEkonomi cost-center item it uses is inactive"),
+    (EEKONOMI, "invalid_grant"): Resolution(
+        Kind.CONFIG,
+        "eEkonomi refused the saved authorization (refresh token revoked, expired or already "
+        "used): run `python -m worker connect` to authorize again",
+    ),
+    (EEKONOMI, "invalid_client"): Resolution(
+        Kind.CONFIG, "eEkonomi rejected the OAuth client: check EEKONOMI_CLIENT_ID and _SECRET"
+    ),
+    (EEKONOMI, "unauthorized_client"): Resolution(
+        Kind.CONFIG, "the eEkonomi OAuth client may not use this grant: check the client"
+    ),
+    (EEKONOMI, 6000): Resolution(Kind.RECORD, "eEkonomi rejected a query parameter"),
+    (EEKONOMI, 6001): Resolution(Kind.RECORD, "eEkonomi rejected an input format"),
+    # Severa ExceptionModel.error.type (severa-notes §5.1)
+    (SEVERA, "InvalidParameter"): Resolution(Kind.RECORD, "Severa rejected a field value"),
+    (SEVERA, "InvalidRequest"): Resolution(Kind.RECORD, "Severa rejected the request"),
+    (SEVERA, "InvalidOperation"): Resolution(Kind.RECORD, "Severa does not allow this operation"),
+    (SEVERA, "AuthenticationRequired"): Resolution(Kind.REFRESH, "Severa access token expired"),
+    (SEVERA, "InsufficientApiScope"): Resolution(
+        Kind.CONFIG,
+        "the Severa client credentials lack a scope: tick it under Settings → REST API in Severa",
+    ),
+    (SEVERA, "AddonMissing"): Resolution(
+        Kind.CONFIG, "a Severa add-on is missing: enable the REST API upgrade in Severa"
+    ),
+    (SEVERA, "FeatureIsNotEnabled"): Resolution(Kind.CONFIG, "a Severa feature is not enabled"),
+    (SEVERA, "OrganizationNotActive"): Resolution(
+        Kind.CONFIG, "the Severa organization is not active"
+    ),
+    (SEVERA, "PermissionDenied"): Resolution(Kind.CONFIG, "Severa denied permission"),
+    (SEVERA, "TrialExpired"): Resolution(Kind.CONFIG, "the Severa trial has expired"),
+    (SEVERA, "ConfigurationError"): Resolution(Kind.CONFIG, "Severa reports a configuration error"),
+    (SEVERA, "InternalSystemError"): Resolution(Kind.TRANSIENT, "Severa internal error"),
+}
+
+#: HTTP status → resolution when no vendor code decides it.
+STATUSES: dict[int, Resolution] = {
+    400: Resolution(Kind.RECORD, "the API rejected the request"),
+    401: Resolution(Kind.REFRESH, "access token expired or revoked"),
+    403: Resolution(Kind.CONFIG, "the API refused access: check the connection's permissions"),
+    404: Resolution(Kind.NOT_FOUND, "not found"),
+    408: Resolution(Kind.TRANSIENT, "the API timed out"),
+    409: Resolution(Kind.RECORD, "conflict with an existing record"),
+    422: Resolution(Kind.RECORD, "the API rejected the record"),
+    429: Resolution(Kind.TRANSIENT, "rate limited by the API"),
+}
+SERVER_ERROR = Resolution(Kind.TRANSIENT, "the API had a server error")
+NETWORK_ERROR = Resolution(Kind.TRANSIENT, "the API could not be reached")
+NO_MODULE = Resolution(
+    Kind.CONFIG,
+    "API access is not enabled for this eEkonomi company (module api_standard): activate "
+    "the API under Apps and extensions in eEkonomi, then run `connect` again (R-2.6)",
+)
+
+
+@dataclass(frozen=True)
+class VendorError:
+    """What the vendor's error body says (both formats normalized)."""
+
+    code: int | str | None = None
+    message: str | None = None
+    error_id: str | None = None
+    field: str | None = None
+
+
+def parse_vendor_error(api: str, response: requests.Response) -> VendorError:
+    """Read eEkonomi's ``CommonExtendedBadRequest`` or Severa's ``ExceptionModel``; tolerant
+    of non-JSON bodies (a proxy's HTML 502 must not hide the status)."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()[:200] if response.text else None
+        return VendorError(message=text or None)
+    if not isinstance(body, dict):
+        return VendorError(message=str(body)[:200])
+    if api == EEKONOMI and isinstance(body.get("error"), str):  # OAuth error (RFC 6749 §5.2)
+        return VendorError(code=body["error"], message=body.get("error_description"))
+    if api == EEKONOMI:
+        errors = body.get("Errors") or []
+        first = errors[0] if errors and isinstance(errors[0], dict) else {}
+        message = body.get("DeveloperErrorMessage") or first.get("Message")
+        if errors and first.get("Message") and first.get("Message") != message:
+            message = f"{message}: {first.get('Message')}" if message else first.get("Message")
+        return VendorError(
+            code=body.get("ErrorCode"),
+            message=message,
+            error_id=body.get("ErrorId"),
+            field=first.get("Field"),
+        )
+    error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
+    details = error.get("details") or []
+    detail: dict[str, Any] = details[0] if details and isinstance(details[0], dict) else {}
+    location: dict[str, Any] = (
+        detail["location"] if isinstance(detail.get("location"), dict) else {}
+    )
+    return VendorError(
+        code=error.get("type"),
+        message=detail.get("message") or error.get("message"),
+        field=location.get("identifier") or location.get("name"),
+    )
+
+
+def classify(api: str, status: int, vendor: VendorError) -> Resolution:
+    """The one decision of what a failed answer means."""
+    if (
+        status == 403
+        and api == EEKONOMI
+        and ("module" in (vendor.message or "").lower() or (vendor.code == 4002 and status == 403))
+    ):
+        return NO_MODULE
+    if status == 429:
+        return STATUSES[429]
+    if vendor.code is not None and (api, vendor.code) in VENDOR_CODES:
+        resolution = VENDOR_CODES[(api, vendor.code)]
+        # A 401 always means "refresh", whatever the body; a 5xx is never a record's fault.
+        if status >= 500 and resolution.kind is Kind.RECORD:
+            return SERVER_ERROR
+        return resolution
+    if status >= 500:
+        return SERVER_ERROR
+    return STATUSES.get(status, Resolution(Kind.RECORD, f"unexpected HTTP {status}"))
+
+
+# -- typed errors ----------------------------------------------------------------------
+
+
+class ApiError(SyncError):
+    """A failed API call; carries what a person (or support) needs, never secrets."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        api: str,
+        method: str,
+        path: str,
+        status: int | None = None,
+        vendor: VendorError | None = None,
+    ) -> None:
+        self.reason = reason
+        self.api = api
+        self.method = method
+        self.path = path
+        self.status = status
+        self.vendor = vendor or VendorError()
+        parts = [reason, f"({api} {method} {path}" + (f" → HTTP {status})" if status else ")")]
+        if self.vendor.message:
+            parts.append(f"vendor says: {self.vendor.message}")
+        if self.vendor.field:
+            parts.append(f"field: {self.vendor.field}")
+        if self.vendor.code is not None:
+            parts.append(f"code: {self.vendor.code}")
+        if self.vendor.error_id:
+            parts.append(f"ErrorId: {self.vendor.error_id}")
+        super().__init__("; ".join(parts))
+
+
+class ApiTransientError(ApiError, TransientError):
+    """Try again later; ``retry_after`` is the vendor's hint in seconds, when it gave one."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(reason, **kw)
+        self.retry_after = retry_after
+
+
+class ApiRecordError(ApiError, RecordError):
+    """The API rejected this record; the vendor's message and field say why."""
+
+
+class ApiConfigError(ApiError, ConfigError):
+    """The connection must be fixed by a person before transfers can go on."""
+
+
+class NotFoundError(ApiRecordError):
+    """The addressed resource does not exist."""
+
+
+class AmbiguousWriteError(ApiError, TransientError):
+    """A create may or may not have happened: look the record up by its natural key
+    before trying again — never repeat the POST blindly (R-6.1)."""
+
+
+class NeedsReauthorization(ConfigError):
+    """The refresh token was refused (``invalid_grant``): a person must run ``connect``."""
+
+
+_ERROR_CLASSES: dict[Kind, type[ApiError]] = {
+    Kind.TRANSIENT: ApiTransientError,
+    Kind.RECORD: ApiRecordError,
+    Kind.CONFIG: ApiConfigError,
+    Kind.NOT_FOUND: NotFoundError,
+    Kind.REFRESH: ApiTransientError,
+}
+
+# -- rate-limit hints ------------------------------------------------------------------
+
+_TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+DEFAULT_RATE_LIMIT_WAIT = {EEKONOMI: 60.0, SEVERA: 1.0}
+
+
+def retry_after(api: str, response: requests.Response, vendor: VendorError) -> float:
+    """Seconds to wait after a 429: eEkonomi's "Try again in N seconds", else
+    ``Retry-After``, else the API's default window."""
+    match = _TRY_AGAIN.search(vendor.message or response.text or "")
+    if match:
+        return float(match.group(1))
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            pass
+    return DEFAULT_RATE_LIMIT_WAIT.get(api, 1.0)
+
+
+# -- the request loop -------------------------------------------------------------------
+
+
+class RefreshableAuth(Protocol):
+    """A ``requests`` auth that can drop its access token after a 401."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest: ...
+
+    def invalidate(self) -> None: ...
+
+
+class Limiter(Protocol):
+    def acquire(self, bucket: str) -> float: ...
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_NUMBER = re.compile(r"/\d+(?=/|$)")
+
+
+def endpoint_of(path: str) -> str:
+    """The endpoint a path belongs to for rate limiting: ids replaced by ``{id}``."""
+    return _NUMBER.sub("/{id}", _GUID.sub("{id}", path.split("?", 1)[0]))
+
+
+#: Methods repeated after a failure. PATCH is here because the sync only sends JSON Patch
+#: `replace` operations, which are idempotent; POST never is.
+_SAFE_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "PATCH"})
+
+
+class ApiTransport:
+    """Sends requests for one API and one connection; see the module docstring.
+
+    ``bucket_of(path)`` names the rate-limit bucket of a request (Severa: one per
+    client; eEkonomi: one per endpoint). ``sleep`` and ``jitter`` are injectable so
+    tests need not wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        api: str,
+        base_url: str,
+        session: requests.Session,
+        auth: RefreshableAuth | None,
+        timeout: float,
+        connection_id: str,
+        limiter: Limiter | None = None,
+        bucket_of: Callable[[str], str] | None = None,
+        retries: int = 3,
+        backoff: float = 0.5,
+        backoff_max: float = 8.0,
+        max_rate_limit_wait: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.api = api
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.auth = auth
+        self.timeout = timeout
+        self.connection_id = connection_id
+        self.limiter = limiter
+        self.bucket_of = bucket_of or (lambda path: "all")
+        self.retries = retries
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.sleep = sleep
+        self.jitter = jitter
+        #: Requests actually sent (benchmarks read it: requests per transferred record).
+        self.sent = 0
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one logical request; return the 2xx response or raise an :class:`ApiError`."""
+        method = method.upper()
+        failures = 0
+        refreshed = False
+        waited = 0.0
+        while True:
+            if self.limiter is not None:
+                self.limiter.acquire(self.bucket_of(path))
+            try:
+                self.sent += 1
+                response = self.session.request(
+                    method,
+                    self.url(path),
+                    params=params,
+                    data=form
+                    if form is not None
+                    else (None if json_body is None else json.dumps(json_body)),
+                    headers={
+                        **({"Content-Type": "application/json"} if json_body is not None else {}),
+                        "Accept": "application/json",
+                        **(headers or {}),
+                    },
+                    auth=self.auth,
+                    timeout=self.timeout,
+                )
+            except requests.ConnectTimeout as exc:
+                # Nothing reached the server: safe to retry any method.
+                failures += 1
+                if failures > self.retries:
+                    raise self._network_error(method, path, exc) from None
+                self._backoff_sleep(failures)
+                continue
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                if method not in _SAFE_METHODS:
+                    raise AmbiguousWriteError(
+                        "the connection failed after the request was sent, so the write may "
+                        "have happened: look the record up before creating it again",
+                        api=self.api,
+                        method=method,
+                        path=path,
+                    ) from None
+                failures += 1
+                if failures > self.retries:
+                    raise self._network_error(method, path, exc) from None
+                self._backoff_sleep(failures)
+                continue
+
+            if response.status_code < 400:
+                return response
+            vendor = parse_vendor_error(self.api, response)
+            resolution = classify(self.api, response.status_code, vendor)
+            if resolution.kind is Kind.REFRESH and self.auth is not None and not refreshed:
+                refreshed = True
+                self.auth.invalidate()
+                continue
+            if response.status_code == 429 or (
+                resolution.kind is Kind.TRANSIENT and vendor.code == 4010
+            ):
+                wait = retry_after(self.api, response, vendor)
+                if waited + wait > self.max_rate_limit_wait:
+                    raise ApiTransientError(
+                        resolution.reason, retry_after=wait, api=self.api, method=method,
+                        path=path, status=response.status_code, vendor=vendor,
+                    )  # fmt: skip
+                waited += wait
+                self.sleep(wait)
+                continue  # a 429 is not a failure: the write did not happen
+            if resolution.kind is Kind.TRANSIENT:
+                if method not in _SAFE_METHODS:
+                    raise AmbiguousWriteError(
+                        f"{resolution.reason} while writing, so the write may have happened: "
+                        "look the record up before creating it again",
+                        api=self.api, method=method, path=path,
+                        status=response.status_code, vendor=vendor,
+                    )  # fmt: skip
+                failures += 1
+                if failures <= self.retries:
+                    self._backoff_sleep(failures)
+                    continue
+            error_class = _ERROR_CLASSES[resolution.kind]
+            raise error_class(
+                resolution.reason, api=self.api, method=method, path=path,
+                status=response.status_code, vendor=vendor,
+            )  # fmt: skip
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return _json_of(self.request("GET", path, params=params), self.api, path)
+
+    def _backoff_sleep(self, failures: int) -> None:
+        ceiling = min(self.backoff_max, self.backoff * (2 ** (failures - 1)))
+        self.sleep(self.jitter(0, ceiling))
+
+    def _network_error(self, method: str, path: str, exc: Exception) -> ApiTransientError:
+        return ApiTransientError(
+            f"{NETWORK_ERROR.reason} ({type(exc).__name__})",
+            api=self.api,
+            method=method,
+            path=path,
+        )
+
+
+class MalformedResponse(ApiTransientError):
+    """The API answered 2xx with a body we cannot read (treated as transient: proxies
+    and overloaded servers produce these; a persistent one ends in the error list)."""
+
+
+def _json_of(response: requests.Response, api: str, path: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise MalformedResponse(
+            "the API answered with a body that is not JSON",
+            api=api,
+            method=response.request.method or "GET",
+            path=path,
+            status=response.status_code,
+        ) from None

@@ -1,0 +1,163 @@
+"""Paging, hidden behind generators: callers iterate records and never see pages.
+
+Three styles exist (severa-notes §4, eaccounting-notes §3):
+
+* Severa token paging — ``pageToken`` + the ``NextPageToken`` response header, absent on
+  the last page. A token that comes back twice would loop forever, so it is an error.
+* Severa offset paging — ``firstRow``/``rowCount`` until a short page.
+* eEkonomi ``{Meta, Data}`` — ``$page`` (1-based) and ``$pagesize`` until
+  ``Meta.TotalNumberOfPages``.
+
+:class:`Listing` wraps the generator and exposes the server's clock as seen on the first
+page (``Meta.ServerTimeUtc`` for eEkonomi, the ``Date`` header for Severa): the next
+incremental run's watermark must come from the server that filtered, not our clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from worker.clients.http import ApiTransientError, ApiTransport
+
+Record = dict[str, Any]
+
+
+class PaginationLoopError(ApiTransientError):
+    """The API handed out a page token it had already given: stop instead of looping."""
+
+
+class Listing(Iterator[Record]):
+    """An iterator over all records of a list endpoint, plus what the server said about it."""
+
+    def __init__(self, pages: Callable[[Listing], Iterator[Record]]) -> None:
+        self.server_time: datetime | None = None
+        self.pages_read = 0
+        self._records = pages(self)
+
+    def __iter__(self) -> Listing:
+        return self
+
+    def __next__(self) -> Record:
+        return next(self._records)
+
+
+def _server_date(response: requests.Response) -> datetime | None:
+    header = response.headers.get("Date")
+    if not header:
+        return None
+    try:
+        return parsedate_to_datetime(header).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_utc(value: str) -> datetime:
+    """Parse an ISO-8601 timestamp (``Z`` or offset; no offset = UTC) to aware UTC."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _records(body: Any, transport: ApiTransport, path: str) -> list[Record]:
+    if not isinstance(body, list):
+        raise ApiTransientError(
+            "the API answered a list request with something that is not a list",
+            api=transport.api, method="GET", path=path,
+        )  # fmt: skip
+    return body
+
+
+def severa_token_pages(
+    transport: ApiTransport, path: str, params: dict[str, Any], row_count: int
+) -> Listing:
+    def pages(listing: Listing) -> Iterator[Record]:
+        seen: set[str] = set()
+        token: str | None = None
+        while True:
+            query = {**params, "rowCount": row_count}
+            if token is not None:
+                query["pageToken"] = token
+            response = transport.request("GET", path, params=query)
+            if listing.server_time is None:
+                listing.server_time = _server_date(response)
+            listing.pages_read += 1
+            yield from _records(response.json(), transport, path)
+            token = response.headers.get("NextPageToken") or None
+            if token is None:
+                return
+            if token in seen:
+                raise PaginationLoopError(
+                    "Severa returned a page token it had already returned",
+                    api=transport.api, method="GET", path=path,
+                )  # fmt: skip
+            seen.add(token)
+
+    return Listing(pages)
+
+
+def severa_offset_pages(
+    transport: ApiTransport, path: str, params: dict[str, Any], row_count: int
+) -> Listing:
+    def pages(listing: Listing) -> Iterator[Record]:
+        first_row = 0
+        largest = 0
+        while True:
+            query = {**params, "firstRow": first_row, "rowCount": row_count}
+            response = transport.request("GET", path, params=query)
+            if listing.server_time is None:
+                listing.server_time = _server_date(response)
+            listing.pages_read += 1
+            records = _records(response.json(), transport, path)
+            yield from records
+            # A page shorter than a full one ends the list. "Full" is the smaller of what
+            # we asked for and the largest page seen, because a server that silently
+            # clamps rowCount below ours returns pages shorter than we asked for.
+            largest = max(largest, len(records))
+            if not records or len(records) < min(row_count, largest):
+                return
+            first_row += len(records)
+
+    return Listing(pages)
+
+
+def severa_unpaged(transport: ApiTransport, path: str, params: dict[str, Any]) -> Listing:
+    def pages(listing: Listing) -> Iterator[Record]:
+        response = transport.request("GET", path, params=params)
+        listing.server_time = _server_date(response)
+        listing.pages_read = 1
+        yield from _records(response.json(), transport, path)
+
+    return Listing(pages)
+
+
+def eekonomi_pages(
+    transport: ApiTransport, path: str, params: dict[str, Any], page_size: int
+) -> Listing:
+    def pages(listing: Listing) -> Iterator[Record]:
+        page = 1
+        while True:
+            query = {**params, "$page": page, "$pagesize": page_size}
+            body = transport.get_json(path, query)
+            if not isinstance(body, dict) or "Data" not in body or "Meta" not in body:
+                raise ApiTransientError(
+                    "eEkonomi answered a list request without its {Meta, Data} envelope",
+                    api=transport.api, method="GET", path=path,
+                )  # fmt: skip
+            meta = body["Meta"] or {}
+            if listing.server_time is None and meta.get("ServerTimeUtc"):
+                listing.server_time = parse_utc(str(meta["ServerTimeUtc"]))
+            listing.pages_read += 1
+            data = body["Data"] or []
+            yield from data
+            total_pages = int(meta.get("TotalNumberOfPages") or 0)
+            if not data or page >= total_pages:
+                return
+            page += 1
+
+    return Listing(pages)

@@ -1,0 +1,136 @@
+"""``doctor``: one line per check, each failing line saying what to fix.
+
+The checks run in dependency order (settings → Redis → workers → APIs) and a failed
+check does not hide the others, so one run shows everything that needs fixing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import requests
+
+from config import Settings, SettingsError, load_settings
+from worker.embedded_redis_url import NoRedisConfigured, resolve_redis_url
+from worker.liveness import last_heartbeat
+
+OK, WARN, FAIL = "OK", "WARN", "FAIL"
+
+
+@dataclass(frozen=True)
+class Check:
+    status: str
+    name: str
+    detail: str
+
+    def line(self) -> str:
+        return f"[{self.status:^4}] {self.name:<10} {self.detail}"
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL (``redis://:secret@host`` → ``redis://:***@host``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo = f"{parts.username or ''}:***"
+    host = parts.hostname or ""
+    netloc = f"{userinfo}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def run_checks(
+    load: Callable[[], Settings] = load_settings, timeout: float = 3.0
+) -> Iterator[Check]:
+    try:
+        settings = load()
+    except SettingsError as exc:
+        for name, problem in sorted(exc.problems.items()):
+            yield Check(FAIL, "settings", f"{name}: {problem}")
+        return
+    mode = "demo mode (local sandboxes)" if settings.demo else "real Visma APIs"
+    yield Check(OK, "settings", f"valid; {mode}; connections: {', '.join(settings.connections)}")
+
+    client = None
+    try:
+        url = resolve_redis_url(settings)
+    except NoRedisConfigured as exc:
+        yield Check(FAIL, "redis", str(exc))
+    else:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=timeout, socket_timeout=timeout, decode_responses=True
+        )
+        yield from _check_redis(client, url)
+
+    if client is not None:
+        yield from _check_workers(settings, client, timeout)
+
+    yield _check_http("severa", settings.severa_base_url + "/v1/invoicestatuses", settings, timeout)
+    yield _check_http("eekonomi", settings.eekonomi_api_url + "/companysettings", settings, timeout)
+
+
+def _check_redis(client: redis.Redis, url: str) -> Iterator[Check]:
+    try:
+        info = client.info()
+    except redis.RedisError as exc:
+        yield Check(
+            FAIL,
+            "redis",
+            f"{mask_url(url)} does not answer ({exc}) → start Redis there, "
+            "or unset REDIS_URL to use the embedded one via `python -m worker run`",
+        )
+        return
+    policy = str(info.get("maxmemory_policy", "?"))
+    detail = f"{mask_url(url)} answers (Redis {info.get('redis_version')}, policy {policy})"
+    if policy != "noeviction":
+        yield Check(
+            WARN,
+            "redis",
+            detail + " → set maxmemory-policy noeviction: evicted "
+            "broker keys or locks break Celery",
+        )
+    else:
+        yield Check(OK, "redis", detail)
+
+
+def _check_workers(settings: Settings, client: redis.Redis, timeout: float) -> Iterator[Check]:
+    from worker import app  # noqa: PLC0415 - importing Celery only once Redis is known good
+
+    try:
+        replies = app.control.inspect(timeout=timeout).ping() or {}
+    except Exception as exc:  # noqa: BLE001 - any broker failure is reported, not raised
+        yield Check(FAIL, "workers", f"cannot ask workers ({exc})")
+        return
+    if replies:
+        yield Check(OK, "workers", f"{len(replies)} online: {', '.join(sorted(replies))}")
+    else:
+        yield Check(WARN, "workers", "none online → start the service: `python -m worker run`")
+    for connection_id in settings.connections:
+        try:
+            at = last_heartbeat(client, connection_id)
+        except redis.RedisError:
+            continue
+        if at is None:
+            yield Check(WARN, "beat", f"{connection_id}: no heartbeat yet → is beat running?")
+            continue
+        age = time.time() - at
+        status = OK if age <= 3 * settings.heartbeat_interval else WARN
+        hint = "" if status == OK else " → beat or the worker stopped"
+        yield Check(status, "beat", f"{connection_id}: last heartbeat {age:.0f}s ago{hint}")
+
+
+def _check_http(name: str, url: str, settings: Settings, timeout: float) -> Check:
+    """Reachability only: any HTTP answer (even 401) proves the API host answers."""
+    try:
+        response = requests.get(url, timeout=timeout)
+    except requests.RequestException as exc:
+        hint = (
+            "→ start the sandboxes (`python -m worker run` does in demo mode)"
+            if settings.demo
+            else f"→ check {name.upper()} base URL settings and the network"
+        )
+        return Check(FAIL, name, f"{url} unreachable ({type(exc).__name__}) {hint}")
+    return Check(OK, name, f"{url} answers (HTTP {response.status_code})")

@@ -1,0 +1,36 @@
+"""Redis key names: every piece of sync state is scoped by a *connection id*.
+
+A connection is one Severa company paired with one eEkonomi company. Keys are built
+only here, so adding connections (or moving to another store) never means hunting
+for string literals. ``default`` is the connection of a single-pair deployment.
+"""
+
+from __future__ import annotations
+
+from config.settings import CONNECTION_ID_PATTERN
+
+PREFIX = "sync"
+DEFAULT_CONNECTION = "default"
+
+#: The set of connection ids known to this deployment (beat fans out over it).
+CONNECTIONS_KEY = f"{PREFIX}:connections"
+
+
+class InvalidConnectionId(ValueError):
+    """A connection id that cannot be used in keys and task arguments."""
+
+
+def check_connection_id(connection_id: str) -> str:
+    """Return ``connection_id`` if it is well formed, else raise :class:`InvalidConnectionId`."""
+    if not isinstance(connection_id, str) or not CONNECTION_ID_PATTERN.match(connection_id):
+        raise InvalidConnectionId(
+            f"invalid connection id {connection_id!r}: use lower-case letters, digits, "
+            "'-' and '_' (max 63 characters)"
+        )
+    return connection_id
+
+
+def key(connection_id: str, *parts: str) -> str:
+    """The Redis key of ``parts`` under one connection, e.g. ``sync:conn:default:heartbeat``."""
+    check_connection_id(connection_id)
+    return ":".join((PREFIX, "conn", connection_id, *parts))

@@ -1,0 +1,23 @@
+"""Beat's schedule: one named entry per periodic job, fanned out per connection by the task.
+
+Beat itself knows nothing of connections: each entry runs a small dispatcher task that
+enqueues one task per connection id, so connections can be added without restarting
+beat. ``expires`` drops a tick that waited longer than its interval (a stopped worker
+must not face a pile of stale ticks when it comes back).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import Settings
+
+
+def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        "heartbeat": {
+            "task": "sync.heartbeat_all",
+            "schedule": float(settings.heartbeat_interval),
+            "options": {"expires": float(settings.heartbeat_interval)},
+        },
+    }

@@ -1,0 +1,116 @@
+"""The run command: start the Procfile's processes under honcho, with one shared environment.
+
+``python -m worker run`` (``make run``) is the one way to start the whole service:
+
+* without ``REDIS_URL`` it picks a free port for the embedded Redis, runs it as the
+  ``redis`` process and passes ``REDIS_URL`` to every other process (and writes it to
+  ``DATA_DIR/run/redis.url`` for CLI commands run by hand);
+* in demo mode (no real API credentials) it also runs the ``sandbox`` process;
+* worker, beat and Flower always run, as separate processes (never ``worker -B``: two
+  beats would duplicate every scheduled transfer).
+
+Honcho stops every process when one exits or on Ctrl-C, so the stack never runs half.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from config import Settings
+from worker.embedded_redis import free_port, url_for
+from worker.embedded_redis_url import runtime_file
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCFILE = ROOT / "Procfile"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``run`` will start: process names in Procfile order, and their environment."""
+
+    processes: dict[str, str]
+    env: dict[str, str]
+    redis_url: str
+    embedded_redis: bool
+
+
+def read_procfile(path: Path = PROCFILE) -> dict[str, str]:
+    from honcho.environ import parse_procfile  # noqa: PLC0415 - only the run command needs it
+
+    return dict(parse_procfile(path.read_text(encoding="utf-8")).processes)
+
+
+def plan(settings: Settings, environ: Mapping[str, str] | None = None) -> Plan:
+    """Decide the processes and environment of a run (pure, so it is testable)."""
+    environ = dict(os.environ if environ is None else environ)
+    procfile = read_procfile()
+    wanted = ["worker", "beat", "flower"]
+    embedded = settings.redis_url is None
+    if embedded:
+        port = settings.embedded_redis_port or free_port()
+        redis_url = url_for(port)
+        environ["EMBEDDED_REDIS_PORT"] = str(port)
+        environ["REDIS_URL"] = redis_url
+        wanted.insert(0, "redis")
+    else:
+        redis_url = settings.redis_url or ""
+    if settings.demo:
+        wanted.insert(1 if embedded else 0, "sandbox")
+    environ["DATA_DIR"] = str(settings.data_dir)
+    environ["PYTHONUNBUFFERED"] = "1"
+    # Procfile commands say `python`: make that the interpreter running us (the venv's).
+    bin_dir = str(Path(sys.executable).parent)
+    environ["PATH"] = os.pathsep.join([bin_dir, environ.get("PATH", "")])
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
+    missing = [name for name in wanted if name not in procfile]
+    if missing:
+        raise RuntimeError(f"Procfile lacks process(es): {', '.join(missing)}")
+    return Plan({name: procfile[name] for name in wanted}, environ, redis_url, embedded)
+
+
+def run(settings: Settings) -> int:
+    """Run the plan under honcho until Ctrl-C or a process exits; return the exit code."""
+    from honcho.manager import Manager  # noqa: PLC0415
+    from honcho.printer import Printer  # noqa: PLC0415
+
+    the_plan = plan(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url_file = runtime_file(settings)
+    url_file.parent.mkdir(parents=True, exist_ok=True)
+    url_file.write_text(the_plan.redis_url + "\n", encoding="utf-8")
+    _print_banner(settings, the_plan)
+    manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))
+    for name, command in the_plan.processes.items():
+        manager.add_process(name, command, env=the_plan.env, cwd=str(ROOT))
+    try:
+        manager.loop()
+    finally:
+        url_file.unlink(missing_ok=True)
+    return int(manager.returncode or 0)
+
+
+def _print_banner(settings: Settings, the_plan: Plan) -> None:
+    flower = f"http://{settings.flower_host}:{settings.flower_port}"
+    redis_note = (
+        "embedded, data in " + str(settings.data_dir / "redis")
+        if the_plan.embedded_redis
+        else "external"
+    )
+    lines = [
+        "Severa ⇄ eEkonomi sync starting",
+        f"  processes : {', '.join(the_plan.processes)}",
+        f"  Redis     : {the_plan.redis_url} ({redis_note})",
+        f"  Flower    : {flower}" + ("  (basic auth)" if settings.flower_basic_auth else ""),
+    ]
+    if settings.demo:
+        lines += [
+            f"  demo mode : Severa sandbox {settings.severa_base_url}",
+            f"              eEkonomi sandbox {settings.eekonomi_api_url}",
+            "              (set SEVERA_* and EEKONOMI_* variables to connect real companies)",
+        ]
+    lines.append("  Ctrl-C stops everything.")
+    print("\n".join(lines), flush=True)  # noqa: T201 - the run command's own output

@@ -1,0 +1,143 @@
+"""The error list (R-4.3): every record that could not be transferred, with a reason a
+person can act on — kept in Redis per connection.
+
+One entry per (register, direction, record): a repeat failure updates ``last_seen`` and
+``count`` instead of adding a line, and the entry resolves itself (is removed) when the
+record later transfers. Entries carry the vendor's own message, code, field and
+``ErrorId`` (to quote to Visma support), never request bodies or tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+
+from worker.keys import key
+
+#: Oldest entries are dropped beyond this many per connection.
+MAX_ENTRIES = 10_000
+
+RECORD = "record"
+CONFIG = "config"
+WARNING = "warning"
+
+
+@dataclass
+class RecordRef:
+    """How a person finds the record on each side (numbers and names, plus ids)."""
+
+    number: str = ""
+    name: str = ""
+    severa_id: str = ""
+    eekonomi_id: str = ""
+
+
+@dataclass
+class ErrorEntry:
+    register: str
+    direction: str  # "severa→eekonomi" or "eekonomi→severa"
+    record_key: str
+    record: RecordRef
+    reason: str
+    kind: str = RECORD
+    vendor_message: str = ""
+    vendor_code: str = ""
+    vendor_field: str = ""
+    vendor_error_id: str = ""
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    count: int = 0
+    run_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return entry_id(self.register, self.direction, self.record_key)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ErrorEntry:
+        data = json.loads(text)
+        data["record"] = RecordRef(**data.get("record") or {})
+        return cls(**data)
+
+
+def entry_id(register: str, direction: str, record_key: str) -> str:
+    return f"{register}|{direction}|{record_key}"
+
+
+class ErrorList:
+    def __init__(self, client: redis.Redis, connection_id: str) -> None:
+        self.client = client
+        self.connection_id = connection_id
+        self.entries_key = key(connection_id, "errors")
+        self.order_key = key(connection_id, "errors", "by-last-seen")
+
+    def record(self, entry: ErrorEntry, now: float | None = None) -> ErrorEntry:
+        """Add or update the entry for this record; return it with counts filled in."""
+        now = time.time() if now is None else now
+        existing = self.get(entry.register, entry.direction, entry.record_key)
+        entry.first_seen = existing.first_seen if existing else now
+        entry.count = (existing.count if existing else 0) + 1
+        entry.last_seen = now
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(self.entries_key, entry.id, entry.to_json())
+        pipe.zadd(self.order_key, {entry.id: now})
+        pipe.execute()
+        self._trim()
+        return entry
+
+    def resolve(self, register: str, direction: str, record_key: str) -> bool:
+        """The record transferred: its entry (if any) disappears."""
+        ident = entry_id(register, direction, record_key)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hdel(self.entries_key, ident)
+        pipe.zrem(self.order_key, ident)
+        removed, _ = pipe.execute()
+        return bool(removed)
+
+    def get(self, register: str, direction: str, record_key: str) -> ErrorEntry | None:
+        raw = self.client.hget(self.entries_key, entry_id(register, direction, record_key))
+        return ErrorEntry.from_json(raw) if raw is not None else None
+
+    def entries(
+        self, *, register: str | None = None, kind: str | None = None, search: str | None = None
+    ) -> Iterator[ErrorEntry]:
+        """Newest first, optionally filtered."""
+        ids = [_text(i) for i in self.client.zrevrange(self.order_key, 0, -1)]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for raw in self.client.hmget(self.entries_key, chunk):
+                if raw is None:
+                    continue
+                entry = ErrorEntry.from_json(raw)
+                if register and entry.register != register:
+                    continue
+                if kind and entry.kind != kind:
+                    continue
+                if search and search.lower() not in json.dumps(asdict(entry)).lower():
+                    continue
+                yield entry
+
+    def count(self) -> int:
+        return int(self.client.hlen(self.entries_key))
+
+    def _trim(self) -> None:
+        excess = int(self.client.zcard(self.order_key)) - MAX_ENTRIES
+        if excess > 0:
+            oldest = self.client.zrange(self.order_key, 0, excess - 1)
+            if oldest:
+                names = [_text(i) for i in oldest]
+                self.client.hdel(self.entries_key, *names)
+                self.client.zrem(self.order_key, *names)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,82 @@
+"""One run per (connection, transfer) at a time (code-models rule 12).
+
+A Redis lock with a TTL: a second start while the lock is held returns "already
+running" at once instead of waiting (two runs of one register would race each other's
+creates). The TTL frees the lock if the holder dies; a long run extends it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+from worker.keys import key
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+class AlreadyRunning(Exception):  # noqa: N818 - reads as the state it reports
+    """Another run of this transfer holds the lock."""
+
+    def __init__(self, connection_id: str, transfer: str, holder: str | None) -> None:
+        self.connection_id = connection_id
+        self.transfer = transfer
+        self.holder = holder
+        super().__init__(
+            f"{transfer} is already running for connection {connection_id!r}"
+            + (f" (run {holder})" if holder else "")
+        )
+
+
+class RunLock:
+    """The lock of one transfer of one connection, held by one run id."""
+
+    def __init__(self, client: redis.Redis, connection_id: str, transfer: str, ttl: float) -> None:
+        self.client = client
+        self.connection_id = connection_id
+        self.transfer = transfer
+        self.ttl_ms = int(ttl * 1000)
+        self.key = key(connection_id, "lock", transfer)
+        self.token = secrets.token_hex(8)
+
+    def acquire(self, holder: str) -> None:
+        self.token = holder
+        if not self.client.set(self.key, holder, nx=True, px=self.ttl_ms):
+            current = self.client.get(self.key)
+            raise AlreadyRunning(
+                self.connection_id,
+                self.transfer,
+                current.decode() if isinstance(current, bytes) else current,
+            )
+
+    def extend(self) -> bool:
+        return bool(self.client.eval(_EXTEND, 1, self.key, self.token, self.ttl_ms))
+
+    def release(self) -> bool:
+        return bool(self.client.eval(_RELEASE, 1, self.key, self.token))
+
+    def holder(self) -> str | None:
+        value = self.client.get(self.key)
+        return value.decode() if isinstance(value, bytes) else value
+
+
+@contextmanager
+def transfer_lock(
+    client: redis.Redis, connection_id: str, transfer: str, holder: str, ttl: float = 900.0
+) -> Iterator[RunLock]:
+    lock = RunLock(client, connection_id, transfer, ttl)
+    lock.acquire(holder)
+    try:
+        yield lock
+    finally:
+        lock.release()
