@@ -1,0 +1,218 @@
+"""What every register's mapping shares: schema bases, the Money field, the errors.
+
+The vendors disagree on key style (Severa camelCase, eEkonomi PascalCase), on units
+(Severa free text, eEkonomi a fixed Swedish list) and on how strict they are, so each
+side gets one base schema and the canonical attribute names stay identical across both
+(see :mod:`schemas.records`). Mapping functions raise :class:`MappingError`, the one
+exception the engine needs to catch per record (R-4.3, R-6.2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+__all__ = [
+    "EEkonomiSchema",
+    "MappingError",
+    "Money",
+    "Percent",
+    "SeveraSchema",
+    "clean_text",
+    "flatten_messages",
+    "gross_from_net",
+    "json_number",
+    "mapping_error",
+    "max_length",
+    "net_from_gross",
+    "raise_if_invalid",
+    "required_messages",
+    "swedish_unit",
+    "to_decimal",
+]
+
+CENT = Decimal("0.01")
+
+
+class MappingError(ValueError):
+    """A record cannot be mapped; ``reason`` tells a person what to change.
+
+    Attributes:
+        record_label: which record, as a person finds it, e.g. ``customer 1049 'Foo AB'``.
+        reason: what is wrong and how to fix it (R-4.3 error list).
+    """
+
+    def __init__(self, record_label: str, reason: str) -> None:
+        self.record_label = record_label
+        self.reason = reason
+        super().__init__(f"{record_label}: {reason}")
+
+
+class SeveraSchema(Schema):
+    """Severa JSON (camelCase). Unknown keys are dropped: Severa adds fields freely."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class EEkonomiSchema(Schema):
+    """eEkonomi JSON (PascalCase). Unknown keys are dropped on load.
+
+    Dumps are checked against the same declared limits with :meth:`Schema.validate`
+    before they leave (see :func:`mapping_error`), because eEkonomi rejects a whole
+    record for one field over its ``maxLength`` and we would rather say which one.
+    """
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Money(fields.Decimal):
+    """An amount: :class:`~decimal.Decimal` inside, a JSON number with ≤ 2 decimals outside.
+
+    Loading goes through ``str`` (``12.1`` stays ``Decimal("12.1")``, never
+    ``12.0999…``). Dumping rounds half-up to cents and then hands ``json`` the shortest
+    carrier: an ``int`` for whole amounts (``1250``), otherwise a ``float`` whose
+    ``repr`` is exactly the rounded decimal text (``12.5``). That holds because both
+    APIs cap amounts far below 15 significant digits (eEkonomi: 99 000 000.00), so no
+    arithmetic ever happens on the float: it only carries the digits to ``json.dumps``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        super().__init__(places=2, rounding=ROUND_HALF_UP, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        amount = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+        return json_number(amount)
+
+
+class Percent(Money):
+    """A VAT percentage (``25``, ``25.5``): Decimal inside, a JSON number outside.
+
+    Same handling as :class:`Money`; a separate name so the schemas read as the spec.
+    """
+
+
+def json_number(amount: Decimal) -> int | float:
+    """The JSON carrier of a rounded Decimal (see :class:`Money`)."""
+    if amount == amount.to_integral_value():
+        return int(amount)
+    return float(amount)
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """A vendor number (int, float, str or Decimal) as Decimal, via ``str`` for floats."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def gross_from_net(net: Decimal, vat_rate: Decimal) -> Decimal:
+    """Price incl. VAT from price excl. VAT and a VAT percentage (R-5.2).
+
+    Rounded half-up to cents, as an invoice shows it: 100 at 25 % → 125.00, 99.99 at
+    24 % → 123.99 (123.9876). eEkonomi accepts at most 2 decimals on article prices.
+    """
+    return (net * (1 + vat_rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def net_from_gross(gross: Decimal, vat_rate: Decimal) -> Decimal:
+    """Price excl. VAT from a gross price: the reverse of :func:`gross_from_net`.
+
+    Used when an eEkonomi article carries only ``GrossPrice``. Rounded half-up to cents.
+    """
+    return (gross / (1 + vat_rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def required_messages(message: str) -> dict[str, str | list[Any] | dict[Any, Any]]:
+    """``error_messages`` for a starred R-5 field: the same actionable text when the
+    key is absent or null (Severa sends ``null`` for an unset number)."""
+    return {"required": message, "null": message}
+
+
+def max_length(limit: int, where: str) -> validate.Length:
+    """eEkonomi's ``maxLength``, failing with a reason instead of truncating.
+
+    We never cut vendor text silently: a shortened address or name would be wrong on
+    every invoice afterwards. ``where`` names the system to fix it in.
+    """
+    return validate.Length(
+        max=limit,
+        error=f"'{{input}}' is longer than {{max}} characters, the most eEkonomi accepts; "
+        f"shorten it in {where}",
+    )
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> list[str]:
+    """Marshmallow's nested error dict as ``"Field: message"`` lines, in a stable order."""
+    if isinstance(messages, Mapping):
+        lines: list[str] = []
+        for key in sorted(messages, key=str):
+            name = "" if key == "_schema" else str(key)
+            path = f"{prefix}.{name}" if prefix and name else (prefix or name)
+            lines.extend(flatten_messages(messages[key], path))
+        return lines
+    if isinstance(messages, list | tuple):
+        return [line for item in messages for line in flatten_messages(item, prefix)]
+    return [f"{prefix}: {messages}" if prefix else str(messages)]
+
+
+def mapping_error(record_label: str, error: ValidationError) -> MappingError:
+    """One :class:`MappingError` carrying every field problem of a record at once."""
+    return MappingError(record_label, "; ".join(flatten_messages(error.messages)))
+
+
+def raise_if_invalid(schema: Schema, payload: Mapping[str, Any], record_label: str) -> None:
+    """Check a dumped payload against the schema's own declared limits (max lengths,
+    required keys) and fail with every reason at once."""
+    errors = schema.validate(payload)
+    if errors:
+        raise MappingError(record_label, "; ".join(flatten_messages(errors)))
+
+
+def clean_text(value: Any) -> str | None:
+    """Vendor text with outer whitespace removed; empty text is ``None`` (absent)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+# -- units (R-5.2) ----------------------------------------------------------------------
+
+#: Severa's free-text units (English, Finnish, Swedish spellings seen in Severa
+#: organisations) → eEkonomi's Swedish unit abbreviations.
+_UNIT_SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(
+        ["h", "hr", "hrs", "hour", "hours", "t", "tim", "timme", "timmar", "tunti", "tuntia"],
+        "tim",
+    ),
+    **dict.fromkeys(["km", "kilometer", "kilometre", "kilometers", "kilometri"], "km"),
+    **dict.fromkeys(["dag", "dagar", "day", "days", "d", "pv", "päivä", "päivää", "vrk"], "dag"),
+    **dict.fromkeys(
+        ["st", "st.", "stk", "styck", "pcs", "pc", "piece", "pieces", "kpl", "kappale", "ea"],
+        "st",
+    ),
+}
+
+
+def swedish_unit(severa_unit: str | None, default: str = "st") -> str:
+    """eEkonomi's Swedish unit abbreviation for a Severa unit name (R-5.2).
+
+    ``"h"``, ``"timme"``, ``"tunti"`` → ``tim``; ``"pcs"``, ``"kpl"`` → ``st``;
+    ``"day"``, ``"pv"`` → ``dag``; ``"km"`` → ``km``. An unknown name is kept as
+    written (lower-cased) so a matching eEkonomi unit can still be found for it; an
+    empty one gives ``default``.
+    """
+    text = clean_text(severa_unit)
+    if text is None:
+        return default
+    key = re.sub(r"\s+", " ", text).casefold()
+    return _UNIT_SYNONYMS.get(key, key)

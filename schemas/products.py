@@ -1,0 +1,470 @@
+"""Products (R-5.2): Severa products, work types, travel-expense types ⇄ eEkonomi articles.
+
+Three Severa registers feed one eEkonomi register; the way back always lands in
+Severa's *product* register (R-1.2). Each Severa register has its own schema because
+the three carry different fields (only products have a price and a unit; work types
+have neither; travel-expense types have a class and a reimbursement rate, not a sales
+price). All load into :class:`~schemas.records.ProductRecord`.
+
+Decisions on rules the spec leaves open:
+
+* Units: work types → ``tim``, mileage → ``km``, daily allowance → ``st``, other
+  expenses → ``st``, whatever Severa's own unit text says (the spec gives these as the
+  defaults and Severa's travel units are free text). Products → Severa's unit when it
+  names a known unit (``h``/``timme`` → ``tim``, ``pcs``/``kpl`` → ``st``, ``day`` →
+  ``dag``, ``km``) or an eEkonomi unit by name, else ``st``.
+* Travel-expense kind: Severa's ``expenseClass`` (``Mileage``/``DailyAllowance``/
+  ``OtherTravelExpense``), else its ``isMileage``/``isDailyAllowance`` flags, else other.
+* Prices: work types and travel-expense types carry no sales price in Severa (price
+  lists do), so their articles are sent without prices. A product's gross price is
+  its net price × (1 + Severa ``vatRate``/100), rounded half-up to cents.
+* Article number: the Severa code with outer spaces removed; must be non-empty and at
+  most 40 characters. :func:`article_number_key` compares numbers without regard to
+  case and spacing for the engine's collision check (R-2.3).
+* Into Severa no product ``type`` is set (Severa's default applies): eEkonomi's
+  goods/service distinction lives on the coding and has no agreed Severa counterpart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
+
+from marshmallow import ValidationError, fields, post_dump, post_load, validate
+
+from schemas.base import (
+    EEkonomiSchema,
+    MappingError,
+    Money,
+    Percent,
+    SeveraSchema,
+    clean_text,
+    gross_from_net,
+    json_number,
+    mapping_error,
+    max_length,
+    net_from_gross,
+    raise_if_invalid,
+    required_messages,
+    swedish_unit,
+    to_decimal,
+)
+from schemas.records import ProductKind, ProductRecord
+
+__all__ = [
+    "EEkonomiArticle",
+    "SeveraProduct",
+    "SeveraTravelExpenseType",
+    "SeveraWorkType",
+    "article_number_key",
+    "default_unit",
+    "eekonomi_article_to_record",
+    "find_services_coding",
+    "product_label",
+    "record_to_eekonomi_article",
+    "record_to_severa_product",
+    "resolve_unit_id",
+    "severa_product_to_record",
+    "severa_travel_expense_type_to_record",
+    "severa_work_type_to_record",
+    "travel_expense_kind",
+]
+
+#: R-5.2 unit defaults per kind of Severa record (eEkonomi's Swedish abbreviations).
+DEFAULT_UNITS: dict[ProductKind, str] = {
+    "work_type": "tim",
+    "mileage": "km",
+    "daily_allowance": "st",
+    "other_expense": "st",
+    "product": "st",
+}
+
+_KIND_NAMES: dict[ProductKind, str] = {
+    "product": "product",
+    "work_type": "work type",
+    "mileage": "travel-expense type",
+    "daily_allowance": "travel-expense type",
+    "other_expense": "travel-expense type",
+}
+
+# -- named rules ----------------------------------------------------------------------
+
+
+def default_unit(kind: ProductKind) -> str:
+    """R-5.2: the eEkonomi unit a kind of Severa record gets by default."""
+    return DEFAULT_UNITS[kind]
+
+
+def travel_expense_kind(
+    expense_class: str | None, is_mileage: bool | None, is_daily_allowance: bool | None
+) -> ProductKind:
+    """Mileage, daily allowance or other expense, from what Severa's type says.
+
+    ``expenseClass`` is required when Severa creates a type, so it decides; the derived
+    ``isMileage``/``isDailyAllowance`` flags are the fallback for older records.
+    """
+    if expense_class == "Mileage":
+        return "mileage"
+    if expense_class == "DailyAllowance":
+        return "daily_allowance"
+    if expense_class == "OtherTravelExpense":
+        return "other_expense"
+    if is_mileage:
+        return "mileage"
+    if is_daily_allowance:
+        return "daily_allowance"
+    return "other_expense"
+
+
+def article_number_key(number: str) -> str:
+    """An article number as compared for collisions (R-2.3): case and spacing ignored.
+
+    ``" wt-01 "``, ``"WT-01"`` and ``"Wt-01"`` are the same key; the engine uses it to
+    find an unrelated eEkonomi article that a Severa code would collide with.
+    """
+    return " ".join(number.split()).casefold()
+
+
+def product_label(kind: ProductKind, number: Any, name: Any) -> str:
+    """How a person finds the record: ``work type 'KONS' 'Konsultation'``."""
+    text = clean_text(number)
+    shown = f"'{text}'" if text is not None else "(no code)"
+    return f"{_KIND_NAMES[kind]} {shown} '{name or ''}'"
+
+
+def with_prices(
+    net: Decimal | None, gross: Decimal | None, vat_rate: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """R-5.2: fill the missing one of net/gross from the VAT rate, half-up to cents."""
+    if vat_rate is not None:
+        if net is not None and gross is None:
+            gross = gross_from_net(net, vat_rate)
+        elif gross is not None and not net:
+            net = net_from_gross(gross, vat_rate)
+    return net, gross
+
+
+def find_services_coding(
+    codings: Sequence[Mapping[str, Any]], vat_percent: Decimal = Decimal(25)
+) -> str:
+    """The id of eEkonomi's "services, 25 % VAT" coding (R-5.2), for the connect step.
+
+    Among active codings with that ``VatRatePercent``, the one whose ``Type``,
+    ``Name`` or ``NameEnglish`` says service ("Tjänster 25% moms"). Raises
+    ``ValueError`` naming the candidates when there is not exactly one.
+    """
+    at_rate = [
+        c
+        for c in codings
+        if c.get("IsActive", True) and to_decimal(c.get("VatRatePercent")) == vat_percent
+    ]
+
+    def says_service(coding: Mapping[str, Any]) -> bool:
+        text = " ".join(str(coding.get(k) or "") for k in ("Type", "Name", "NameEnglish"))
+        return any(word in text.casefold() for word in ("tjänst", "service"))
+
+    services = [c for c in at_rate if says_service(c)]
+    if len(services) == 1:
+        return str(services[0]["Id"])
+    names = ", ".join(repr(c.get("Name")) for c in (services or at_rate)) or "none"
+    raise ValueError(
+        f"cannot tell which eEkonomi article coding is 'services, {vat_percent}% VAT' "
+        f"(candidates: {names}); choose the coding in the settings"
+    )
+
+
+def resolve_unit_id(unit: str, units: Sequence[Mapping[str, Any]], *, fallback: str | None) -> str:
+    """eEkonomi ``UnitId`` for a Swedish unit abbreviation, from ``GET /units``.
+
+    A unit matches when its ``Abbreviation``, ``Code``, ``Name`` or
+    ``AbbreviationEnglish`` means ``unit`` (``"Timme"`` and ``"tim"`` both mean
+    ``tim``). ``fallback`` (``st`` for products) is tried when nothing matches.
+    Raises ``ValueError`` with the fix when neither exists.
+    """
+    for wanted in (unit, fallback):
+        if wanted is None:
+            continue
+        for candidate in units:
+            names = (
+                candidate.get(k) for k in ("Abbreviation", "Code", "Name", "AbbreviationEnglish")
+            )
+            if any(swedish_unit(n, default="") == wanted for n in names if n) and candidate.get(
+                "Id"
+            ):
+                return str(candidate["Id"])
+    raise ValueError(f"eEkonomi has no unit '{unit}'; add it under Register → Units in eEkonomi")
+
+
+# -- Severa ---------------------------------------------------------------------------
+
+_CODE_MISSING = (
+    "is empty; give it a unique code in Severa: it becomes the eEkonomi article number (R-2.3)"
+)
+
+
+class _SeveraCodedItem(SeveraSchema):
+    """What products, work types and travel-expense types share: code, name, active."""
+
+    number = fields.String(  # R-5.2: article number = the Severa code (required, R-2.3)
+        data_key="code",
+        required=True,
+        validate=validate.Regexp(r"\s*\S", error=_CODE_MISSING),
+        error_messages=required_messages(_CODE_MISSING),
+    )
+    name = fields.String(
+        required=True,
+        validate=validate.Regexp(r"\s*\S", error="is empty; name it in Severa"),
+        error_messages=required_messages("is empty; name it in Severa"),
+    )
+    is_active = fields.Boolean(data_key="isActive", allow_none=True, load_default=True)
+
+    def _record(self, data: Mapping[str, Any], kind: ProductKind, **rest: Any) -> dict[str, Any]:
+        record: ProductRecord = {
+            "kind": kind,
+            "number": data["number"].strip(),
+            "name": " ".join(data["name"].split()),
+            "is_active": data.get("is_active") is not False,  # Severa: null = default (active)
+            "unit": rest.get("unit", default_unit(kind)),
+            "net_price": rest.get("net_price"),
+            "gross_price": rest.get("gross_price"),
+            "vat_rate": rest.get("vat_rate"),
+        }
+        return cast(dict[str, Any], record)
+
+
+class SeveraProduct(_SeveraCodedItem):
+    """ProductOutputModel (load) / ProductInputModel (dump) ⇄ :class:`ProductRecord`."""
+
+    unit = fields.String(data_key="measurementUnit", allow_none=True)  # R-5.2: or `st`
+    net_price = fields.Method(
+        "dump_unit_price", "load_amount", data_key="unitPrice", allow_none=True
+    )
+    vat_rate = Percent(data_key="vatRate")  # R-5.2: gross price comes from it
+
+    def load_amount(self, value: Mapping[str, Any]) -> Decimal | None:
+        try:
+            return to_decimal(value.get("amount"))
+        except ArithmeticError as error:
+            raise ValidationError(f"unit price {value.get('amount')!r} is not a number") from error
+
+    def dump_unit_price(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        net = obj.get("net_price")
+        if net is None:
+            return None
+        amount = Decimal(net).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return {"amount": json_number(amount), "currencyCode": obj["currency_code"]}
+
+    @post_load
+    def complete_record(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """R-5.2: a better unit than ``st`` when Severa names one; gross from VAT."""
+        net, gross = with_prices(data.get("net_price"), None, data.get("vat_rate"))
+        return self._record(
+            data,
+            "product",
+            unit=swedish_unit(data.get("unit"), default=default_unit("product")),
+            net_price=net,
+            gross_price=gross,
+            vat_rate=data.get("vat_rate"),
+        )
+
+    @post_dump
+    def omit_unset_price(self, payload: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if payload.get("unitPrice") is None:
+            payload.pop("unitPrice", None)
+        return payload
+
+
+class SeveraWorkType(_SeveraCodedItem):
+    """WorkTypeOutputModel → :class:`ProductRecord` (load only: R-1.2 writes products).
+
+    A work type has no unit, price or VAT in Severa; hours are priced in price lists.
+    """
+
+    @post_load
+    def complete_record(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return self._record(data, "work_type")  # R-5.2: unit `tim`
+
+
+class SeveraTravelExpenseType(_SeveraCodedItem):
+    """TravelExpenseTypeOutputModel → :class:`ProductRecord` (load only).
+
+    ``unitCost`` is what the employee is reimbursed, not a sales price, so it is not
+    the article's price.
+    """
+
+    expense_class = fields.String(data_key="expenseClass", allow_none=True)
+    is_mileage = fields.Boolean(data_key="isMileage", allow_none=True)
+    is_daily_allowance = fields.Boolean(data_key="isDailyAllowance", allow_none=True)
+    vat_rate = Percent(data_key="vatRate")
+
+    @post_load
+    def complete_record(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        kind = travel_expense_kind(  # R-5.2: mileage → km, allowance/other → st
+            data.get("expense_class"), data.get("is_mileage"), data.get("is_daily_allowance")
+        )
+        return self._record(data, kind, vat_rate=data.get("vat_rate"))
+
+
+# -- eEkonomi -------------------------------------------------------------------------
+
+_PRICE_RANGE = validate.Range(
+    min=0,
+    max=99_000_000,
+    error="price {input} is outside 0–99 000 000, what eEkonomi accepts; correct it in Severa",
+)
+
+
+class EEkonomiArticle(EEkonomiSchema):
+    """eEkonomi ArticleApi ⇄ :class:`ProductRecord`, in the order of R-5.2.
+
+    ``CodingId`` and ``UnitId`` are chosen when dumping (the caller's coding, see
+    :func:`resolve_unit_id`); on load the unit comes from ``UnitAbbreviation``.
+    """
+
+    is_active = fields.Boolean(data_key="IsActive", required=True)
+    number = fields.String(
+        data_key="Number",
+        required=True,
+        validate=max_length(40, "Severa"),
+        error_messages=required_messages("the article has no number (R-5.2)"),
+    )
+    name = fields.String(
+        data_key="Name",
+        required=True,
+        validate=max_length(50, "Severa"),
+        error_messages=required_messages("the article has no name (R-5.2)"),
+    )
+    coding_id = fields.String(  # R-5.2: "services, 25% VAT" for articles from Severa
+        data_key="CodingId",
+        required=True,
+        error_messages=required_messages("no article account coding chosen"),
+    )
+    unit_id = fields.String(
+        data_key="UnitId", required=True, error_messages=required_messages("no unit chosen")
+    )
+    unit = fields.String(data_key="UnitAbbreviation", allow_none=True, load_only=True)
+    net_price = Money(data_key="NetPrice", validate=_PRICE_RANGE)
+    gross_price = Money(data_key="GrossPrice", validate=_PRICE_RANGE)  # R-5.2: from VAT rate
+
+    @post_dump
+    def omit_unset_prices(self, payload: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Work and travel types have no price in Severa: send none rather than 0."""
+        for key in ("NetPrice", "GrossPrice"):
+            if payload.get(key) is None:
+                payload.pop(key, None)
+        return payload
+
+
+# -- the API the engine calls ---------------------------------------------------------
+
+_RECORD_KEYS = tuple(ProductRecord.__annotations__)
+
+
+def _as_record(data: Mapping[str, Any]) -> ProductRecord:
+    return cast(ProductRecord, {key: data.get(key) for key in _RECORD_KEYS})
+
+
+def _load(
+    schema: SeveraSchema | EEkonomiSchema, payload: Mapping[str, Any], label: str
+) -> dict[str, Any]:
+    try:
+        return cast(dict[str, Any], schema.load(payload))
+    except ValidationError as error:
+        raise mapping_error(label, error) from error
+
+
+def severa_product_to_record(payload: Mapping[str, Any]) -> ProductRecord:
+    """Severa product (ProductOutputModel) → record. Raises :class:`MappingError`."""
+    label = product_label("product", payload.get("code"), payload.get("name"))
+    return _as_record(_load(SeveraProduct(), payload, label))
+
+
+def severa_work_type_to_record(payload: Mapping[str, Any]) -> ProductRecord:
+    """Severa work type (WorkTypeOutputModel) → record. Raises :class:`MappingError`."""
+    label = product_label("work_type", payload.get("code"), payload.get("name"))
+    return _as_record(_load(SeveraWorkType(), payload, label))
+
+
+def severa_travel_expense_type_to_record(payload: Mapping[str, Any]) -> ProductRecord:
+    """Severa travel-expense type (TravelExpenseTypeOutputModel) → record."""
+    label = product_label("other_expense", payload.get("code"), payload.get("name"))
+    return _as_record(_load(SeveraTravelExpenseType(), payload, label))
+
+
+def record_to_eekonomi_article(
+    record: ProductRecord, *, coding_id: str, units: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Record → eEkonomi ArticleApi body (POST, or merged into the GET body for PUT).
+
+    Args:
+        coding_id: the "services, 25% VAT" coding (see :func:`find_services_coding`).
+        units: ``GET /units`` items; the record's unit must be among them (products
+            fall back to ``st``).
+
+    Raises:
+        MappingError: no such unit, a number or name too long, a price out of range.
+    """
+    label = product_label(record["kind"], record["number"], record["name"])
+    fallback = default_unit("product") if record["kind"] == "product" else None
+    try:
+        unit_id = resolve_unit_id(record["unit"], units, fallback=fallback)
+    except ValueError as error:
+        raise MappingError(label, str(error)) from error
+    schema = EEkonomiArticle()
+    payload: dict[str, Any] = schema.dump({**record, "coding_id": coding_id, "unit_id": unit_id})
+    raise_if_invalid(schema, payload, label)
+    return payload
+
+
+def eekonomi_article_to_record(
+    payload: Mapping[str, Any],
+    *,
+    codings: Sequence[Mapping[str, Any]] | None = None,
+    units: Sequence[Mapping[str, Any]] | None = None,
+) -> ProductRecord:
+    """eEkonomi article → record (kind ``product``: R-1.2 lands it in Severa's products).
+
+    The VAT rate is the coding's ``VatRatePercent`` when ``codings`` is given, else it
+    is derived from ``GrossPrice``/``NetPrice``. A missing net price is computed back
+    from the gross price. The unit is ``UnitAbbreviation`` or, failing that, looked up
+    by ``UnitId`` in ``units``.
+    """
+    label = product_label("product", payload.get("Number"), payload.get("Name"))
+    data = _load(EEkonomiArticle(), payload, label)
+    vat_rate: Decimal | None = None
+    for coding in codings or ():
+        if coding.get("Id") == payload.get("CodingId"):
+            vat_rate = to_decimal(coding.get("VatRatePercent"))
+    net, gross = data.get("net_price"), data.get("gross_price")
+    if vat_rate is None and net and gross:
+        vat_rate = ((gross / net - 1) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    net, gross = with_prices(net, gross, vat_rate)
+    unit = clean_text(data.get("unit"))
+    if unit is None:
+        for candidate in units or ():
+            if candidate.get("Id") == payload.get("UnitId"):
+                unit = clean_text(candidate.get("Abbreviation"))
+    record: ProductRecord = {
+        "kind": "product",
+        "number": data["number"].strip(),
+        "name": " ".join(data["name"].split()),
+        "is_active": data["is_active"],
+        "unit": swedish_unit(unit, default=default_unit("product")),
+        "net_price": net,
+        "gross_price": gross,
+        "vat_rate": vat_rate,
+    }
+    return record
+
+
+def record_to_severa_product(record: ProductRecord, *, currency_code: str) -> dict[str, Any]:
+    """Record → Severa ProductInputModel body (POST /v1/products), always a product (R-1.2).
+
+    Args:
+        currency_code: the Severa organisation's currency (``unitPrice`` needs one).
+    """
+    label = product_label("product", record["number"], record["name"])
+    if not record["number"].strip():
+        raise MappingError(label, "the article has no number; give it one in eEkonomi")
+    return cast(dict[str, Any], SeveraProduct().dump({**record, "currency_code": currency_code}))
