@@ -83,6 +83,15 @@ def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything
         assert "flower_worker_online" in metrics.text
         assert (tmp_path / "data" / "redis" / "appendonly.aof").exists()
         assert len(_processes_with_marker(marker)) >= 5
+        # Demo mode: the run command completed the eEkonomi consent against the sandbox
+        # through the real OAuth code path (issue 4).
+        log_text = ""
+        while time.monotonic() < started + 90 and "demo: connected" not in log_text:
+            time.sleep(0.5)
+            log_text = (tmp_path / "run.log").read_text(errors="replace")
+        assert "demo: connected 'default' to eEkonomi company 'Demokonsult AB'" in log_text, (
+            log_text
+        )
     finally:
         # What Ctrl-C in the terminal does. The group may be gone already when the stack
         # stopped by itself; the assertions above then say why (the log is attached).

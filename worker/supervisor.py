@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,11 +87,26 @@ def run(settings: Settings) -> int:
     manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))
     for name, command in the_plan.processes.items():
         manager.add_process(name, command, env=the_plan.env, cwd=str(ROOT))
+    if settings.demo:
+        _start_demo_bootstrap(settings, the_plan.redis_url)
     try:
         manager.loop()
     finally:
         url_file.unlink(missing_ok=True)
     return int(manager.returncode or 0)
+
+
+def _start_demo_bootstrap(settings: Settings, redis_url: str) -> None:
+    """Complete the demo's eEkonomi consent once the processes are up (see worker.demo)."""
+    from worker.demo import bootstrap_demo  # noqa: PLC0415
+
+    def echo(line: str) -> None:
+        print(f"{'demo':<9}| {line}", flush=True)  # noqa: T201 - beside honcho's own lines
+
+    threading.Thread(
+        target=bootstrap_demo, args=(settings, redis_url), kwargs={"echo": echo},
+        name="demo-bootstrap", daemon=True,
+    ).start()  # fmt: skip
 
 
 def _print_banner(settings: Settings, the_plan: Plan) -> None:
