@@ -174,7 +174,7 @@ CUSTOMERS = [
      "Uppsala", "SE", "SEK", "30", "2026-03-15T08:20:00Z"),
     ("1005", "Västerås Energi & Miljö AB", "556505-1005", "Kraftverksgatan 2", "721 36",
      "Västerås", "SE", "SEK", "10", "2026-04-02T14:55:00Z"),
-    ("5001", "Lunds Arkitektkontor AB", "556606-5001", "Klostergatan 12", "222 22", "Lund",
+    ("5001", "Lunds Ljusarkitekter AB", "556606-5001", "Klostergatan 12", "222 22", "Lund",
      "SE", "SEK", "30", "2026-05-06T09:00:00Z"),
     ("5002", "Örebro Fastighetsservice AB", "556707-5002", "Drottninggatan 40", "702 22",
      "Örebro", "SE", "SEK", "30", "2026-06-11T11:30:00Z"),
@@ -184,7 +184,7 @@ CUSTOMERS = [
     ("5004", "Malmö Designbyrå AB", "556808-5004", "Södra Förstadsgatan 3", "211 43", "Malmö",
      "SE", "SEK", "30", "2026-08-19T15:10:00Z"),
     # Not numeric: Severa requires numeric customer numbers.
-    ("K-77", "Kiruna Gruvteknik AB", "556909-0077", "Malmvägen 1", "981 31", "Kiruna",
+    ("K-77", "Kiruna Malmfältskonsult AB", "556909-0077", "Malmvägen 1", "981 31", "Kiruna",
      "SE", "SEK", "30", "2026-09-23T12:00:00Z"),
 ]  # fmt: skip
 

@@ -331,7 +331,8 @@ def build_customers(b: Builder) -> None:
             "owner": pick(ANNA, "guid", "code", "firstName", "lastName", "name"),
         }  # fmt: skip
         if index % 2 == 0:
-            customer["vatNumber"] = f"SE55{6000 + index * 37:06d}01"
+            # SE + the 10-digit org number + 01: the shape VIES accepts for Sweden.
+            customer["vatNumber"] = f"SE5560{600000 + index * 37:06d}01"
         elif index % 3 == 0:
             customer["vatNumber"] = f"55{6000 + index * 37:04d}-{1000 + index:04d}"
         if country_code == "SE":
@@ -404,9 +405,11 @@ def _addresses_for(b: Builder, customer: Record, index: int, country: str) -> li
     if pattern == 2:  # only a main address
         return [address("main", street, postal, city, isVisitAddress=True, main=True)]
     if pattern == 3:  # multi-line invoicing address (3-4 lines, R-5.1)
-        lines = [f"{customer['name']}", "Ekonomiavdelningen", f"Box {2000 + index}"]
+        lines = [f"{customer['name']}", "Ekonomi", f"Box {2000 + index}"]
         if index % 2 == 0:
-            lines.insert(1, "c/o Fakturaskanning Norden")
+            lines.insert(1, "c/o Fakturaskanning")
+        if number == 1039:  # joined, the extra lines exceed eEkonomi's 50 characters
+            lines[1:] = ["c/o Fakturaskanning Norden AB", "Ekonomiavdelningen", "Box 2038"]
         return [
             address("invoice", "\n".join(lines), postal, city, isBillingAddress=True),
             address("main", street, postal, city, isVisitAddress=True, isPostalAddress=True,
