@@ -145,6 +145,16 @@ def with_prices(
     return net, gross
 
 
+def coding_vat_percent(coding: Mapping[str, Any]) -> Decimal | None:
+    """A coding's VAT rate in percent. The document calls ``VatRatePercent`` a percent
+    but eEkonomi answers fractions (0.25 for 25 %); accept both, since no Swedish VAT
+    rate is 1 % or less."""
+    value = to_decimal(coding.get("VatRatePercent"))
+    if value is None:
+        return None
+    return (value * 100).normalize() if 0 < value <= 1 else value
+
+
 def find_services_coding(
     codings: Sequence[Mapping[str, Any]], vat_percent: Decimal = Decimal(25)
 ) -> str:
@@ -157,16 +167,20 @@ def find_services_coding(
     at_rate = [
         c
         for c in codings
-        if c.get("IsActive", True) and to_decimal(c.get("VatRatePercent")) == vat_percent
+        if c.get("IsActive", True) and coding_vat_percent(c) == vat_percent
     ]
 
-    def says_service(coding: Mapping[str, Any]) -> bool:
-        text = " ".join(str(coding.get(k) or "") for k in ("Type", "Name", "NameEnglish"))
+    def says_service(coding: Mapping[str, Any], fields: tuple[str, ...]) -> bool:
+        text = " ".join(str(coding.get(k) or "") for k in fields)
         return any(word in text.casefold() for word in ("tjänst", "service"))
 
-    services = [c for c in at_rate if says_service(c)]
-    if len(services) == 1:
-        return str(services[0]["Id"])
+    # The name decides first ("Tjänster 25% moms"); ``Type`` is "Service" on other
+    # codings too (e.g. "Övrigt (saknar konto)"), so it only breaks a tie.
+    services: list[Mapping[str, Any]] = []
+    for fields in (("Name", "NameEnglish"), ("Type", "Name", "NameEnglish")):
+        services = [c for c in at_rate if says_service(c, fields)]
+        if len(services) == 1:
+            return str(services[0]["Id"])
     names = ", ".join(repr(c.get("Name")) for c in (services or at_rate)) or "none"
     raise ValueError(
         f"cannot tell which eEkonomi article coding is 'services, {vat_percent}% VAT' "
@@ -435,7 +449,7 @@ def eekonomi_article_to_record(
     vat_rate: Decimal | None = None
     for coding in codings or ():
         if coding.get("Id") == payload.get("CodingId"):
-            vat_rate = to_decimal(coding.get("VatRatePercent"))
+            vat_rate = coding_vat_percent(coding)
     net, gross = data.get("net_price"), data.get("gross_price")
     if vat_rate is None and net and gross:
         vat_rate = ((gross / net - 1) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

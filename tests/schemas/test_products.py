@@ -400,3 +400,25 @@ def test_r_5_2_round_trip_article_to_severa_product_and_back() -> None:
     }
 
     assert severa_product_to_record(read_back) == record
+
+
+def test_r_5_2_services_coding_found_whether_vat_rate_is_a_fraction_or_a_percent() -> None:
+    from schemas.products import find_services_coding
+
+    for rate in (0.25, 25):
+        codings = [
+            {"Id": "goods", "Name": "Varor 25% moms", "VatRatePercent": rate, "IsActive": True},
+            {"Id": "svc", "Name": "Tjänster 25% moms", "VatRatePercent": rate, "IsActive": True},
+            {"Id": "svc12", "Name": "Tjänster 12% moms", "VatRatePercent": rate / 25 * 12},
+        ]
+        assert find_services_coding(codings) == "svc"
+
+
+def test_r_5_2_services_coding_decided_by_name_when_other_codings_are_typed_service() -> None:
+    from schemas.products import find_services_coding
+
+    codings = [
+        {"Id": "svc", "Name": "Tjänster 25% moms", "Type": "Service", "VatRatePercent": 0.25},
+        {"Id": "misc", "Name": "Övrigt (saknar konto)", "Type": "Service", "VatRatePercent": 0.25},
+    ]
+    assert find_services_coding(codings) == "svc"
