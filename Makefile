@@ -26,7 +26,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 install: $(VENV)/.installed ## Create .venv and install the service's dependencies
 
 run: $(VENV)/.installed ## Install and run the service (embedded Redis + sandboxes unless configured)
-	$(BIN)/python -m worker run
+	$(BIN)/python -m worker serve
 
 test: $(VENV)/.installed-dev ## Install and run ruff, mypy and the test suite
 	$(BIN)/ruff check .

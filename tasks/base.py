@@ -3,24 +3,31 @@
 Every task takes a connection id as its first argument (state and work are scoped by
 it), retries only :class:`~worker.errors.TransientError` with exponential back-off and
 jitter, and never carries a secret in its arguments (they are visible in Flower).
+
+Per-record tasks (:class:`RecordTask`) retry the same way but by hand, so that a
+record still failing after its last retry is settled as failed — listed in the error
+list and counted — instead of leaving its run open forever.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from celery import Task
 
 from config import get_settings
+from worker.clients.http import ApiTransientError
 from worker.errors import TransientError
 from worker.keys import check_connection_id
+from worker.sync import service
 
 
 class SyncTask(Task):
     """Base class of all sync tasks (code-models rule 3)."""
 
     abstract = True
-    autoretry_for = (TransientError,)
+    autoretry_for: tuple[type[Exception], ...] = (TransientError,)
     retry_backoff = 2
     retry_jitter = True
     acks_late = True
@@ -37,3 +44,55 @@ class SyncTask(Task):
         connection_id = kwargs.get("connection_id", args[0] if args else None)
         check_connection_id(connection_id)  # type: ignore[arg-type]
         return super().__call__(*args, **kwargs)
+
+
+class RecordTask(SyncTask):
+    """A task that settles one record of a run (see the module docstring)."""
+
+    abstract = True
+    autoretry_for: tuple[type[Exception], ...] = ()
+
+    def settle(self, connection_id: str, register: str, run_id: str, key: str) -> dict[str, Any]:
+        try:
+            return service.settle(connection_id, register, run_id, key)
+        except TransientError as exc:
+            retries = int(self.request.retries or 0)
+            if retries >= self.max_retries:
+                return service.give_up(connection_id, register, run_id, key, exc)
+            raise self.retry(exc=exc, countdown=self.countdown(retries, exc)) from None
+
+    def countdown(self, retries: int, exc: TransientError) -> float:
+        """Exponential back-off with full jitter, never sooner than the API asked."""
+        ceiling = min(float(self.retry_backoff_max), 2.0 * (2**retries))
+        wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not secrecy
+        hinted = exc.retry_after if isinstance(exc, ApiTransientError) else None
+        return max(wait, float(hinted or 0))
+
+
+def register_tasks(register: str, record: str) -> tuple[Any, Any]:
+    """The two tasks of a register transfer (R-4.1), with explicit dotted names:
+    ``sync.transfer_<register>`` (read and fan out) and ``sync.transfer_<record>``
+    (settle one record). Each register module calls this once."""
+    from worker import app  # noqa: PLC0415 - the app imports task modules, not this one
+
+    @app.task(base=RecordTask, name=f"sync.transfer_{record}", bind=True)
+    def transfer_record(self: RecordTask, connection_id: str, run_id: str, key: str) -> Any:
+        return self.settle(connection_id, register, run_id, key)
+
+    @app.task(base=SyncTask, name=f"sync.transfer_{register}", bind=True)
+    def transfer_register(self: SyncTask, connection_id: str) -> dict[str, Any]:
+        run_id = str(self.request.id)
+
+        def enqueue(keys: list[str]) -> None:
+            for key in keys:
+                transfer_record.apply_async(args=[connection_id, run_id, key])
+
+        return service.start_transfer(connection_id, register, run_id, enqueue)
+
+    transfer_register.__doc__ = (
+        f"R-4.1 'Transfer {register}': read what changed on both sides, fan out one "
+        f"sync.transfer_{record} per record; returns the run report as of the fan-out "
+        "(the last record's task returns the final report)."
+    )
+    transfer_record.__doc__ = f"Settle one {record} of a run; transient errors retry."
+    return transfer_register, transfer_record

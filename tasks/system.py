@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tasks.base import SyncTask
 from worker import app
 from worker.liveness import record_heartbeat, worker_identity
 from worker.state import connections, redis_client
+from worker.sync import service
 
 
 @app.task(base=SyncTask, name="sync.ping")
@@ -29,3 +31,14 @@ def heartbeat_all() -> dict[str, int]:
     for connection_id in ids:
         heartbeat.delay(connection_id)
     return {"connections": len(ids)}
+
+
+@app.task(name="sync.schedule_transfers", acks_late=True)
+def schedule_transfers() -> dict[str, list[str]]:
+    """Beat's tick for the registers: start each connection's due transfers (R-6.4)."""
+    return service.start_due_transfers(
+        lambda register, connection_id: app.send_task(
+            f"sync.transfer_{register}", args=[connection_id]
+        ),
+        time.time(),
+    )

@@ -1,4 +1,4 @@
-"""`python -m worker run` with no configuration brings the whole stack up, and Ctrl-C
+"""`python -m worker serve` with no configuration brings the whole stack up, and Ctrl-C
 stops every process (the foundation's "done when")."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything
     log = (tmp_path / "run.log").open("wb")
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "worker", "run"],
+        [sys.executable, "-m", "worker", "serve"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:

@@ -30,9 +30,10 @@ def main() -> None:
 
 
 @main.command()
-def run() -> None:
-    """Start the whole service: Redis (embedded unless REDIS_URL is set), the sandboxes
-    in demo mode, worker, beat and Flower. Ctrl-C stops everything."""
+def serve() -> None:
+    """Start the whole service (what `make run` does): Redis (embedded unless
+    REDIS_URL is set), the sandboxes in demo mode, worker, beat and Flower.
+    Ctrl-C stops everything."""
     from worker.supervisor import run as run_service  # noqa: PLC0415
 
     sys.exit(run_service(_settings_or_exit()))
@@ -123,3 +124,13 @@ def embedded_redis() -> NoReturn:
         click.echo("EMBEDDED_REDIS_PORT: a port is required (`run` picks one)", err=True)
         sys.exit(2)
     exec_server(settings.data_dir, port)
+
+
+def _add_transfer_commands() -> None:
+    from worker.cli_transfers import COMMANDS  # noqa: PLC0415
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_transfer_commands()

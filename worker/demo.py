@@ -8,6 +8,10 @@ forms), so the demo exercises the real OAuth flow, token encryption and storage.
 The bootstrap waits for Redis and both sandboxes, connects the ``default`` connection
 when it has no eEkonomi authorization yet (or needs re-authorization), and reports what
 it did. It never stops the service: a failure is printed with what to do.
+
+Then it applies settings that fit the demo data (only those not set yet, so a user's
+own choices survive a restart) and starts a first transfer of each register through
+the worker, so the runs show in Flower and their reports here.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -28,6 +33,19 @@ from worker.crypto import secret_box
 from worker.embedded_redis import wait_until_ready
 
 DEMO_CONNECTION = "default"
+
+#: Settings that fit the sandboxes' demo data, by name (looked up like `settings set`).
+DEMO_SETTINGS = {
+    "customers_master": "severa",
+    "products_master": "severa",
+    "cost_center_id": "Projekt",
+    "default_article_number": "ALLM",
+    "supplier_invoices_billable": "true",
+    "status_to_transfer": "Att överföra",
+    "status_transferred": "Överförd",
+    "status_sent": "Skickad",
+    "status_paid": "Betald",
+}
 
 
 def wait_for_port(url: str, timeout: float) -> None:
@@ -72,3 +90,59 @@ def bootstrap_demo(
         return False
     echo(f"demo: connected {connection_id!r} to eEkonomi company {company.name!r}")
     return True
+
+
+def apply_demo_settings(
+    redis_url: str, connection_id: str, echo: Callable[[str], None]
+) -> dict[str, Any]:
+    """Set what is not set yet to the demo's choices; print every setting."""
+    from config import company  # noqa: PLC0415
+    from worker.sync.choices import resolve  # noqa: PLC0415
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    current = company.load(client, connection_id)
+    unset = {k: v for k, v in DEMO_SETTINGS.items() if current.get(k) in (None, "")}
+    stored = company.update(client, connection_id, resolve(connection_id, unset))
+    for name, value in stored.items():
+        echo(f"demo: setting {name} = {value}")
+    return stored
+
+
+def first_transfers(
+    redis_url: str,
+    connection_id: str,
+    echo: Callable[[str], None],
+    registers: tuple[str, ...] = ("customers", "products", "projects"),
+    timeout: float = 600.0,
+) -> None:
+    """Start each register's transfer in the worker and print its report when done."""
+    from worker import app  # noqa: PLC0415
+    from worker.sync.runs import Runs  # noqa: PLC0415
+
+    runs = Runs(redis.Redis.from_url(redis_url, decode_responses=True), connection_id)
+    for register in registers:
+        result = app.send_task(f"sync.transfer_{register}", args=[connection_id])
+        echo(f"demo: started transfer of {register} (task {result.id}, see Flower)")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            report = runs.get(result.id)
+            if report is not None and report.status not in ("running", "finishing"):
+                echo(f"demo: {report.summary()}")
+                break
+            if report is None and result.ready():
+                echo(f"demo: {register} did not start: {result.result}")
+                break
+            time.sleep(0.5)
+
+
+def run_demo(settings: Settings, redis_url: str, echo: Callable[[str], None] = print) -> None:
+    """The whole demo bootstrap (see the module docstring)."""
+    if not bootstrap_demo(settings, redis_url, echo=echo):
+        return
+    try:
+        apply_demo_settings(redis_url, DEMO_CONNECTION, echo)
+        first_transfers(redis_url, DEMO_CONNECTION, echo)
+    except Exception as exc:  # noqa: BLE001 - the demo must say what failed, not crash
+        echo(f"demo: the first transfers did not complete: {exc}")
+        return
+    echo("demo: done; `python -m worker status` and `python -m worker errors` show the results")

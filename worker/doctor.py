@@ -80,7 +80,7 @@ def _check_redis(client: redis.Redis, url: str) -> Iterator[Check]:
             FAIL,
             "redis",
             f"{mask_url(url)} does not answer ({exc}) → start Redis there, "
-            "or unset REDIS_URL to use the embedded one via `python -m worker run`",
+            "or unset REDIS_URL to use the embedded one via `python -m worker serve`",
         )
         return
     policy = str(info.get("maxmemory_policy", "?"))
@@ -107,7 +107,7 @@ def _check_workers(settings: Settings, client: redis.Redis, timeout: float) -> I
     if replies:
         yield Check(OK, "workers", f"{len(replies)} online: {', '.join(sorted(replies))}")
     else:
-        yield Check(WARN, "workers", "none online → start the service: `python -m worker run`")
+        yield Check(WARN, "workers", "none online → start the service: `python -m worker serve`")
     for connection_id in settings.connections:
         try:
             at = last_heartbeat(client, connection_id)
@@ -128,7 +128,7 @@ def _check_http(name: str, url: str, settings: Settings, timeout: float) -> Chec
         response = requests.get(url, timeout=timeout)
     except requests.RequestException as exc:
         hint = (
-            "→ start the sandboxes (`python -m worker run` does in demo mode)"
+            "→ start the sandboxes (`python -m worker serve` does in demo mode)"
             if settings.demo
             else f"→ check {name.upper()} base URL settings and the network"
         )

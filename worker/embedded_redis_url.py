@@ -1,6 +1,6 @@
 """Where a process finds Redis: ``REDIS_URL``, or the embedded Redis of a running service.
 
-``python -m worker run`` starts the embedded Redis on a free port and passes its URL to
+``python -m worker serve`` starts the embedded Redis on a free port and passes its URL to
 its child processes in ``REDIS_URL``; it also writes it to ``DATA_DIR/run/redis.url`` so
 that CLI commands started by hand in another terminal (``doctor``, later ``status``)
 reach the same Redis.
@@ -30,5 +30,5 @@ def resolve_redis_url(settings: Settings) -> str:
         return path.read_text(encoding="utf-8").strip()
     raise NoRedisConfigured(
         "REDIS_URL is not set and no embedded Redis is running: start the service with "
-        "`python -m worker run` (or `make run`), or set REDIS_URL"
+        "`python -m worker serve` (or `make run`), or set REDIS_URL"
     )

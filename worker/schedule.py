@@ -15,6 +15,12 @@ from config import Settings
 
 def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     return {
+        "registers": {
+            # A one-minute tick; each connection's own interval decides what is due.
+            "task": "sync.schedule_transfers",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
         "heartbeat": {
             "task": "sync.heartbeat_all",
             "schedule": float(settings.heartbeat_interval),

@@ -1,6 +1,6 @@
 """The run command: start the Procfile's processes under honcho, with one shared environment.
 
-``python -m worker run`` (``make run``) is the one way to start the whole service:
+``python -m worker serve`` (``make run``) is the one way to start the whole service:
 
 * without ``REDIS_URL`` it picks a free port for the embedded Redis, runs it as the
   ``redis`` process and passes ``REDIS_URL`` to every other process (and writes it to
@@ -98,13 +98,13 @@ def run(settings: Settings) -> int:
 
 def _start_demo_bootstrap(settings: Settings, redis_url: str) -> None:
     """Complete the demo's eEkonomi consent once the processes are up (see worker.demo)."""
-    from worker.demo import bootstrap_demo  # noqa: PLC0415
+    from worker.demo import run_demo  # noqa: PLC0415
 
     def echo(line: str) -> None:
         print(f"{'demo':<9}| {line}", flush=True)  # noqa: T201 - beside honcho's own lines
 
     threading.Thread(
-        target=bootstrap_demo, args=(settings, redis_url), kwargs={"echo": echo},
+        target=run_demo, args=(settings, redis_url), kwargs={"echo": echo},
         name="demo-bootstrap", daemon=True,
     ).start()  # fmt: skip
 

@@ -65,6 +65,14 @@ class RunLock:
     def release(self) -> bool:
         return bool(self.client.eval(_RELEASE, 1, self.key, self.token))
 
+    def extend_for(self, holder: str) -> bool:
+        """Extend the lock if ``holder`` still holds it (any process of that run may)."""
+        return bool(self.client.eval(_EXTEND, 1, self.key, holder, self.ttl_ms))
+
+    def release_for(self, holder: str) -> bool:
+        """Release the lock if ``holder`` holds it: the run's last record finishes it."""
+        return bool(self.client.eval(_RELEASE, 1, self.key, holder))
+
     def holder(self) -> str | None:
         value = self.client.get(self.key)
         return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,381 @@
+"""Command-line interface of the transfers: ``run``, ``status``, ``errors``, ``settings``.
+
+These talk to the running service through Redis (its run reports, error list and
+settings) and Celery (to start a transfer), or do the work in this process with
+``run --now``. Tables are for people; ``--json`` output is for scripts and monitoring.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from config import company
+from config.company import SETTINGS
+
+CONNECTION = click.option(
+    "--connection",
+    "connection_id",
+    default="default",
+    show_default=True,
+    help="Connection id (one Severa company paired with one eEkonomi company).",
+)
+REGISTER_NAMES = ("customers", "products", "projects")
+
+
+def _redis() -> Any:
+    from worker.state import redis_client  # noqa: PLC0415 - needs settings; keep --help cheap
+
+    return redis_client()
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    text_rows = [[("" if cell is None else str(cell)) for cell in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in text_rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in text_rows]
+    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
+
+
+def _when(epoch: float) -> str:
+    if not epoch:
+        return ""
+    return datetime.fromtimestamp(epoch, UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+# -- run -------------------------------------------------------------------------------
+
+
+@click.command("run")
+@click.argument("transfer", type=click.Choice([*REGISTER_NAMES, "all"]))
+@CONNECTION
+@click.option("--now", is_flag=True, help="Do the work in this process instead of the worker.")
+@click.option(
+    "--timeout", default=3600.0, show_default=True, help="Seconds to follow an enqueued run."
+)
+def run_transfer(transfer: str, connection_id: str, now: bool, timeout: float) -> None:
+    """Run a transfer (R-4.1): customers, products, projects, or all three in order.
+
+    By default the transfer is enqueued for the worker (it then shows in Flower) and
+    followed here with a progress bar; --now runs it in this process. Ends with the
+    run report (R-4.2). Exits 1 when a run was refused or records failed.
+    """
+    names = list(REGISTER_NAMES) if transfer == "all" else [transfer]
+    failed = False
+    for name in names:
+        report = (
+            _run_now(connection_id, name) if now else _run_enqueued(connection_id, name, timeout)
+        )
+        if report is None:
+            failed = True
+            continue
+        click.echo(_report_line(report))
+        failed = failed or report.get("status") != "finished" or bool(report.get("failed"))
+    sys.exit(1 if failed else 0)
+
+
+def _run_now(connection_id: str, register: str) -> dict[str, Any] | None:
+    from worker.sync.engine import RunRefused  # noqa: PLC0415
+    from worker.sync.service import transfer_now  # noqa: PLC0415
+
+    try:
+        return transfer_now(connection_id, register, uuid.uuid4().hex).as_dict()
+    except RunRefused as exc:
+        click.echo(f"{register}: not started: {exc}", err=True)
+        return None
+
+
+def _run_enqueued(connection_id: str, register: str, timeout: float) -> dict[str, Any] | None:
+    from worker import app  # noqa: PLC0415
+    from worker.sync.runs import Runs  # noqa: PLC0415
+
+    result = app.send_task(f"sync.transfer_{register}", args=[connection_id])
+    runs = Runs(_redis(), connection_id)
+    deadline = time.monotonic() + timeout
+    started = None
+    while time.monotonic() < deadline:
+        started = runs.get(result.id)
+        if started is not None or result.ready():
+            break
+        time.sleep(0.2)
+    if started is None:
+        answer = result.get(timeout=max(1.0, deadline - time.monotonic()))
+        click.echo(f"{register}: not started: {answer.get('message', answer)}", err=True)
+        return None
+    with click.progressbar(length=1, label=f"{register:<10}", show_pos=True) as bar:
+        done = 0
+        while time.monotonic() < deadline:
+            report = runs.get(result.id)
+            if report is None:
+                break
+            if report.expected:
+                bar.length = report.expected
+            bar.update(report.settled - done)
+            done = report.settled
+            if report.status not in ("running", "finishing"):
+                break
+            time.sleep(0.3)
+    final = runs.get(result.id)
+    return final.as_dict() if final else None
+
+
+def _report_line(report: dict[str, Any]) -> str:
+    text = (
+        f"{report['transfer']}: {report['created']} created, {report['updated']} updated, "
+        f"{report['unchanged']} unchanged, {report['failed']} failed "
+        f"in {report['duration']:.1f}s (run {report['run_id']}, {report['status']})"
+    )
+    if report.get("message"):
+        text += f": {report['message']}"
+    return text
+
+
+# -- status ----------------------------------------------------------------------------
+
+
+@click.command("status")
+@CONNECTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(connection_id: str, as_json: bool) -> None:
+    """The last run of each transfer, the connection's state and its error count."""
+    from worker.connection_status import get_status  # noqa: PLC0415
+    from worker.sync.errorlist import ErrorList  # noqa: PLC0415
+    from worker.sync.runs import Runs  # noqa: PLC0415
+
+    client = _redis()
+    runs = Runs(client, connection_id)
+    last = {name: runs.last(name) for name in REGISTER_NAMES}
+    connection = get_status(client, connection_id)
+    errors = ErrorList(client, connection_id).count()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "connection": connection_id,
+                    "state": connection.state,
+                    "reason": connection.reason,
+                    "errors": errors,
+                    "transfers": {n: r.as_dict() if r else None for n, r in last.items()},
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"connection {connection_id}: {connection.state}  {connection.reason}".rstrip())
+    rows: list[list[Any]] = []
+    for name, report in last.items():
+        if report is None:
+            rows.append([name, "never run", "", "", "", "", "", ""])
+            continue
+        rows.append(
+            [name, report.status, _when(report.started_at), report.created, report.updated,
+             report.unchanged, report.failed, f"{report.duration:.1f}s"]
+        )  # fmt: skip
+    headers = ["transfer", "status", "started", "created", "updated", "unchanged", "failed",
+               "took"]  # fmt: skip
+    click.echo(_table(headers, rows))
+    click.echo(f"{errors} record(s) in the error list (`errors` shows them)")
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+@click.group("errors", invoke_without_command=True)
+@CONNECTION
+@click.option("--register", type=click.Choice(REGISTER_NAMES), help="Only this register.")
+@click.option("--search", help="Only entries mentioning this text (number, name, message).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def errors(
+    ctx: click.Context, connection_id: str, register: str | None, search: str | None, as_json: bool
+) -> None:
+    """The error list (R-4.3): records that could not be transferred, and why.
+
+    An entry disappears by itself once its record transfers. `errors retry` tries
+    the listed records again now.
+    """
+    ctx.obj = {"connection_id": connection_id, "register": register}
+    if ctx.invoked_subcommand is not None:
+        return
+    from dataclasses import asdict  # noqa: PLC0415
+
+    from worker.sync.errorlist import ErrorList  # noqa: PLC0415
+
+    entries = list(ErrorList(_redis(), connection_id).entries(register=register, search=search))
+    if as_json:
+        click.echo(json.dumps([{**asdict(e), "id": e.id} for e in entries], indent=2,
+                              ensure_ascii=False))  # fmt: skip
+        return
+    if not entries:
+        click.echo("The error list is empty.")
+        return
+    for entry in entries:
+        record = entry.record
+        click.echo(
+            f"[{entry.kind}] {entry.register} {record.number or entry.record_key} "
+            f"'{record.name}' ({entry.direction}), {entry.count}x, last {_when(entry.last_seen)}"
+        )
+        click.echo(f"    {entry.reason}")
+        vendor = [f"{label}: {value}" for label, value in (
+            ("field", entry.vendor_field), ("code", entry.vendor_code),
+            ("ErrorId", entry.vendor_error_id)) if value]  # fmt: skip
+        if vendor:
+            click.echo(f"    {', '.join(vendor)}")
+    click.echo(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
+
+
+@errors.command("retry")
+@click.argument("numbers", nargs=-1)
+@click.pass_obj
+def errors_retry(obj: dict[str, Any], numbers: tuple[str, ...]) -> None:
+    """Re-read and transfer listed records now: all of them, those of --register, or
+    the given record numbers (customer number, article number, project number) —
+    also records not in the list, to re-sync one by hand."""
+    from worker.sync.engine import RunRefused, resync_record  # noqa: PLC0415
+    from worker.sync.errorlist import RECORD, ErrorList  # noqa: PLC0415
+    from worker.sync.service import context_for, register_named  # noqa: PLC0415
+
+    connection_id, only = obj["connection_id"], obj["register"]
+    client = _redis()
+    wanted: list[tuple[str, str]] = []
+    if numbers:
+        registers = [only] if only else list(REGISTER_NAMES)
+        wanted = [(r, _natural_key(r, n)) for n in numbers for r in registers]
+        if not only:  # a number names a record in whichever register has it listed/bound
+            wanted = [(r, k) for r, k in wanted if _known(client, connection_id, r, k)] or wanted
+    else:
+        wanted = [
+            (e.register, e.record_key)
+            for e in ErrorList(client, connection_id).entries(register=only)
+            if e.kind == RECORD
+        ]
+    if not wanted:
+        click.echo("Nothing to retry.")
+        return
+    ctx = context_for(connection_id)
+    failed = 0
+    for register, natural_key in wanted:
+        try:
+            outcome = resync_record(ctx, register_named(register), natural_key, uuid.uuid4().hex)
+        except RunRefused as exc:
+            click.echo(f"{register} {natural_key}: not retried: {exc}", err=True)
+            failed += 1
+            continue
+        failed += outcome.counter == "failed"
+        click.echo(f"{register} {natural_key}: {outcome.counter} {outcome.detail}".rstrip())
+    sys.exit(1 if failed else 0)
+
+
+def _natural_key(register: str, number: str) -> str:
+    from schemas.products import article_number_key  # noqa: PLC0415
+    from schemas.projects import short_code_key  # noqa: PLC0415
+
+    if register == "products":
+        return article_number_key(number)
+    if register == "projects":
+        return short_code_key(number)
+    return number.strip()
+
+
+def _known(client: Any, connection_id: str, register: str, natural_key: str) -> bool:
+    from worker.sync.bindings import Binder  # noqa: PLC0415
+    from worker.sync.errorlist import ErrorList  # noqa: PLC0415
+
+    errors = ErrorList(client, connection_id)
+    listed = any(
+        errors.get(register, d, natural_key) for d in ("severa→eekonomi", "eekonomi→severa")
+    )
+    return listed or Binder(client, connection_id, register).get(natural_key) is not None
+
+
+# -- settings --------------------------------------------------------------------------
+
+
+@click.group("settings")
+def settings_group() -> None:
+    """The connection's transfer settings (R-3): show, set, check, choices."""
+
+
+@settings_group.command("show")
+@CONNECTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def settings_show(connection_id: str, as_json: bool) -> None:
+    """Every setting with its value, rule and meaning."""
+    values = company.load(_redis(), connection_id)
+    if as_json:
+        click.echo(json.dumps(values, indent=2))
+        return
+    rows = [[s.name, "" if values.get(s.name) is None else values[s.name], s.rule, s.meaning]
+            for s in SETTINGS]  # fmt: skip
+    click.echo(_table(["setting", "value", "rule", "meaning"], rows))
+
+
+@settings_group.command("set")
+@click.argument("assignments", nargs=-1, required=True)
+@CONNECTION
+def settings_set(assignments: tuple[str, ...], connection_id: str) -> None:
+    """Set settings: NAME=VALUE ... (an empty VALUE clears one).
+
+    Cost centers, invoice statuses and articles may be given by name or number; they
+    are looked up in the live APIs and stored by id.
+    """
+    from marshmallow import ValidationError  # noqa: PLC0415
+
+    from worker.sync.choices import resolve  # noqa: PLC0415
+
+    changes: dict[str, Any] = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.UsageError(f"{item!r}: expected NAME=VALUE")
+        changes[name.strip()] = value.strip() or None
+    try:
+        resolved = resolve(connection_id, changes)
+        stored = company.update(_redis(), connection_id, resolved)
+    except (ValidationError, ValueError) as exc:
+        messages = exc.messages if isinstance(exc, ValidationError) else str(exc)
+        click.echo(f"not saved: {messages}", err=True)
+        sys.exit(2)
+    for name in resolved:
+        click.echo(f"{name} = {stored.get(name)}")
+
+
+@settings_group.command("check")
+@CONNECTION
+def settings_check(connection_id: str) -> None:
+    """Which transfers may start, and whether chosen ids still exist in the APIs."""
+    from worker.sync.choices import check  # noqa: PLC0415
+
+    problems = check(connection_id)
+    values = company.load(_redis(), connection_id)
+    for transfer in company.REQUIRED:
+        missing = company.missing_for(values, transfer)
+        state = "ready" if not missing else "missing " + ", ".join(missing)
+        click.echo(f"{transfer:<18} {state}")
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    sys.exit(1 if problems else 0)
+
+
+@settings_group.command("choices")
+@CONNECTION
+def settings_choices(connection_id: str) -> None:
+    """What the settings can be set to, read from the live APIs (R-3.0)."""
+    from worker.sync.choices import choices  # noqa: PLC0415
+
+    for name, options in choices(connection_id).items():
+        click.echo(f"{name}:")
+        for value, label in options:
+            click.echo(f"  {value}  {label}")
+
+
+COMMANDS = [run_transfer, status, errors, settings_group]

@@ -1,0 +1,438 @@
+"""Transfer customers (R-1.1, R-5.1): both ways, updates only from the master system.
+
+Records are matched by customer number (R-2.2). A customer new on either side is
+created on the other whichever system is master; a customer that exists on both sides
+is updated only from ``customers_master`` (R-3.1). Severa spreads a customer over the
+customer, its addresses and its contact persons, so a Severa read joins the three
+(see :func:`read_severa`); eEkonomi keeps one flat record.
+
+What "changed" means: each binding keeps the hash of each side's canonical record as
+last synced, so a record re-read because of the watermark overlap, or because our own
+write moved its change time, settles as *unchanged* without a request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from schemas.base import MappingError
+from schemas.customers import (
+    check_importable_into_severa,
+    country_code_for,
+    customer_label,
+    eekonomi_customer_to_record,
+    name_key,
+    record_to_eekonomi_customer,
+    record_to_severa_address,
+    record_to_severa_contact,
+    record_to_severa_contact_communications,
+    record_to_severa_customer,
+    severa_customer_to_record,
+)
+from schemas.records import CustomerRecord, content_hash
+from worker.keys import key
+from worker.sync.bindings import EEKONOMI, SEVERA, Binding
+from worker.sync.engine import Outcome, Staged, Stager, SyncContext, differs
+from worker.sync.errorlist import RecordRef
+from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
+
+NAME = "customers"
+#: Severa's list answers are joined per this many customers (one Redis round trip).
+JOIN_BATCH = 200
+
+
+class Customers:
+    """The customers register (see the module docstring)."""
+
+    name = NAME
+
+    # -- read ------------------------------------------------------------------------
+
+    def read(
+        self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
+    ) -> datetime | None:
+        if side == EEKONOMI:
+            listing = ctx.clients.eekonomi.list_customers(changed_since=since)
+            for customer in listing:
+                number = str(customer.get("CustomerNumber") or "")
+                stage.add(number or f"id:{customer['Id']}", str(customer["Id"]), customer)
+            return listing.server_time
+        return read_severa(ctx, since, stage)
+
+    def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
+        staged = Staged()
+        if natural_key.isdigit():
+            for customer in ctx.clients.severa.list_customers(numbers=[int(natural_key)]):
+                staged.severa = _join_one(ctx, customer)
+        found = ctx.clients.eekonomi.find_customer_by_number(natural_key)
+        staged.eekonomi = found
+        return staged
+
+    def describe(self, natural_key: str, staged: Staged) -> RecordRef:
+        severa, eekonomi = staged.severa or {}, staged.eekonomi or {}
+        return RecordRef(
+            number=natural_key,
+            name=str(severa.get("name") or eekonomi.get("Name") or ""),
+            severa_id=str(severa.get("guid") or ""),
+            eekonomi_id=str(eekonomi.get("Id") or ""),
+        )
+
+    # -- settle ----------------------------------------------------------------------
+
+    def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
+        binder = ctx.binder(NAME)
+        binding = binder.get(natural_key) or Binding()
+        severa_id = binding.severa_id or ctx.index(NAME, SEVERA).get(natural_key) or ""
+        eekonomi_id = binding.eekonomi_id or ctx.index(NAME, EEKONOMI).get(natural_key) or ""
+        master = ctx.values["customers_master"]
+        if staged.severa is not None and (master == SEVERA or not eekonomi_id):
+            record = severa_customer_to_record(staged.severa)
+            severa_id = str(staged.severa["guid"])
+            if content_hash(record) == binding.severa_hash and eekonomi_id:
+                return Outcome("unchanged", SEVERA)
+            return self._to_eekonomi(ctx, natural_key, record, binding, severa_id, eekonomi_id,
+                                     staged.eekonomi)  # fmt: skip
+        if staged.eekonomi is not None and (master == EEKONOMI or not severa_id):
+            record = eekonomi_customer_to_record(staged.eekonomi)
+            eekonomi_id = str(staged.eekonomi["Id"])
+            if content_hash(record) == binding.eekonomi_hash and severa_id:
+                return Outcome("unchanged", EEKONOMI)
+            return self._to_severa(ctx, natural_key, record, binding, severa_id, eekonomi_id)
+        return Outcome("unchanged")
+
+    def _to_eekonomi(
+        self,
+        ctx: SyncContext,
+        natural_key: str,
+        record: CustomerRecord,
+        binding: Binding,
+        severa_id: str,
+        eekonomi_id: str,
+        current: dict[str, Any] | None,
+    ) -> Outcome:
+        eekonomi = ctx.clients.eekonomi
+        reference = ctx.clients.reference
+        payload = record_to_eekonomi_customer(
+            record,
+            default_terms_id=str(reference.company_settings().get("TermsOfPaymentId") or ""),
+            terms_of_payment=reference.terms_of_payments(),
+        )
+        number = record["number"]
+        resource = EEkonomiResource(
+            find=lambda: eekonomi.find_customer_by_number(number),
+            create=eekonomi.create_customer,
+            get=eekonomi.get_customer,
+            update=eekonomi.update_customer,
+        )
+        binder = ctx.binder(NAME)
+        label = customer_label(number, record["name"])
+        written, counter = upsert_eekonomi(
+            binder, natural_key, label, payload, resource, eekonomi_id=eekonomi_id, current=current
+        )
+        binder.bind(
+            natural_key,
+            Binding(
+                severa_id=severa_id,
+                eekonomi_id=str(written["Id"]),
+                severa_hash=content_hash(record),
+                eekonomi_hash=content_hash(eekonomi_customer_to_record(written)),
+            ),
+        )
+        return Outcome(counter, SEVERA)
+
+    def _to_severa(
+        self,
+        ctx: SyncContext,
+        natural_key: str,
+        record: CustomerRecord,
+        binding: Binding,
+        severa_id: str,
+        eekonomi_id: str,
+    ) -> Outcome:
+        severa = ctx.clients.severa
+        binder = ctx.binder(NAME)
+        names = {str(k): str(v) for k, v in ctx.redis.hgetall(_names_key(ctx)).items()}
+        if not severa_id and binder.pending_on(natural_key) == SEVERA and natural_key.isdigit():
+            for found in severa.list_customers(numbers=[int(natural_key)]):
+                severa_id = str(found["guid"])
+        joined: dict[str, Any] | None
+        if not severa_id:
+            others = [n for n, number in names.items() if number != natural_key]
+            check_importable_into_severa(record, others)
+            binder.mark_pending(natural_key, SEVERA)
+            joined = self._create_in_severa(ctx, record)
+            counter = "created"
+        else:
+            joined = self._update_in_severa(ctx, record, severa_id)
+            counter = "updated" if joined is not None else "unchanged"
+        severa_record = severa_customer_to_record(joined) if joined else None
+        binder.bind(
+            natural_key,
+            Binding(
+                severa_id=str(joined["guid"]) if joined else severa_id,
+                eekonomi_id=eekonomi_id,
+                severa_hash=content_hash(severa_record) if severa_record else binding.severa_hash,
+                eekonomi_hash=content_hash(record),
+            ),
+        )
+        if joined:
+            ctx.redis.hset(_names_key(ctx), name_key(record["name"]), natural_key)
+        return Outcome(counter, EEKONOMI)
+
+    def _create_in_severa(self, ctx: SyncContext, record: CustomerRecord) -> dict[str, Any]:
+        """Customer, then its invoicing address, then its contact and communications."""
+        currencies = {
+            str(c.get("code")): str(c.get("guid")) for c in ctx.clients.reference.currencies()
+        }
+        body = record_to_severa_customer(record, currency_guids=currencies)
+        customer = ctx.clients.severa.create_customer(body)
+        return self._complete_in_severa(ctx, record, customer, None, [])
+
+    def _complete_in_severa(
+        self,
+        ctx: SyncContext,
+        record: CustomerRecord,
+        customer: dict[str, Any],
+        address: dict[str, Any] | None,
+        contacts: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Add what a new Severa customer lacks: the invoicing address, the contact."""
+        severa = ctx.clients.severa
+        if address is None:
+            address = severa.create_customer_address(
+                str(customer["guid"]),
+                record_to_severa_address(record, country_guids=_country_guids(ctx) or None),
+            )
+        contact_body = None
+        if not contacts:
+            contact_body = record_to_severa_contact(
+                record, customer_guid=str(customer["guid"]), address_guid=str(address["guid"])
+            )
+        if contact_body is not None:
+            contact = severa.create_contact_person(contact_body)
+            types = _communication_types(ctx)
+            if types:
+                for body in record_to_severa_contact_communications(
+                    record, contact_guid=str(contact["guid"]), communication_types=types
+                ):
+                    severa.create_contact_communication(body)
+        # Read the customer back as a run reads it (contacts then show the e-mail and
+        # phones derived from their communications), so the next run's read of this
+        # customer hashes equal and settles as unchanged instead of writing back.
+        return _join_one(ctx, customer)
+
+    def _update_in_severa(
+        self, ctx: SyncContext, record: CustomerRecord, severa_id: str
+    ) -> dict[str, Any] | None:
+        """Patch what differs on the customer and its invoicing address; None if nothing."""
+        severa = ctx.clients.severa
+        current = severa.get_customer(severa_id)
+        if current is None:
+            raise MappingError(
+                customer_label(record["number"], record["name"]),
+                "the linked Severa customer was deleted; restore it in Severa",
+            )
+        desired = record_to_severa_customer(record)
+        changes = {
+            f"/{name}": desired[name]
+            for name in differs(current, desired)
+            if name in ("name", "email", "website", "vatNumber", "isActive")
+        }
+        addresses = list(severa.list_customer_addresses(severa_id))
+        address = next((a for a in addresses if a.get("isBillingAddress")), None) or (
+            addresses[0] if addresses else None
+        )
+        wanted_address = record_to_severa_address(record)
+        address_changes = {}
+        if address is not None:
+            address_changes = {
+                f"/{name}": wanted_address[name]
+                for name in differs(address, wanted_address)
+                if name in ("addressline", "postalCode", "city", "phone")
+            }
+        contacts = list(severa.list_customer_contact_persons(severa_id))
+        if address is None or (record["contact_name"] and not contacts):
+            # A create that stopped half-way (crash after the customer was created):
+            # finish it rather than leave the customer without address or contact.
+            return self._complete_in_severa(ctx, record, current, address, contacts)
+        if not changes and not address_changes:
+            return None
+        if changes:
+            current = severa.update_customer(severa_id, changes)
+        if address_changes:
+            address = severa.update_address(str(address["guid"]), address_changes)
+        return {**current, "addresses": [address] if address else [], "contacts": contacts}
+
+
+# -- Severa reads ------------------------------------------------------------------------
+
+
+def read_severa(ctx: SyncContext, since: datetime | None, stage: Stager) -> datetime | None:
+    """Stage Severa customers changed since ``since``, each joined with its addresses
+    and contact persons.
+
+    A full read lists every address and contact once (a few pages per thousand
+    customers) and joins them through Redis, keeping memory flat; an incremental read
+    also takes customers whose address or contact changed, and reads the few changed
+    customers' addresses and contacts one by one.
+    """
+    severa = ctx.clients.severa
+    scratch = key(ctx.connection_id, "run", stage.run_id, "scratch")
+    names: dict[str, str] = {}
+    if since is None:
+        _scratch_lists(ctx, scratch, "addresses", severa.list_addresses())
+        _scratch_lists(ctx, scratch, "contacts", severa.list_contact_persons())
+        listing = severa.list_customers()
+        for batch in _chunks(listing, JOIN_BATCH):
+            joined = _join_from_scratch(ctx, scratch, batch)
+            learn_countries(ctx, (a for c in joined for a in c["addresses"]))
+            for customer in joined:
+                _stage_customer(stage, customer, names)
+            _save_names(ctx, names)
+        return listing.server_time
+    listing = severa.list_customers(changed_since=since)
+    seen: set[str] = set()
+    for changed in listing:
+        seen.add(str(changed["guid"]))
+        one = _join_one(ctx, changed)
+        learn_countries(ctx, one["addresses"])
+        _stage_customer(stage, one, names)
+    touched = (
+        {
+            str((item.get("customer") or {}).get("guid") or "")
+            for listing_ in (
+                severa.list_addresses(changed_since=since),
+                severa.list_contact_persons(changed_since=since),
+            )
+            for item in listing_
+        }
+        - seen
+        - {""}
+    )
+    for guid in sorted(touched):
+        found = severa.get_customer(guid)
+        if found is not None:
+            _stage_customer(stage, _join_one(ctx, found), names)
+    _save_names(ctx, names)
+    return listing.server_time
+
+
+def _stage_customer(stage: Stager, customer: dict[str, Any], names: dict[str, str]) -> None:
+    number = customer.get("number")
+    natural_key = str(number) if number is not None else f"guid:{customer['guid']}"
+    stage.add(natural_key, str(customer["guid"]), customer)
+    if customer.get("name"):
+        names[name_key(str(customer["name"]))] = natural_key
+
+
+def _join_one(ctx: SyncContext, customer: Mapping[str, Any]) -> dict[str, Any]:
+    severa = ctx.clients.severa
+    guid = str(customer["guid"])
+    return {
+        **customer,
+        "addresses": list(severa.list_customer_addresses(guid)),
+        "contacts": list(severa.list_customer_contact_persons(guid)),
+    }
+
+
+def _scratch_lists(ctx: SyncContext, scratch: str, what: str, items: Iterable[Any]) -> None:
+    """Append each item to its customer's Redis list (pipelined, expiring)."""
+    pipe = ctx.redis.pipeline(transaction=False)
+    pending = 0
+    for item in items:
+        guid = str((item.get("customer") or {}).get("guid") or "")
+        if not guid:
+            continue
+        list_key = f"{scratch}:{what}:{guid}"
+        pipe.rpush(list_key, json.dumps(item, ensure_ascii=False))
+        pipe.expire(list_key, 24 * 3600)
+        pending += 1
+        if pending >= 500:
+            pipe.execute()
+            pending = 0
+    pipe.execute()
+
+
+def _join_from_scratch(
+    ctx: SyncContext, scratch: str, customers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Join a batch of customers with their scratch lists in one round trip, and drop
+    the lists (each is read once)."""
+    pipe = ctx.redis.pipeline(transaction=False)
+    for customer in customers:
+        for what in ("addresses", "contacts"):
+            list_key = f"{scratch}:{what}:{customer['guid']}"
+            pipe.lrange(list_key, 0, -1)
+            pipe.delete(list_key)
+    answers = pipe.execute()
+    joined = []
+    for index, customer in enumerate(customers):
+        addresses, contacts = answers[index * 4], answers[index * 4 + 2]
+        joined.append(
+            {
+                **customer,
+                "addresses": [json.loads(raw) for raw in addresses],
+                "contacts": [json.loads(raw) for raw in contacts],
+            }
+        )
+    return joined
+
+
+def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _names_key(ctx: SyncContext) -> str:
+    return key(ctx.connection_id, "index", NAME, "severa-names")
+
+
+def _save_names(ctx: SyncContext, names: dict[str, str]) -> None:
+    if names:
+        ctx.redis.hset(_names_key(ctx), mapping=dict[Any, Any](names))
+        names.clear()
+
+
+def _country_guids(ctx: SyncContext) -> dict[str, str]:
+    """ISO code → Severa country guid, learnt from the addresses Severa has answered
+    (the published API subset has no country list)."""
+    learnt = ctx.redis.hgetall(key(ctx.connection_id, "index", "severa-countries"))
+    return {str(k): str(v) for k, v in learnt.items()}
+
+
+def learn_countries(ctx: SyncContext, addresses: Iterable[Mapping[str, Any]]) -> None:
+    found: dict[Any, Any] = {}
+    for address in addresses:
+        country = address.get("country")
+        code = country_code_for(country) if isinstance(country, Mapping) else None
+        if code and isinstance(country, Mapping) and country.get("guid"):
+            found[code] = str(country["guid"])
+    if found:
+        ctx.redis.hset(key(ctx.connection_id, "index", "severa-countries"), mapping=found)
+
+
+def _communication_types(ctx: SyncContext) -> list[dict[str, Any]]:
+    """Severa's communication types, learnt from existing contact communications (the
+    published API subset lists no types; the first page of communications shows them)."""
+
+    def load() -> list[dict[str, Any]]:
+        types: dict[str, dict[str, Any]] = {}
+        for communication in ctx.clients.severa.list_contact_communications():
+            kind = communication.get("communicationType") or {}
+            if kind.get("guid"):
+                types.setdefault(str(kind["guid"]), dict(kind))
+            if len(types) >= 6:
+                break
+        return list(types.values())
+
+    result: list[dict[str, Any]] = ctx.clients.reference.cache.get("severa:commtypes", load)
+    return result

@@ -1,0 +1,478 @@
+"""The register-transfer engine: read → stage → fan out per record → settle → finish.
+
+One run of one register for one connection (R-4.1) goes through these steps:
+
+1. **Refuse or start.** The connection must be authorized and the settings the
+   register needs set (R-3); only one run per (connection, register) holds the lock
+   (rule 12) — a second start reports "already running" and does not wait.
+2. **Read and stage.** Each side's records changed since that side's watermark (minus
+   a small overlap) are streamed into Redis, keyed by *natural key*, while the side's
+   key index (natural key → vendor id) is updated. Staging in Redis rather than memory
+   keeps the worker's memory flat however large the register is, and keying by natural
+   key merges a record changed on both sides into one unit of work (the master system
+   decides, R-1.1/R-1.2). Records still in the error list are added, so a fixed record
+   transfers on the next run even if it did not change (R-6.2).
+3. **Fan out.** One unit of work per natural key: a per-record Celery task in the
+   service (it retries transient errors with back-off, rule 3), or a direct call for
+   ``run --now``. The register's :meth:`Register.settle` maps and writes it.
+4. **Settle.** Each record is counted once (a Redis set guards against a redelivered
+   task counting twice) as created / updated / unchanged / failed / skipped; failures
+   go to the error list with a reason a person can act on, successes resolve theirs.
+5. **Finish.** The last record settled (or the fan-out itself, when nothing was read)
+   closes the run: watermarks advance only now — a crash before leaves them where
+   they were, so the next run reads the same records again, and the bindings make
+   that a no-op — the lock is released and the staged data deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+import redis
+
+from config import company
+from config.settings import Settings
+from schemas.base import MappingError
+from worker.clients.factory import Clients
+from worker.clients.http import ApiError
+from worker.connection_status import get_status
+from worker.errors import ConfigError, RecordError
+from worker.keys import key
+from worker.sync.bindings import EEKONOMI, SEVERA, Binder, KeyIndex
+from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef
+from worker.sync.locks import AlreadyRunning, RunLock
+from worker.sync.runs import FAILED, RunReport, Runs
+
+log = logging.getLogger(__name__)
+
+#: Re-read this much before the watermark: clocks and commit order are not exact.
+WATERMARK_OVERLAP = timedelta(minutes=2)
+#: A run's lock lives this long without progress (every settled record extends it).
+LOCK_TTL = 1800.0
+#: Staged data of a run that never finished is dropped after this long.
+STAGING_TTL = 7 * 24 * 3600
+
+DIRECTIONS = {SEVERA: "severa→eekonomi", EEKONOMI: "eekonomi→severa"}
+
+_SETTLE = """
+local added = redis.call('SADD', KEYS[2], ARGV[1])
+if added == 1 then
+  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+  redis.call('HINCRBY', KEYS[1], 'settled', 1)
+end
+local s = redis.call('HMGET', KEYS[1], 'status', 'fanned_out', 'expected', 'settled')
+if s[1] == 'running' and s[2] == '1' and tonumber(s[4]) >= tonumber(s[3]) then
+  redis.call('HSET', KEYS[1], 'status', 'finishing')
+  return 1
+end
+return 0
+"""
+
+_FANNED_OUT = """
+redis.call('HSET', KEYS[1], 'expected', ARGV[1], 'fanned_out', '1')
+local s = redis.call('HMGET', KEYS[1], 'status', 'settled')
+if s[1] == 'running' and tonumber(s[2] or '0') >= tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'status', 'finishing')
+  return 1
+end
+return 0
+"""
+
+
+@dataclass
+class Outcome:
+    """How one record settled; ``counter`` is one of the run report's counters."""
+
+    counter: str
+    side: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Staged:
+    """What a run read of one natural key on each side (``None``: not changed/read)."""
+
+    severa: dict[str, Any] | None = None
+    eekonomi: dict[str, Any] | None = None
+
+    def on(self, side: str) -> dict[str, Any] | None:
+        return self.severa if side == SEVERA else self.eekonomi
+
+
+@dataclass
+class SyncContext:
+    """Everything a register needs for one connection; built once per process/run."""
+
+    connection_id: str
+    settings: Settings
+    redis: redis.Redis
+    clients: Clients
+    values: dict[str, Any] = field(default_factory=dict)  # the connection's R-3 settings
+
+    def binder(self, register: str) -> Binder:
+        return Binder(self.redis, self.connection_id, register)
+
+    def index(self, register: str, side: str) -> KeyIndex:
+        return KeyIndex(self.redis, self.connection_id, register, side)
+
+
+class Stager:
+    """Writes a side's records of one run into Redis, in pipelined batches."""
+
+    BATCH = 500
+
+    def __init__(self, ctx: SyncContext, register: str, run_id: str, side: str) -> None:
+        self.client = ctx.redis
+        self.run_id = run_id
+        self.side = side
+        self.index = ctx.index(register, side)
+        self.items_key = key(ctx.connection_id, "run", run_id, "staged", side)
+        self.keys_key = key(ctx.connection_id, "run", run_id, "keys")
+        self._items: dict[Any, Any] = {}
+        self._ids: dict[Any, Any] = {}
+        self.count = 0
+
+    def add(self, natural_key: str, vendor_id: str, payload: dict[str, Any]) -> None:
+        """Stage one record read from this side (its latest version wins)."""
+        self._items[natural_key] = json.dumps(payload, ensure_ascii=False, default=str)
+        if vendor_id:
+            self._ids[natural_key] = vendor_id
+        self.count += 1
+        if len(self._items) >= self.BATCH:
+            self.flush()
+
+    def note_id(self, natural_key: str, vendor_id: str) -> None:
+        """Index a record of this side without staging it (read for matching only)."""
+        self._ids[natural_key] = vendor_id
+        if len(self._ids) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        if self._items:
+            pipe.hset(self.items_key, mapping=self._items)
+            pipe.sadd(self.keys_key, *self._items.keys())
+            pipe.expire(self.items_key, STAGING_TTL)
+            pipe.expire(self.keys_key, STAGING_TTL)
+        if self._ids:
+            pipe.hset(self.index.key, mapping=self._ids)
+        pipe.execute()
+        self._items.clear()
+        self._ids.clear()
+
+
+class Register(Protocol):
+    """One register's transfer: how to read each side and how to settle one record."""
+
+    #: The register's name: the stem of its task, schema and sync modules.
+    name: str
+
+    def read(
+        self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
+    ) -> datetime | None:
+        """Stage ``side``'s records changed since ``since`` (all when ``None``); return
+        the server's clock at the start of the read (the next watermark)."""
+        ...
+
+    def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
+        """Read one record by natural key on both sides (error-list retries, re-sync)."""
+        ...
+
+    def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
+        """Map and write one record; raise :class:`~worker.errors.RecordError` (or
+        :class:`~schemas.base.MappingError`) for this record's failure, let transient
+        errors propagate so the task retries."""
+        ...
+
+    def describe(self, natural_key: str, staged: Staged) -> RecordRef:
+        """How a person finds the record on each side (for the error list)."""
+        ...
+
+
+class RunRefused(Exception):  # noqa: N818 - reads as the state it reports
+    """The run did not start: settings missing, connection not authorized, or running."""
+
+    def __init__(self, message: str, report: RunReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+# -- run lifecycle ---------------------------------------------------------------------
+
+
+def watermarks_key(connection_id: str, register: str) -> str:
+    return key(connection_id, "watermarks", register)
+
+
+def read_watermark(
+    client: redis.Redis, connection_id: str, register: str, side: str
+) -> datetime | None:
+    raw = client.hget(watermarks_key(connection_id, register), side)
+    return datetime.fromisoformat(str(raw)) if raw else None
+
+
+def start_run(
+    ctx: SyncContext,
+    register: Register,
+    run_id: str,
+    enqueue: Callable[[list[str]], None],
+) -> RunReport:
+    """Steps 1–3 of the module docstring; returns the report as of the fan-out.
+
+    Raises:
+        RunRefused: the run could not start (its report, when one was made, says why).
+    """
+    runs = Runs(ctx.redis, ctx.connection_id)
+    status = get_status(ctx.redis, ctx.connection_id)
+    if not status.ok:
+        raise RunRefused(f"{register.name}: the connection needs attention: {status.reason}")
+    try:
+        ctx.values = company.require(ctx.redis, ctx.connection_id, register.name)
+    except company.SettingsMissing as exc:
+        raise RunRefused(str(exc)) from None
+    lock = RunLock(ctx.redis, ctx.connection_id, register.name, LOCK_TTL)
+    existing = runs.get(run_id)
+    if existing is not None and lock.holder() == run_id:
+        # A redelivered start of the same run (its worker died mid fan-out): go on.
+        report = existing
+    else:
+        try:
+            lock.acquire(run_id)
+        except AlreadyRunning as exc:
+            raise RunRefused(str(exc)) from None
+        report = runs.start(register.name, run_id)
+    try:
+        keys_key = key(ctx.connection_id, "run", run_id, "keys")
+        run_key = key(ctx.connection_id, "run", run_id)
+        for side in (SEVERA, EEKONOMI):
+            since = read_watermark(ctx.redis, ctx.connection_id, register.name, side)
+            stager = Stager(ctx, register.name, run_id, side)
+            server_time = register.read(
+                ctx, side, since - WATERMARK_OVERLAP if since else None, stager
+            )
+            stager.flush()
+            if server_time is not None:
+                ctx.redis.hset(run_key, f"watermark:{side}", server_time.isoformat())
+        retry_keys = _error_list_keys(ctx, register.name)
+        if retry_keys:
+            ctx.redis.sadd(keys_key, *retry_keys)
+            ctx.redis.expire(keys_key, STAGING_TTL)
+        expected = int(ctx.redis.scard(keys_key))
+        for batch in _batches(_scan_members(ctx.redis, keys_key), 500):
+            enqueue(batch)
+        ErrorList(ctx.redis, ctx.connection_id).resolve(register.name, "connection", "(run)")
+        if ctx.redis.eval(_FANNED_OUT, 1, run_key, expected):
+            return finish_run(ctx, register.name, run_id)
+    except (ConfigError, ApiError) as exc:
+        # The run cannot read a side: nothing was written; the watermarks stay put.
+        lock.release()
+        report = runs.finish(run_id, FAILED, str(exc)) or report
+        if isinstance(exc, ConfigError):  # a person must act; an outage just ends the run
+            _record_config(ctx, register.name, str(exc), run_id)
+        raise RunRefused(str(exc), report) from exc
+    lock.extend()
+    return runs.get(run_id) or report
+
+
+def settle_record(
+    ctx: SyncContext, register: Register, run_id: str, natural_key: str
+) -> tuple[Outcome, RunReport | None]:
+    """Step 4 for one natural key; returns the outcome and, when this record was the
+    last of the run, the finished report. Transient errors propagate (task retries)."""
+    staged = load_staged(ctx, run_id, natural_key)
+    if staged.severa is None and staged.eekonomi is None:
+        staged = register.fetch(ctx, natural_key)
+    errors = ErrorList(ctx.redis, ctx.connection_id)
+    try:
+        outcome = register.settle(ctx, natural_key, staged)
+    except (RecordError, MappingError, ConfigError) as exc:
+        outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
+    else:
+        for direction in DIRECTIONS.values():
+            errors.resolve(register.name, direction, natural_key)
+    return outcome, count_and_maybe_finish(ctx, register.name, run_id, natural_key, outcome)
+
+
+def record_failure(
+    ctx: SyncContext,
+    register: Register,
+    run_id: str,
+    natural_key: str,
+    staged: Staged,
+    exc: BaseException,
+) -> Outcome:
+    """Put a failed record in the error list (R-4.3) and return its outcome."""
+    side = SEVERA if staged.severa is not None else EEKONOMI
+    entry = ErrorEntry(
+        register=register.name,
+        direction=DIRECTIONS[side],
+        record_key=natural_key,
+        record=register.describe(natural_key, staged),
+        reason=_reason(exc),
+        kind=CONFIG if isinstance(exc, ConfigError) else RECORD,
+        run_id=run_id,
+    )
+    if isinstance(exc, ApiError):
+        entry.vendor_message = exc.vendor.message or ""
+        entry.vendor_code = "" if exc.vendor.code is None else str(exc.vendor.code)
+        entry.vendor_field = exc.vendor.field or ""
+        entry.vendor_error_id = exc.vendor.error_id or ""
+    ErrorList(ctx.redis, ctx.connection_id).record(entry)
+    log.warning("%s %s failed: %s", register.name, natural_key, entry.reason)
+    return Outcome("failed", side, entry.reason)
+
+
+def count_and_maybe_finish(
+    ctx: SyncContext, register: str, run_id: str, natural_key: str, outcome: Outcome
+) -> RunReport | None:
+    run_key = key(ctx.connection_id, "run", run_id)
+    settled_key = key(ctx.connection_id, "run", run_id, "settled")
+    finishing = ctx.redis.eval(_SETTLE, 2, run_key, settled_key, natural_key, outcome.counter)
+    ctx.redis.expire(settled_key, STAGING_TTL)
+    RunLock(ctx.redis, ctx.connection_id, register, LOCK_TTL).extend_for(run_id)
+    if finishing:
+        return finish_run(ctx, register, run_id)
+    return None
+
+
+def finish_run(ctx: SyncContext, register: str, run_id: str) -> RunReport:
+    """Step 5: advance the watermarks, release the lock, drop the staged data."""
+    run_key = key(ctx.connection_id, "run", run_id)
+    marks = {side: ctx.redis.hget(run_key, f"watermark:{side}") for side in (SEVERA, EEKONOMI)}
+    moved: dict[Any, Any] = {side: str(v) for side, v in marks.items() if v}
+    if moved:
+        ctx.redis.hset(watermarks_key(ctx.connection_id, register), mapping=moved)
+    runs = Runs(ctx.redis, ctx.connection_id)
+    report = runs.finish(run_id)
+    RunLock(ctx.redis, ctx.connection_id, register, LOCK_TTL).release_for(run_id)
+    ctx.redis.delete(
+        *(key(ctx.connection_id, "run", run_id, "staged", side) for side in (SEVERA, EEKONOMI)),
+        key(ctx.connection_id, "run", run_id, "keys"),
+    )
+    if report is None:  # pragma: no cover - the run hash was just written
+        raise RuntimeError(f"run {run_id} vanished")
+    log.info("%s", report.summary())
+    return report
+
+
+def load_staged(ctx: SyncContext, run_id: str, natural_key: str) -> Staged:
+    values = []
+    for side in (SEVERA, EEKONOMI):
+        raw = ctx.redis.hget(key(ctx.connection_id, "run", run_id, "staged", side), natural_key)
+        values.append(json.loads(raw) if raw else None)
+    return Staged(severa=values[0], eekonomi=values[1])
+
+
+def run_now(ctx: SyncContext, register: Register, run_id: str) -> RunReport:
+    """The whole run in this process, record after record (``run --now``, tests)."""
+    finished: list[RunReport] = []
+
+    def settle_all(batch: list[str]) -> None:
+        for natural_key in batch:
+            _, report = settle_record(ctx, register, run_id, natural_key)
+            if report is not None:
+                finished.append(report)
+
+    report = start_run(ctx, register, run_id, settle_all)
+    if finished:
+        return finished[-1]
+    return Runs(ctx.redis, ctx.connection_id).get(run_id) or report
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, MappingError):
+        return str(exc)
+    return str(exc) or type(exc).__name__
+
+
+def _record_config(ctx: SyncContext, register: str, message: str, run_id: str) -> None:
+    ErrorList(ctx.redis, ctx.connection_id).record(
+        ErrorEntry(
+            register=register,
+            direction="connection",
+            record_key="(run)",
+            record=RecordRef(name=f"{register} transfer"),
+            reason=message,
+            kind=CONFIG,
+            run_id=run_id,
+        )
+    )
+
+
+def _error_list_keys(ctx: SyncContext, register: str) -> list[str]:
+    return [
+        entry.record_key
+        for entry in ErrorList(ctx.redis, ctx.connection_id).entries(register=register)
+        if entry.kind == RECORD
+    ]
+
+
+def _scan_members(client: redis.Redis, set_key: str) -> Iterator[str]:
+    for member in client.sscan_iter(set_key, count=1000):
+        yield member.decode() if isinstance(member, bytes) else str(member)
+
+
+def _batches(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def same_value(current: Any, desired: Any) -> bool:
+    """Equal as the vendor stores it: ``None`` and ``""`` alike, numbers by value."""
+    if current in (None, "") and desired in (None, ""):
+        return True
+    numbers = (int, float)
+    if (
+        isinstance(current, numbers)
+        and isinstance(desired, numbers)
+        and not isinstance(current, bool)
+        and not isinstance(desired, bool)
+    ):
+        return Decimal(str(current)) == Decimal(str(desired))
+    return bool(current == desired)
+
+
+def differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+    """The fields of ``desired`` whose value ``current`` does not already have."""
+    return [name for name, value in desired.items() if not same_value(current.get(name), value)]
+
+
+def resync_record(ctx: SyncContext, register: Register, natural_key: str, run_id: str) -> Outcome:
+    """Re-read one record on both sides and settle it now (``errors retry``).
+
+    It runs as a one-record run under the register's lock, so it never races a
+    scheduled run, and moves no watermark.
+    """
+    try:
+        ctx.values = company.require(ctx.redis, ctx.connection_id, register.name)
+    except company.SettingsMissing as exc:
+        raise RunRefused(str(exc)) from None
+    lock = RunLock(ctx.redis, ctx.connection_id, register.name, LOCK_TTL)
+    try:
+        lock.acquire(run_id)
+    except AlreadyRunning as exc:
+        raise RunRefused(str(exc)) from None
+    runs = Runs(ctx.redis, ctx.connection_id)
+    runs.start(register.name, run_id)
+    ctx.redis.hset(key(ctx.connection_id, "run", run_id), "expected", 1)
+    try:
+        outcome, _ = settle_record(ctx, register, run_id, natural_key)
+    finally:
+        runs.finish(run_id)
+        lock.release()
+    return outcome

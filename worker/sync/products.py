@@ -1,0 +1,292 @@
+"""Transfer products (R-1.2, R-5.2): Severa products, work types and travel-expense
+types ⇄ eEkonomi articles, matched by code = article number (R-2.3).
+
+A code used by two Severa records (a product and a work type, say) cannot become one
+article: both are listed with the other named, and neither transfers until one is
+renamed. Articles new in eEkonomi always land in Severa's *product* register (R-1.2);
+updates flow only from ``products_master`` (R-3.2) — to whichever Severa register the
+record lives in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schemas.base import MappingError
+from schemas.products import (
+    article_number_key,
+    eekonomi_article_to_record,
+    find_services_coding,
+    product_label,
+    record_to_eekonomi_article,
+    record_to_severa_product,
+    severa_product_to_record,
+    severa_travel_expense_type_to_record,
+    severa_work_type_to_record,
+)
+from schemas.records import ProductRecord, content_hash
+from worker.sync.bindings import EEKONOMI, SEVERA, Binding
+from worker.sync.engine import Outcome, Staged, Stager, SyncContext, differs
+from worker.sync.errorlist import RecordRef
+from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
+
+NAME = "products"
+
+PRODUCT, WORK_TYPE, TRAVEL = "product", "work_type", "travel_expense_type"
+_TO_RECORD = {
+    PRODUCT: severa_product_to_record,
+    WORK_TYPE: severa_work_type_to_record,
+    TRAVEL: severa_travel_expense_type_to_record,
+}
+_KIND_NAMES = {PRODUCT: "product", WORK_TYPE: "work type", TRAVEL: "travel-expense type"}
+
+
+def severa_key(item: dict[str, Any]) -> str:
+    code = str(item.get("code") or "").strip()
+    return article_number_key(code) if code else f"guid:{item['guid']}"
+
+
+class Products:
+    """The products register (see the module docstring)."""
+
+    name = NAME
+
+    def read(
+        self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
+    ) -> datetime | None:
+        if side == EEKONOMI:
+            listing = ctx.clients.eekonomi.list_articles(changed_since=since)
+            for article in listing:
+                number = str(article.get("Number") or "")
+                stage.add(article_number_key(number), str(article["Id"]), article)
+            return listing.server_time
+        severa = ctx.clients.severa
+        products = severa.list_products(changed_since=since)
+        sources = (
+            (PRODUCT, products),
+            (WORK_TYPE, severa.list_work_types(changed_since=since)),
+            # No changedSince on travel-expense types: the short list is read each run;
+            # unchanged ones settle without a request (their hash is unchanged).
+            (TRAVEL, severa.list_travel_expense_types()),
+        )
+        seen: dict[str, dict[str, Any]] = {}
+        for kind, listing in sources:
+            for item in listing:
+                natural_key = severa_key(item)
+                entry = {"kind": kind, "item": item}
+                other = seen.get(natural_key) or _indexed_other(ctx, natural_key, item)
+                if other is not None:
+                    entry["collides_with"] = other
+                    other_entry = {"kind": other["kind"], "item": other["item"],
+                                   "collides_with": entry}  # fmt: skip
+                    seen[natural_key] = other_entry
+                else:
+                    seen[natural_key] = entry
+                stage.add(natural_key, str(item["guid"]), seen[natural_key])
+                ctx.redis.hset(_kinds_key(ctx), str(item["guid"]), kind)
+        return products.server_time
+
+    def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
+        severa = ctx.clients.severa
+        found: list[dict[str, Any]] = []
+        if natural_key.startswith("guid:"):
+            guid = natural_key.removeprefix("guid:")
+            for kind, get in (
+                (PRODUCT, severa.get_product),
+                (WORK_TYPE, severa.get_work_type),
+                (TRAVEL, severa.get_travel_expense_type),
+            ):
+                item = get(guid)
+                if item is not None:
+                    found.append({"kind": kind, "item": item})
+                    break
+        else:
+            for kind, listing in (
+                (PRODUCT, severa.list_products(code=natural_key)),
+                (WORK_TYPE, severa.list_work_types(code=natural_key)),
+                (TRAVEL, severa.list_travel_expense_types(code=natural_key)),
+            ):
+                found += [
+                    {"kind": kind, "item": item}
+                    for item in listing
+                    if severa_key(item) == natural_key
+                ]
+        staged = Staged()
+        if found:
+            staged.severa = found[0]
+            if len(found) > 1:
+                staged.severa["collides_with"] = found[1]
+        if not natural_key.startswith("guid:"):
+            staged.eekonomi = ctx.clients.eekonomi.find_article_by_number(natural_key)
+        return staged
+
+    def describe(self, natural_key: str, staged: Staged) -> RecordRef:
+        item = (staged.severa or {}).get("item") or {}
+        article = staged.eekonomi or {}
+        return RecordRef(
+            number=str(item.get("code") or article.get("Number") or natural_key),
+            name=str(item.get("name") or article.get("Name") or ""),
+            severa_id=str(item.get("guid") or ""),
+            eekonomi_id=str(article.get("Id") or ""),
+        )
+
+    def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
+        binding = ctx.binder(NAME).get(natural_key) or Binding()
+        severa_id = binding.severa_id or ctx.index(NAME, SEVERA).get(natural_key) or ""
+        eekonomi_id = binding.eekonomi_id or ctx.index(NAME, EEKONOMI).get(natural_key) or ""
+        master = ctx.values["products_master"]
+        if staged.severa is not None and (master == SEVERA or not eekonomi_id):
+            record = _severa_record(staged.severa)
+            if content_hash(record) == binding.severa_hash and eekonomi_id:
+                return Outcome("unchanged", SEVERA)
+            return self._to_eekonomi(ctx, natural_key, record, staged, eekonomi_id)
+        if staged.eekonomi is not None and (master == EEKONOMI or not severa_id):
+            record = self._eekonomi_record(ctx, staged.eekonomi)
+            if content_hash(record) == binding.eekonomi_hash and severa_id:
+                return Outcome("unchanged", EEKONOMI)
+            return self._to_severa(ctx, natural_key, record, binding, severa_id,
+                                   str(staged.eekonomi["Id"]))  # fmt: skip
+        return Outcome("unchanged")
+
+    def _eekonomi_record(self, ctx: SyncContext, article: dict[str, Any]) -> ProductRecord:
+        reference = ctx.clients.reference
+        return eekonomi_article_to_record(
+            article, codings=reference.article_account_codings(), units=reference.units()
+        )
+
+    def _to_eekonomi(
+        self,
+        ctx: SyncContext,
+        natural_key: str,
+        record: ProductRecord,
+        staged: Staged,
+        eekonomi_id: str,
+    ) -> Outcome:
+        eekonomi = ctx.clients.eekonomi
+        reference = ctx.clients.reference
+        label = product_label(record["kind"], record["number"], record["name"])
+        try:
+            coding_id = find_services_coding(reference.article_account_codings())
+        except ValueError as exc:
+            raise MappingError(label, str(exc)) from exc
+        payload = record_to_eekonomi_article(record, coding_id=coding_id, units=reference.units())
+        number = record["number"]
+        resource = EEkonomiResource(
+            find=lambda: eekonomi.find_article_by_number(number),
+            create=eekonomi.create_article,
+            get=eekonomi.get_article,
+            update=eekonomi.update_article,
+        )
+        binder = ctx.binder(NAME)
+        written, counter = upsert_eekonomi(
+            binder, natural_key, label, payload, resource,
+            eekonomi_id=eekonomi_id, current=staged.eekonomi,
+        )  # fmt: skip
+        severa = staged.severa or {}
+        binder.bind(
+            natural_key,
+            Binding(
+                severa_id=str(severa["item"]["guid"]),
+                eekonomi_id=str(written["Id"]),
+                severa_hash=content_hash(record),
+                eekonomi_hash=content_hash(self._eekonomi_record(ctx, written)),
+                severa_kind=str(severa["kind"]),
+            ),
+        )
+        return Outcome(counter, SEVERA)
+
+    def _to_severa(
+        self,
+        ctx: SyncContext,
+        natural_key: str,
+        record: ProductRecord,
+        binding: Binding,
+        severa_id: str,
+        eekonomi_id: str,
+    ) -> Outcome:
+        severa = ctx.clients.severa
+        binder = ctx.binder(NAME)
+        currency = str(ctx.clients.reference.company_settings().get("CurrencyCode") or "SEK")
+        body = record_to_severa_product(record, currency_code=currency)
+        if not severa_id and binder.pending_on(natural_key) == SEVERA:
+            for found in severa.list_products(code=record["number"]):
+                if severa_key(found) == natural_key:
+                    severa_id = str(found["guid"])
+        kind = binding.severa_kind or str(ctx.redis.hget(_kinds_key(ctx), severa_id) or PRODUCT)
+        if not severa_id:
+            binder.mark_pending(natural_key, SEVERA)
+            written = severa.create_product(body)
+            counter, kind = "created", PRODUCT
+        else:
+            written, counter = _update_severa_item(ctx, kind, severa_id, body)
+        binder.bind(
+            natural_key,
+            Binding(
+                severa_id=str(written["guid"]),
+                eekonomi_id=eekonomi_id,
+                severa_hash=content_hash(_TO_RECORD[kind](written)),
+                eekonomi_hash=content_hash(record),
+                severa_kind=kind,
+            ),
+        )
+        return Outcome(counter, EEKONOMI)
+
+
+def _severa_record(entry: dict[str, Any]) -> ProductRecord:
+    kind, item = str(entry["kind"]), entry["item"]
+    record = _TO_RECORD[kind](item)
+    other = entry.get("collides_with")
+    if other is not None:
+        raise MappingError(
+            product_label(record["kind"], record["number"], record["name"]),
+            f"its code is also used by the {_KIND_NAMES[other['kind']]} "
+            f"'{other['item'].get('name')}'; codes become eEkonomi article numbers and must "
+            "be unique across products, work types and travel-expense types (R-2.3): "
+            "rename one of them in Severa",
+        )
+    return record
+
+
+def _indexed_other(
+    ctx: SyncContext, natural_key: str, item: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A Severa record of an earlier run that already owns this code, if any."""
+    guid = ctx.index(NAME, SEVERA).get(natural_key)
+    if not guid or guid == str(item["guid"]):
+        return None
+    kind = str(ctx.redis.hget(_kinds_key(ctx), guid) or PRODUCT)
+    return {"kind": kind, "item": {"guid": guid, "name": "(another record)"}}
+
+
+def _update_severa_item(
+    ctx: SyncContext, kind: str, guid: str, body: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Patch name, active flag (and the price on products) of the Severa record."""
+    severa = ctx.clients.severa
+    current = {
+        PRODUCT: severa.get_product,
+        WORK_TYPE: severa.get_work_type,
+        TRAVEL: severa.get_travel_expense_type,
+    }[kind](guid)
+    if current is None:
+        raise MappingError(
+            f"{_KIND_NAMES[kind]} {guid}", "the linked Severa record was deleted; restore it"
+        )
+    owned = ("name", "isActive", "unitPrice") if kind == PRODUCT else ("name", "isActive")
+    wanted = {name: body[name] for name in owned if name in body}
+    changes = {f"/{name}": wanted[name] for name in differs(current, wanted)}
+    if not changes:
+        return current, "unchanged"
+    patch = {
+        PRODUCT: severa.update_product,
+        WORK_TYPE: severa.update_work_type,
+        TRAVEL: severa.update_travel_expense_type,
+    }[kind]
+    return patch(guid, changes), "updated"
+
+
+def _kinds_key(ctx: SyncContext) -> str:
+    from worker.keys import key
+
+    return key(ctx.connection_id, "index", NAME, "severa-kinds")

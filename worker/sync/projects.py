@@ -1,0 +1,111 @@
+"""Transfer projects (R-1.3, R-5.3): Severa projects → items of the cost center chosen
+for projects (R-3.3), matched by project number = the item's short code.
+
+One direction only: an item edited in eEkonomi is not copied back. eEkonomi's cost
+centers carry no change time, so each run reads the chosen cost center's items (one
+request) to know which short codes exist; Severa projects are read incrementally.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schemas.base import MappingError
+from schemas.projects import (
+    eekonomi_cost_center_item_to_record,
+    items_by_short_code,
+    project_label,
+    record_to_eekonomi_cost_center_item,
+    severa_project_to_record,
+    short_code_key,
+)
+from schemas.records import content_hash
+from worker.sync.bindings import EEKONOMI, SEVERA, Binding
+from worker.sync.engine import Outcome, Staged, Stager, SyncContext
+from worker.sync.errorlist import RecordRef
+from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
+
+NAME = "projects"
+
+
+def natural_key_of(project: dict[str, Any]) -> str:
+    number = project.get("number")
+    return short_code_key(str(number)) if number is not None else f"guid:{project['guid']}"
+
+
+class Projects:
+    """The projects register (see the module docstring)."""
+
+    name = NAME
+
+    def read(
+        self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
+    ) -> datetime | None:
+        if side == EEKONOMI:
+            for natural_key, item in self._items(ctx).items():
+                stage.note_id(natural_key, str(item["Id"]))
+            return None
+        listing = ctx.clients.severa.list_projects(changed_since=since)
+        for project in listing:
+            stage.add(natural_key_of(project), str(project["guid"]), project)
+        return listing.server_time
+
+    def _items(self, ctx: SyncContext) -> dict[str, dict[str, Any]]:
+        wanted = str(ctx.values["cost_center_id"])
+        for cost_center in ctx.clients.eekonomi.list_cost_centers():
+            if str(cost_center.get("Id")) == wanted:
+                return items_by_short_code(cost_center)
+        raise MappingError(
+            "the projects cost center",
+            f"eEkonomi has no cost center {wanted}; choose one with `settings set "
+            "cost_center_id=…` (R-3.3, R-2.5)",
+        )
+
+    def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
+        staged = Staged()
+        if natural_key.isdigit():
+            for project in ctx.clients.severa.list_projects(numbers=[int(natural_key)]):
+                staged.severa = project
+        return staged
+
+    def describe(self, natural_key: str, staged: Staged) -> RecordRef:
+        project = staged.severa or {}
+        return RecordRef(
+            number=str(project.get("number") or natural_key),
+            name=str(project.get("name") or ""),
+            severa_id=str(project.get("guid") or ""),
+        )
+
+    def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
+        if staged.severa is None:
+            return Outcome("unchanged")  # eEkonomi edits do not flow back (R-1.3)
+        binding = ctx.binder(NAME).get(natural_key) or Binding()
+        eekonomi_id = binding.eekonomi_id or ctx.index(NAME, EEKONOMI).get(natural_key) or ""
+        record = severa_project_to_record(staged.severa)
+        if content_hash(record) == binding.severa_hash and eekonomi_id:
+            return Outcome("unchanged", SEVERA)
+        cost_center_id = str(ctx.values["cost_center_id"])
+        payload = record_to_eekonomi_cost_center_item(record, cost_center_id=cost_center_id)
+        eekonomi = ctx.clients.eekonomi
+        resource = EEkonomiResource(
+            find=lambda: self._items(ctx).get(natural_key),
+            create=eekonomi.create_cost_center_item,
+            get=eekonomi.get_cost_center_item,
+            update=eekonomi.update_cost_center_item,
+        )
+        binder = ctx.binder(NAME)
+        label = project_label(record["number"], record["name"])
+        written, counter = upsert_eekonomi(
+            binder, natural_key, label, payload, resource, eekonomi_id=eekonomi_id, current=None
+        )
+        binder.bind(
+            natural_key,
+            Binding(
+                severa_id=str(staged.severa["guid"]),
+                eekonomi_id=str(written["Id"]),
+                severa_hash=content_hash(record),
+                eekonomi_hash=content_hash(eekonomi_cost_center_item_to_record(written)),
+            ),
+        )
+        return Outcome(counter, SEVERA)

@@ -1,0 +1,143 @@
+"""What the tasks and the CLI call: one entry per step, context built once per process.
+
+Tasks stay thin (code-models rule 2): they pass ids in and get a small JSON-able
+summary back. Building a connection's clients (session, auth, token store, limiter,
+reference cache) is done once per process and connection, not per record.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from config import company, get_settings
+from worker.clients.factory import build_clients
+from worker.errors import TransientError
+from worker.state import redis_client
+from worker.sync.customers import Customers
+from worker.sync.engine import (
+    Outcome,
+    Register,
+    RunRefused,
+    SyncContext,
+    count_and_maybe_finish,
+    load_staged,
+    record_failure,
+    run_now,
+    settle_record,
+    start_run,
+)
+from worker.sync.products import Products
+from worker.sync.projects import Projects
+from worker.sync.runs import RunReport
+
+#: The registers by name, in the order ``run all`` transfers them: customers and
+#: products before projects, as later transfers (invoices) depend on all three.
+REGISTERS: dict[str, Register] = {
+    "customers": Customers(),
+    "products": Products(),
+    "projects": Projects(),
+}
+
+
+def register_named(name: str) -> Register:
+    try:
+        return REGISTERS[name]
+    except KeyError:
+        raise ValueError(f"unknown register {name!r}: one of {', '.join(REGISTERS)}") from None
+
+
+@functools.cache
+def _context(connection_id: str) -> SyncContext:
+    settings = get_settings()
+    client = redis_client()
+    return SyncContext(
+        connection_id, settings, client, build_clients(settings, connection_id, redis_client=client)
+    )
+
+
+def context_for(connection_id: str) -> SyncContext:
+    """This process's context of a connection, with the connection's settings re-read."""
+    ctx = _context(connection_id)
+    ctx.values = company.load(ctx.redis, connection_id)
+    return ctx
+
+
+def start_transfer(
+    connection_id: str, register: str, run_id: str, enqueue: Callable[[list[str]], None]
+) -> dict[str, Any]:
+    """A register task's body: start the run and fan out; the summary for Flower."""
+    try:
+        report = start_run(context_for(connection_id), register_named(register), run_id, enqueue)
+    except RunRefused as exc:
+        summary = exc.report.as_dict() if exc.report else {"transfer": register}
+        return {**summary, "status": "refused", "message": str(exc)}
+    return report.as_dict()
+
+
+def settle(connection_id: str, register: str, run_id: str, natural_key: str) -> dict[str, Any]:
+    """A per-record task's body; transient errors propagate for the task to retry."""
+    outcome, report = settle_record(
+        context_for(connection_id), register_named(register), run_id, natural_key
+    )
+    return _summary(natural_key, outcome, report)
+
+
+def give_up(
+    connection_id: str, register: str, run_id: str, natural_key: str, error: TransientError
+) -> dict[str, Any]:
+    """The record kept failing transiently past its retries: list it and settle it."""
+    ctx = context_for(connection_id)
+    registered = register_named(register)
+    staged = load_staged(ctx, run_id, natural_key)
+    reason = TransientError(f"kept failing after all retries, try again later: {error}")
+    outcome = record_failure(ctx, registered, run_id, natural_key, staged, reason)
+    report = count_and_maybe_finish(ctx, register, run_id, natural_key, outcome)
+    return _summary(natural_key, outcome, report)
+
+
+def transfer_now(connection_id: str, register: str, run_id: str) -> RunReport:
+    """The whole transfer in this process (``run --now``)."""
+    return run_now(context_for(connection_id), register_named(register), run_id)
+
+
+def _summary(natural_key: str, outcome: Outcome, report: RunReport | None) -> dict[str, Any]:
+    summary: dict[str, Any] = {"record": natural_key, "outcome": outcome.counter}
+    if report is not None:
+        summary["run"] = report.as_dict()  # this record closed the run: its final report
+    return summary
+
+
+def due_transfers(connection_id: str, now: float) -> list[str]:
+    """The registers whose scheduled transfer is due for a connection (R-6.4): the
+    interval (``register_interval_minutes``) has passed since the last run started,
+    no run is going on, and the settings the register needs are set."""
+    from worker.sync.runs import Runs  # noqa: PLC0415
+
+    client = redis_client()
+    values = company.load(client, connection_id)
+    interval = 60.0 * float(values.get("register_interval_minutes") or 15)
+    runs = Runs(client, connection_id)
+    due = []
+    for name in REGISTERS:
+        if company.missing_for(values, name):
+            continue
+        last = runs.last(name)
+        if last is not None and (last.status == "running" or now - last.started_at < interval):
+            continue
+        due.append(name)
+    return due
+
+
+def start_due_transfers(send: Callable[[str, str], object], now: float) -> dict[str, list[str]]:
+    """For every known connection, ``send(register, connection_id)`` each due transfer."""
+    from worker.state import connections  # noqa: PLC0415
+
+    started: dict[str, list[str]] = {}
+    for connection_id in connections(redis_client()):
+        due = due_transfers(connection_id, now)
+        for register in due:
+            send(register, connection_id)
+        started[connection_id] = due
+    return started
