@@ -6,7 +6,9 @@ in ``sandbox.core.GLOBAL_OBSERVERS``; it validates
 
 * every request a sandbox *accepted* (answered below 400) — its parameters and body —
   so neither a client sending what Visma would refuse nor a sandbox too lenient to
-  notice goes unseen, and
+  notice goes unseen (also when the request lacks a header the document's ``security``
+  names: openapi-core stops at such a security error, so parameters and body are then
+  validated on their own — whether credentials suffice is the sandbox's call), and
 * every response whose status the document describes, body included.
 
 Paths the documents do not cover (the OAuth identity server, the back office) are
@@ -83,13 +85,50 @@ class ContractChecker:
         with self._spec_lock:
             return self._specs[name]
 
+    @cached_property
+    def _unsecured(self) -> dict[str, tuple[Any, ...]]:
+        """Per document: validators of parameters and body alone (no security check)."""
+        from openapi_core.validation.request import (
+            V30RequestBodyValidator,
+            V30RequestParametersValidator,
+        )
+
+        return {
+            name: (
+                V30RequestParametersValidator(spec.spec, spec_validator_cls=None),
+                V30RequestBodyValidator(spec.spec, spec_validator_cls=None),
+            )
+            for name, spec in self._specs.items()
+        }
+
+    def _request_errors(self, name: str, oa_request: _OARequest) -> list[Exception]:
+        """Request errors, security aside; see the module docstring."""
+        from openapi_core.validation.request.exceptions import (
+            MissingRequestBody,
+            SecurityValidationError,
+        )
+
+        with self._spec_lock:
+            spec = self._specs[name]
+            unsecured = self._unsecured[name]
+        errors = list(spec.iter_request_errors(oa_request))
+        if not any(isinstance(error, SecurityValidationError) for error in errors):
+            return errors
+        errors = [e for e in errors if not isinstance(e, SecurityValidationError)]
+        for validator in unsecured:
+            errors.extend(
+                e
+                for e in validator.iter_errors(oa_request)
+                if not isinstance(e, MissingRequestBody)
+            )
+        return errors
+
     def __call__(self, app_name: str, request: Request, response: Response) -> None:
         if app_name not in SPECS:
             return
         from openapi_core.datatypes import RequestParameters
         from openapi_core.templating.paths.exceptions import PathError
         from openapi_core.templating.responses.exceptions import ResponseNotFound
-        from openapi_core.validation.request.exceptions import SecurityValidationError
         from werkzeug.datastructures import Headers, ImmutableMultiDict
 
         path = request.path
@@ -117,9 +156,7 @@ class ContractChecker:
         where = f"{app_name} {request.method} {path} -> {response.status}"
         try:
             if response.status < 400:
-                for error in spec.iter_request_errors(oa_request):
-                    if isinstance(error, SecurityValidationError):
-                        continue
+                for error in self._request_errors(app_name, oa_request):
                     if isinstance(error, PathError):
                         with self._lock:
                             self.checked["not in the document"] += 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import redis
+import requests
+
 from config import Settings
 from worker.clients.factory import new_session
 from worker.clients.http import EEKONOMI
@@ -27,11 +30,17 @@ def connect_eekonomi(
     *,
     timeout: float = 300.0,
     echo: Callable[[str], None] = print,
+    client: redis.Redis | None = None,
+    session: requests.Session | None = None,
 ) -> Company:
-    """Run the consent for ``connection_id``; in demo mode answer the sandbox's forms."""
+    """Run the consent for ``connection_id``; in demo mode answer the sandbox's forms.
+
+    ``client`` and ``session`` default to the process's Redis and a new session; a web
+    page (or a test) passes its own, so the flow needs no process-wide settings.
+    """
     check_connection_id(connection_id)
-    client = redis_client()
-    session = new_session()
+    client = client if client is not None else redis_client()
+    session = session or new_session()
     url, state = begin_authorization(client, settings, connection_id)
     if settings.demo:
         echo("Demo mode: answering the eEkonomi sandbox's consent form as demo@example.com")

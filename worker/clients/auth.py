@@ -30,19 +30,27 @@ from worker.clients.http import (
     AmbiguousWriteError,
     ApiConfigError,
     ApiError,
+    ApiTransientError,
     ApiTransport,
     NeedsReauthorization,
 )
 from worker.clients.tokens import TokenSet, TokenStore
-from worker.connection_status import mark_needs_reauthorization, mark_ok
+from worker.connection_status import (
+    NEEDS_REAUTHORIZATION,
+    get_status,
+    mark_needs_reauthorization,
+    mark_ok,
+)
 
 #: Renew this many seconds before the access token expires.
 RENEW_MARGIN = 300.0
 
-#: Scopes the sync needs from Severa (severa-notes §9).
+#: Scopes the sync needs from Severa (severa-notes §9; ``organization:read`` for the
+#: organization settings: next numbers, payment-reference style).
 SEVERA_SCOPES = (
     "customers:read customers:write settings:read settings:write projects:read "
-    "fees:read fees:write travels:read invoices:read invoices:write hours:read"
+    "fees:read fees:write travels:read invoices:read invoices:write hours:read "
+    "organization:read"
 )
 
 
@@ -112,14 +120,20 @@ class SeveraAuth(_CachedBearer):
         return super().__call__(request)
 
     def _renew(self, current: TokenSet | None) -> TokenSet:
+        # Field names as the API document's ClientCredentials spells them (working clients
+        # send client_Id/client_Secret; Severa matches names case-insensitively, but the
+        # document is the contract). The document's security also names the Client_Id
+        # header for this call, and it puts the call in the client's rate-limit bucket.
         body = {
-            "client_Id": self.client_id,
-            "client_Secret": self._client_secret,
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
             "scope": self.scopes,
         }
         for attempt in range(3):
             try:
-                response = self.transport.request("POST", "/v1/token", json_body=body)
+                response = self.transport.request(
+                    "POST", "/v1/token", json_body=body, headers={"Client_Id": self.client_id}
+                )
                 break
             except AmbiguousWriteError:
                 # Asking for a token twice is harmless (unlike creating a record).
@@ -134,12 +148,19 @@ class SeveraAuth(_CachedBearer):
                         vendor=exc.vendor,
                     ) from None  # fmt: skip
                 raise
-        payload: dict[str, Any] = response.json()
+        payload = self.transport.json_of(response, "/v1/token")
+        if not isinstance(payload, dict) or not payload.get("access_token"):
+            raise ApiTransientError(
+                "Severa answered the token request without an access token",
+                api=SEVERA, method="POST", path="/v1/token", status=response.status_code,
+            )  # fmt: skip
         expires_in = float(payload.get("access_token_expires_in") or 3600)
+        now = self.clock()
         tokens = TokenSet(
             access_token=str(payload["access_token"]),
-            expires_at=self.clock() + expires_in,
+            expires_at=now + expires_in,
             scope=str(payload.get("scope") or self.scopes),
+            issued_at=now,
         )
         self.store.save(tokens)
         return tokens
@@ -166,6 +187,11 @@ class EEkonomiAuth(_CachedBearer):
         return f"EEkonomiAuth(client_id={self.client_id!r})"
 
     def _renew(self, current: TokenSet | None) -> TokenSet:
+        status = get_status(self.store.client, self.store.connection_id)
+        if status.state == NEEDS_REAUTHORIZATION:
+            # The identity server already refused this refresh token (in this process or
+            # another): asking again cannot succeed, so stop with the same message.
+            raise NeedsReauthorization(status.reason or "eEkonomi needs re-authorization")
         if current is None or not current.refresh_token:
             raise self._needs_reauthorization(
                 "no eEkonomi authorization is stored for this connection: run "

@@ -26,10 +26,11 @@ import requests
 
 from worker.clients.http import (
     EEKONOMI,
+    AmbiguousWriteError,
     ApiRecordError,
-    ApiTransientError,
     ApiTransport,
     Limiter,
+    MalformedResponse,
     NotFoundError,
     RefreshableAuth,
     endpoint_of,
@@ -118,7 +119,7 @@ class EEkonomiClient:
     def _get(self, path: str) -> Record:
         body = self.transport.get_json(path)
         if not isinstance(body, dict):
-            raise ApiTransientError(
+            raise MalformedResponse(
                 "eEkonomi answered with something that is not an object",
                 api=EEKONOMI, method="GET", path=path,
             )  # fmt: skip
@@ -134,11 +135,17 @@ class EEkonomiClient:
         response = self.transport.request(method, path, json_body=dict(body or {}))
         if not response.content:
             return {}
-        result = response.json()
+        try:
+            result = response.json()
+        except ValueError:
+            result = None
         if not isinstance(result, dict):
-            raise ApiTransientError(
-                "eEkonomi answered a write with something that is not a record",
-                api=EEKONOMI, method=method, path=path,
+            # The write was accepted (2xx) but its answer is unreadable: for a create the
+            # caller must look the record up rather than create it again.
+            error = AmbiguousWriteError if method == "POST" else MalformedResponse
+            raise error(
+                "eEkonomi accepted a write but answered with something that is not a record",
+                api=EEKONOMI, method=method, path=path, status=response.status_code,
             )  # fmt: skip
         return result
 

@@ -1,8 +1,12 @@
-"""Build a connection's clients from settings: one place that wires session, auth,
-token store, rate limiter and reference cache together."""
+"""Build a connection's clients: one place that wires session, auth, token store, rate
+limiter and reference cache together — from settings (:func:`build_clients`), or for
+Severa alone from explicit values (:func:`build_severa`, used by tests and tools that
+point at a sandbox without a settings environment)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -10,14 +14,14 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from config import Settings
-from worker.clients.auth import EEkonomiAuth, SeveraAuth
+from worker.clients.auth import SEVERA_SCOPES, EEkonomiAuth, SeveraAuth
 from worker.clients.eekonomi import EEkonomiClient
 from worker.clients.http import EEKONOMI, SEVERA, ApiTransport
 from worker.clients.ratelimit import Rate, RedisRateLimiter
 from worker.clients.refdata import ReferenceCache, ReferenceData
 from worker.clients.severa import SeveraClient
 from worker.clients.tokens import TokenStore
-from worker.crypto import secret_box
+from worker.crypto import SecretBox, secret_box
 
 
 def new_session(pool_size: int = 16) -> requests.Session:
@@ -28,6 +32,73 @@ def new_session(pool_size: int = 16) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+#: Just under Severa's 10 requests per second, without bursts (severa-notes §5.2).
+SEVERA_DEFAULT_RATE = Rate(9.0, 1)
+
+
+@dataclass
+class SeveraConnection:
+    """A Severa client with the parts it was wired from (tests and tools inspect them)."""
+
+    client: SeveraClient
+    auth: SeveraAuth
+    tokens: TokenStore
+    limiter: RedisRateLimiter
+
+
+def build_severa(
+    *,
+    base_url: str,
+    client_id: str,
+    client_secret: str,
+    connection_id: str,
+    redis_client: redis.Redis,
+    box: SecretBox,
+    session: requests.Session | None = None,
+    timeout: float = 30.0,
+    rate: Rate = SEVERA_DEFAULT_RATE,
+    scopes: str = SEVERA_SCOPES,
+    clock: Callable[[], float] = time.time,
+) -> SeveraConnection:
+    """Wire one connection's Severa client from explicit values (no :class:`Settings`).
+
+    The token request and the data calls share one rate-limit bucket ("client"), as
+    Severa counts both against the client (severa-notes §5.2).
+    """
+    session = session or new_session()
+    store = TokenStore(redis_client, box, connection_id=connection_id, api=SEVERA)
+    limiter = RedisRateLimiter(
+        redis_client, connection_id=connection_id, api=SEVERA, rate_of=lambda bucket: rate
+    )
+    token_transport = ApiTransport(
+        api=SEVERA,
+        base_url=base_url,
+        session=session,
+        auth=None,
+        timeout=timeout,
+        connection_id=connection_id,
+        limiter=limiter,
+        bucket_of=lambda path: "client",
+    )
+    auth = SeveraAuth(
+        transport=token_transport,
+        client_id=client_id,
+        client_secret=client_secret,
+        store=store,
+        scopes=scopes,
+        clock=clock,
+    )
+    client = SeveraClient(
+        base_url=base_url,
+        session=session,
+        auth=auth,
+        timeout=timeout,
+        connection_id=connection_id,
+        limiter=limiter,
+    )
+    return SeveraConnection(client=client, auth=auth, tokens=store, limiter=limiter)
 
 
 @dataclass
@@ -63,49 +134,31 @@ def build_clients(
 ) -> Clients:
     session = session or new_session()
     box = secret_box(settings)
-    severa_store = TokenStore(redis_client, box, connection_id=connection_id, api=SEVERA)
-    eekonomi_store = TokenStore(redis_client, box, connection_id=connection_id, api=EEKONOMI)
-    severa_limiter = RedisRateLimiter(
-        redis_client,
+    severa_connection = build_severa(
+        base_url=settings.severa_base_url,
+        client_id=settings.severa_client_id,
+        client_secret=settings.severa_client_secret,
         connection_id=connection_id,
-        api=SEVERA,
-        rate_of=lambda bucket: Rate(settings.severa_requests_per_second, 1),
+        redis_client=redis_client,
+        box=box,
+        session=session,
+        timeout=settings.http_timeout,
+        rate=Rate(settings.severa_requests_per_second, 1),
     )
+    severa = severa_connection.client
+    severa_store = severa_connection.tokens
+    eekonomi_store = TokenStore(redis_client, box, connection_id=connection_id, api=EEKONOMI)
     eekonomi_limiter = RedisRateLimiter(
         redis_client,
         connection_id=connection_id,
         api=EEKONOMI,
         rate_of=lambda bucket: Rate.per_minute(settings.eekonomi_requests_per_minute, 20),
     )
-    severa_token_transport = ApiTransport(
-        api=SEVERA,
-        base_url=settings.severa_base_url,
-        session=session,
-        auth=None,
-        timeout=settings.http_timeout,
-        connection_id=connection_id,
-        limiter=severa_limiter,
-        bucket_of=lambda path: "client",
-    )
-    severa_auth = SeveraAuth(
-        transport=severa_token_transport,
-        client_id=settings.severa_client_id,
-        client_secret=settings.severa_client_secret,
-        store=severa_store,
-    )
     eekonomi_auth = EEkonomiAuth(
         identity=identity_transport(settings, session, connection_id),
         client_id=settings.eekonomi_client_id,
         client_secret=settings.eekonomi_client_secret,
         store=eekonomi_store,
-    )
-    severa = SeveraClient(
-        base_url=settings.severa_base_url,
-        session=session,
-        auth=severa_auth,
-        timeout=settings.http_timeout,
-        connection_id=connection_id,
-        limiter=severa_limiter,
     )
     eekonomi = EEkonomiClient(
         base_url=settings.eekonomi_api_url,

@@ -156,7 +156,8 @@ NETWORK_ERROR = Resolution(Kind.TRANSIENT, "the API could not be reached")
 NO_MODULE = Resolution(
     Kind.CONFIG,
     "API access is not enabled for this eEkonomi company (module api_standard): activate "
-    "the API under Apps and extensions in eEkonomi, then run `connect` again (R-2.6)",
+    "the API under Apps and extensions in eEkonomi, or run `connect` again and pick a "
+    "company that has it (R-2.6)",
 )
 
 
@@ -217,6 +218,10 @@ def classify(api: str, status: int, vendor: VendorError) -> Resolution:
         return NO_MODULE
     if status == 429:
         return STATUSES[429]
+    if status == 404 and api == SEVERA:
+        # Severa answers a path guid that names no record with 404 *and* the body type
+        # InvalidParameter; the status is what says "no such record" (a lookup's no).
+        return STATUSES[404]
     if vendor.code is not None and (api, vendor.code) in VENDOR_CODES:
         resolution = VENDOR_CODES[(api, vendor.code)]
         # A 401 always means "refresh", whatever the body; a 5xx is never a record's fault.
@@ -437,6 +442,26 @@ class ApiTransport:
                     raise self._network_error(method, path, exc) from None
                 self._backoff_sleep(failures)
                 continue
+            except (
+                requests.exceptions.ContentDecodingError,
+                requests.exceptions.ChunkedEncodingError,
+            ):
+                # The server answered, but the body arrived garbled or cut off: for a write
+                # that answer may have confirmed it; a read can simply be asked again.
+                if method not in _SAFE_METHODS:
+                    raise AmbiguousWriteError(
+                        "the answer to a write could not be read, so the write may have "
+                        "happened: look the record up before creating it again",
+                        api=self.api, method=method, path=path,
+                    ) from None  # fmt: skip
+                failures += 1
+                if failures > self.retries:
+                    raise MalformedResponse(
+                        "the API answered with a body that could not be decoded",
+                        api=self.api, method=method, path=path,
+                    ) from None  # fmt: skip
+                self._backoff_sleep(failures)
+                continue
             except (requests.Timeout, requests.ConnectionError) as exc:
                 if method not in _SAFE_METHODS:
                     raise AmbiguousWriteError(
@@ -492,6 +517,11 @@ class ApiTransport:
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return _json_of(self.request("GET", path, params=params), self.api, path)
+
+    def json_of(self, response: requests.Response, path: str) -> Any:
+        """The JSON body of a 2xx answer, or :class:`MalformedResponse` (never a bare
+        ``JSONDecodeError``, whose text would say nothing about which call failed)."""
+        return _json_of(response, self.api, path)
 
     def _backoff_sleep(self, failures: int) -> None:
         ceiling = min(self.backoff_max, self.backoff * (2 ** (failures - 1)))

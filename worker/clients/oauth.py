@@ -34,6 +34,7 @@ from config import Settings
 from worker.clients.auth import save_authorization, token_request, tokens_from
 from worker.clients.eekonomi import EEkonomiClient
 from worker.clients.factory import identity_transport
+from worker.clients.http import ApiConfigError
 from worker.clients.tokens import TokenStore
 from worker.errors import ConfigError
 from worker.keys import key
@@ -104,16 +105,26 @@ def complete_authorization(
             "the authorization answer does not belong to a consent started here (unknown, "
             "expired or reused state): start `connect` again"
         )
-    payload = token_request(
-        identity_transport(settings, session, connection_id),
-        settings.eekonomi_client_id,
-        settings.eekonomi_client_secret,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": settings.eekonomi_redirect_uri,
-        },
-    )
+    try:
+        payload = token_request(
+            identity_transport(settings, session, connection_id),
+            settings.eekonomi_client_id,
+            settings.eekonomi_client_secret,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": settings.eekonomi_redirect_uri,
+            },
+        )
+    except ApiConfigError as exc:
+        if exc.vendor.code != "invalid_grant":
+            raise
+        # Not the refresh-token message of the table: here the *code* was refused.
+        raise AuthorizationFailed(
+            "eEkonomi refused the authorization code (it lives five minutes and works "
+            "once, and the redirect URI must match EEKONOMI_REDIRECT_URI): start "
+            "`connect` again"
+        ) from None
     tokens = tokens_from(payload, time.time())
     probe = EEkonomiClient(
         base_url=settings.eekonomi_api_url,
@@ -153,7 +164,10 @@ class _StaticBearer(requests.auth.AuthBase):
 
 @dataclass
 class Callback:
-    code: str | None = None
+    """What the identity server sent back. ``repr`` hides the code: it is a credential
+    for five minutes, and a callback may end up in an error message or a log."""
+
+    code: str | None = field(default=None, repr=False)
     state: str | None = None
     error: str | None = None
 
@@ -250,37 +264,84 @@ class _FormParser(html.parser.HTMLParser):
             self._label_for = None
 
 
+#: Submit-button values a person presses to refuse; the demo user never does.
+_REFUSALS = frozenset({"deny", "cancel", "avbryt", "no", "nej", "reject"})
+
+
 def _fill(form: _Form, email: str, password: str, company: str) -> dict[str, str]:
+    """The form data a browser would send after the demo user filled ``form`` in.
+
+    Like a browser, it sends hidden fields as they are, exactly one radio choice per
+    group, and the name/value of the one button pressed — the allowing one — never the
+    values of every submit control on the page.
+    """
     data: dict[str, str] = {}
     radios: dict[str, list[dict[str, str]]] = {}
+    buttons: list[dict[str, str]] = []
     for item in form.fields:
-        name = item.get("name")
-        if not name:
+        kind = item.get("type", "submit" if item["tag"] == "button" else "text").lower()
+        if kind == "submit":
+            buttons.append(item)
             continue
-        kind = item.get("type", "text").lower()
+        name = item.get("name")
+        if not name or item["tag"] != "input":
+            continue
         if kind == "radio":
             radios.setdefault(name, []).append(item)
+        elif kind == "hidden":
+            data[name] = item.get("value", "")
         elif kind == "password":
             data[name] = password
         elif kind == "email" or any(w in name.lower() for w in ("email", "user", "login")):
             data[name] = email
-        elif kind in ("hidden", "text", "submit") and item["tag"] == "input":
-            data.setdefault(name, item.get("value", ""))
         elif kind == "checkbox":
             data[name] = item.get("value", "on")
+        elif kind == "text":
+            data.setdefault(name, item.get("value", ""))
     for name, options in radios.items():
-        chosen = next(
-            (
-                o
-                for o in options
-                if company.lower()
-                in (form.labels.get(o.get("id", ""), "") + o.get("value", "")).lower()
-                and "holding" not in form.labels.get(o.get("id", ""), "").lower()
-            ),
-            options[0],
-        )
-        data[name] = chosen.get("value", "")
+        data[name] = _choose_company(form, options, company).get("value", "")
+    pressed = next(
+        (b for b in buttons if b.get("name") and b.get("value", "").lower() not in _REFUSALS),
+        None,
+    )
+    if pressed is not None:
+        data[pressed["name"]] = pressed.get("value", "")
     return data
+
+
+def _choose_company(form: _Form, options: list[dict[str, str]], wanted: str) -> dict[str, str]:
+    """The radio whose label names ``wanted``: best match first.
+
+    A label reads ``Name (org. no)``. An option whose name *equals* ``wanted`` (or whose
+    value is the company id) wins; otherwise the shortest label containing ``wanted`` —
+    so "Demokonsult AB" picks "Demokonsult AB", never "Demokonsult Holding AB". No
+    match is an error: consenting for some other company would bind the connection to
+    the wrong books.
+    """
+    target = wanted.strip().casefold()
+
+    def label(option: dict[str, str]) -> str:
+        return form.labels.get(option.get("id", ""), "").strip()
+
+    def name(option: dict[str, str]) -> str:
+        return label(option).split(" (", 1)[0].strip().casefold()
+
+    exact = [
+        o
+        for o in options
+        if target in (name(o), label(o).casefold(), o.get("value", "").casefold())
+    ]
+    if exact:
+        return exact[0]
+    partial = sorted(
+        (o for o in options if target in label(o).casefold()), key=lambda o: len(label(o))
+    )
+    if partial:
+        return partial[0]
+    offered = ", ".join(label(o) or o.get("value", "?") for o in options)
+    raise AuthorizationFailed(
+        f"the eEkonomi consent page offers no company named {wanted!r} (offered: {offered})"
+    )
 
 
 def demo_consent(
@@ -292,7 +353,29 @@ def demo_consent(
     password: str = "demo",  # noqa: S107 - the sandbox's public demo login
     company: str = "Demokonsult AB",
 ) -> Callback:
-    """Act as the demo user on the sandbox's consent pages; return the callback values."""
+    """Act as the demo user on the sandbox's consent pages; return the callback values.
+
+    A sandbox that does not answer is a configuration problem (it is not running, or
+    ``SANDBOX_EEKONOMI_PORT`` points elsewhere), reported as such rather than as a
+    network traceback.
+    """
+    try:
+        return _answer_consent_pages(settings, url, session, email, password, company)
+    except requests.RequestException as exc:
+        raise AuthorizationFailed(
+            f"the eEkonomi sandbox at {settings.eekonomi_identity_url} did not answer "
+            f"({type(exc).__name__}): start it with `python -m sandbox` (or `make run`)"
+        ) from None
+
+
+def _answer_consent_pages(
+    settings: Settings,
+    url: str,
+    session: requests.Session,
+    email: str,
+    password: str,
+    company: str,
+) -> Callback:
     redirect = settings.eekonomi_redirect_uri
     response = session.get(url, timeout=settings.http_timeout, allow_redirects=False)
     for _ in range(6):

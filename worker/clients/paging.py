@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from worker.clients.http import ApiTransientError, ApiTransport
+from worker.clients.http import ApiTransientError, ApiTransport, MalformedResponse
 
 Record = dict[str, Any]
 
@@ -87,7 +87,7 @@ def severa_token_pages(
             if listing.server_time is None:
                 listing.server_time = _server_date(response)
             listing.pages_read += 1
-            yield from _records(response.json(), transport, path)
+            yield from _records(transport.json_of(response, path), transport, path)
             token = response.headers.get("NextPageToken") or None
             if token is None:
                 return
@@ -99,6 +99,27 @@ def severa_token_pages(
             seen.add(token)
 
     return Listing(pages)
+
+
+#: Page sizes that may be a server's cap rather than the end of a list: the documented
+#: default (a server ignoring ``rowCount``) and a common lower cap.
+SUSPECT_PAGE_CAPS = frozenset({20, 50})
+
+
+def _offset_list_ended(count: int, asked: int, largest: int) -> bool:
+    """Whether an offset page of ``count`` records ends the list.
+
+    A page shorter than asked ends it — we ask for the documented maximum, so most lists
+    cost one request, and the per-customer address and contact lists stay at one request
+    per customer. The exception guards against a server that clamps ``rowCount`` below
+    ours (silently, as the notes propose): a short page as long as the longest page seen
+    before, or of a suspect cap size, may be clamped, so the next page is read to be sure.
+    """
+    if count == 0:
+        return True
+    if count >= asked:
+        return False
+    return not (count == largest or (largest == 0 and count in SUSPECT_PAGE_CAPS))
 
 
 def severa_offset_pages(
@@ -113,14 +134,11 @@ def severa_offset_pages(
             if listing.server_time is None:
                 listing.server_time = _server_date(response)
             listing.pages_read += 1
-            records = _records(response.json(), transport, path)
+            records = _records(transport.json_of(response, path), transport, path)
             yield from records
-            # A page shorter than a full one ends the list. "Full" is the smaller of what
-            # we asked for and the largest page seen, because a server that silently
-            # clamps rowCount below ours returns pages shorter than we asked for.
-            largest = max(largest, len(records))
-            if not records or len(records) < min(row_count, largest):
+            if _offset_list_ended(len(records), row_count, largest):
                 return
+            largest = max(largest, len(records))
             first_row += len(records)
 
     return Listing(pages)
@@ -131,7 +149,7 @@ def severa_unpaged(transport: ApiTransport, path: str, params: dict[str, Any]) -
         response = transport.request("GET", path, params=params)
         listing.server_time = _server_date(response)
         listing.pages_read = 1
-        yield from _records(response.json(), transport, path)
+        yield from _records(transport.json_of(response, path), transport, path)
 
     return Listing(pages)
 
@@ -145,7 +163,7 @@ def eekonomi_pages(
             query = {**params, "$page": page, "$pagesize": page_size}
             body = transport.get_json(path, query)
             if not isinstance(body, dict) or "Data" not in body or "Meta" not in body:
-                raise ApiTransientError(
+                raise MalformedResponse(
                     "eEkonomi answered a list request without its {Meta, Data} envelope",
                     api=transport.api, method="GET", path=path,
                 )  # fmt: skip

@@ -8,20 +8,27 @@ rows and project fees; offset paging for addresses, contacts, work types, travel
 types, currencies and invoice statuses; VAT rates unpaged. ``changed_since`` is offered
 only where Severa has ``changedSince``.
 
-Updates are JSON Patch (``replace`` operations) and Severa answers them with an array;
-creates answer one object (201), except ``POST /v1/invoices``, which answers an array.
+Updates are JSON Patch and Severa answers them with an array; creates answer one object
+(201), except ``POST /v1/invoices`` and ``POST /v1/projectfees``, which answer arrays.
+Patches are sent exactly as the API document types ``PatchOperation``: ``op`` from its
+enum (``Replace``) and ``value`` as a string. Working clients send ``replace`` and typed
+values, and Severa seems to accept both (severa-notes §7.8), but only the documented form
+is a contract we can hold Visma to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import requests
 
 from worker.clients.http import (
     SEVERA,
+    AmbiguousWriteError,
     ApiTransientError,
     ApiTransport,
     Limiter,
@@ -45,10 +52,45 @@ def severa_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def patch_value(value: Any) -> str | None:
+    """A value as ``PatchOperation.value`` types it: a string (or ``null``).
+
+    Severa parses the string into the field's type (``"14"`` for an integer, ``"true"``
+    for a boolean), so the wire text must be what JSON would say, not Python's ``str``
+    (``True`` → ``"true"``, ``Decimal("12.50")`` → ``"12.50"``).
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):  # datetime included
+        return value.isoformat()
+    raise TypeError(f"cannot send a {type(value).__name__} as a Severa patch value")
+
+
+def _flatten(path: str, value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for name, inner in value.items():
+            yield from _flatten(f"{path.rstrip('/')}/{name}", inner)
+    else:
+        yield path, value
+
+
 def replace_ops(changes: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """JSON Patch ``replace`` operations for ``{"/path": value}`` (lower-case ``op`` as
-    working clients send it; values typed, not stringified — severa-notes §3)."""
-    return [{"op": "replace", "path": path, "value": value} for path, value in changes.items()]
+    """JSON Patch ``Replace`` operations for ``{"/path": value}``.
+
+    A sub-model value is split into one operation per field (``{"/owner": {"guid": g}}``
+    → ``/owner/guid``), because ``value`` is a string and cannot carry an object.
+    """
+    return [
+        {"op": "Replace", "path": path, "value": patch_value(value)}
+        for top, nested in changes.items()
+        for path, value in _flatten(top, nested)
+    ]
 
 
 class SeveraClient:
@@ -101,12 +143,20 @@ class SeveraClient:
             return None
 
     def _post(self, path: str, body: Mapping[str, Any]) -> Record:
-        created = self.transport.request("POST", path, json_body=dict(body)).json()
-        return _single(created)
+        response = self.transport.request("POST", path, json_body=dict(body))
+        try:
+            return _single(self.transport.json_of(response, path), "POST", path)
+        except ApiTransientError as exc:
+            # Severa said 2xx, so the record exists; repeating the POST would duplicate it.
+            raise AmbiguousWriteError(
+                f"Severa accepted the write but its answer could not be read ({exc.reason}): "
+                "look the record up before creating it again",
+                api=SEVERA, method="POST", path=path, status=response.status_code,
+            ) from None  # fmt: skip
 
     def _patch(self, path: str, changes: Mapping[str, Any]) -> Record:
-        updated = self.transport.request("PATCH", path, json_body=replace_ops(changes)).json()
-        return _single(updated)
+        response = self.transport.request("PATCH", path, json_body=replace_ops(changes))
+        return _single(self.transport.json_of(response, path), "PATCH", path)
 
     # -- customers (R-1.1) ---------------------------------------------------------------
 
@@ -196,6 +246,9 @@ class SeveraClient:
     ) -> Listing:
         return self._offset("/v1/worktypes", changedSince=changed_since, code=code, active=active)
 
+    def get_work_type(self, guid: str) -> Record | None:
+        return self._find(f"/v1/worktypes/{guid}")
+
     def create_work_type(self, work_type: Mapping[str, Any]) -> Record:
         return self._post("/v1/worktypes", work_type)
 
@@ -207,6 +260,9 @@ class SeveraClient:
     ) -> Listing:
         """No ``changedSince`` exists here: every run reads the (short) full list."""
         return self._offset("/v1/travelexpensetypes", code=code, active=active)
+
+    def get_travel_expense_type(self, guid: str) -> Record | None:
+        return self._find(f"/v1/travelexpensetypes/{guid}")
 
     def update_travel_expense_type(self, guid: str, changes: Mapping[str, Any]) -> Record:
         return self._patch(f"/v1/travelexpensetypes/{guid}", changes)
@@ -303,18 +359,19 @@ def _params(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _single(body: Any) -> Record:
-    """PATCH (and ``POST /v1/invoices``) answer arrays; other writes answer one object."""
+def _single(body: Any, method: str, path: str) -> Record:
+    """PATCH (and ``POST /v1/invoices``, ``/v1/projectfees``) answer arrays; other writes
+    answer one object."""
     if isinstance(body, list):
         if len(body) != 1 or not isinstance(body[0], dict):
             raise ApiTransientError(
                 f"Severa answered a write with {len(body)} records where one was expected",
-                api=SEVERA, method="PATCH", path="",
+                api=SEVERA, method=method, path=path,
             )  # fmt: skip
         return body[0]
     if not isinstance(body, dict):
         raise ApiTransientError(
             "Severa answered a write with something that is not a record",
-            api=SEVERA, method="POST", path="",
+            api=SEVERA, method=method, path=path,
         )  # fmt: skip
     return body

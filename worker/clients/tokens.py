@@ -33,9 +33,15 @@ class TokenSet:
     refresh_token: str | None = field(default=None, repr=False)
     scope: str = ""
     company: dict[str, Any] = field(default_factory=dict)
+    #: When the token was issued (0 = unknown); bounds the renewal margin, see :meth:`fresh`.
+    issued_at: float = 0.0
 
     def fresh(self, margin: float, now: float | None = None) -> bool:
-        """Still usable for at least ``margin`` seconds."""
+        """Still usable for at least ``margin`` seconds — or half its lifetime, if that is
+        shorter: a token that lives less than ``margin`` would otherwise be stale the
+        moment it arrives, and every request would fetch a new one."""
+        if self.issued_at:
+            margin = min(margin, max(0.0, self.expires_at - self.issued_at) / 2)
         return self.expires_at - margin > (time.time() if now is None else now)
 
     def as_dict(self) -> dict[str, Any]:
@@ -45,6 +51,7 @@ class TokenSet:
             "refresh_token": self.refresh_token,
             "scope": self.scope,
             "company": self.company,
+            "issued_at": self.issued_at,
         }
 
 
