@@ -177,8 +177,8 @@ def find_services_coding(
     # The name decides first ("Tjänster 25% moms"); ``Type`` is "Service" on other
     # codings too (e.g. "Övrigt (saknar konto)"), so it only breaks a tie.
     services: list[Mapping[str, Any]] = []
-    for fields in (("Name", "NameEnglish"), ("Type", "Name", "NameEnglish")):
-        services = [c for c in at_rate if says_service(c, fields)]
+    for keys in (("Name", "NameEnglish"), ("Type", "Name", "NameEnglish")):
+        services = [c for c in at_rate if says_service(c, keys)]
         if len(services) == 1:
             return str(services[0]["Id"])
     names = ", ".join(repr(c.get("Name")) for c in (services or at_rate)) or "none"

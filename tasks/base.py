@@ -82,10 +82,13 @@ def register_tasks(register: str, record: str) -> tuple[Any, Any]:
     @app.task(base=SyncTask, name=f"sync.transfer_{register}", bind=True)
     def transfer_register(self: SyncTask, connection_id: str) -> dict[str, Any]:
         run_id = str(self.request.id)
+        # The records follow their run's queue, so a deployment (or a test) that routes
+        # a connection's transfers to its own queue keeps all of their work there.
+        queue = (self.request.delivery_info or {}).get("routing_key")
 
         def enqueue(keys: list[str]) -> None:
             for key in keys:
-                transfer_record.apply_async(args=[connection_id, run_id, key])
+                transfer_record.apply_async(args=[connection_id, run_id, key], queue=queue)
 
         return service.start_transfer(connection_id, register, run_id, enqueue)
 
