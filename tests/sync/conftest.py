@@ -52,7 +52,7 @@ class World:
         found = []
         for app in (self.severa, self.eekonomi):
             for entry in app.log:
-                if entry.method != "GET" and "token" not in entry.path:
+                if entry.method != "GET" and not _is_auth(entry.path):
                     found.append(f"{app.name} {entry.method} {entry.path} {entry.status}")
         return found
 
@@ -182,3 +182,8 @@ def wait_for_run(world: World, run_id: str, timeout: float, result: Any = None) 
         time.sleep(0.2)
     logs = "\n".join(w.log.read_text()[-3000:] for w in world.workers)
     raise AssertionError(f"run {run_id} did not finish in {timeout}s: {runs.get(run_id)}\n{logs}")
+
+
+def _is_auth(path: str) -> bool:
+    """Token and consent requests: authentication, not data."""
+    return path.startswith("/connect/") or path.endswith("/token")

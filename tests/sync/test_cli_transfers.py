@@ -1,0 +1,133 @@
+"""The transfer commands of the CLI (R-4.1–R-4.3, R-3): run, status, errors, settings —
+against both sandboxes over HTTP and the real Redis."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from tests.sync.conftest import World, start_worker
+from worker.cli import main
+from worker.sync.locks import RunLock
+
+pytestmark = pytest.mark.integration
+
+
+def cli(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_r_4_2_given_run_now_then_the_report_line_and_status_show_the_counts(world: World) -> None:
+    result = cli("run", "customers", "--now", "--connection", world.connection_id)
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("customers: ")
+    assert " created, " in line
+    assert "(run " in line
+    assert result.exit_code == 1  # the demo has bad customers: failed > 0 exits 1
+    status = json.loads(cli("status", "--json", "--connection", world.connection_id).output)
+    customers = status["transfers"]["customers"]
+    assert customers["status"] == "finished"
+    assert customers["created"] >= 40
+    assert customers["failed"] == 5
+    assert status["errors"] == 5
+    assert status["transfers"]["projects"] is None
+    table = cli("status", "--connection", world.connection_id).output
+    assert "customers  finished" in table
+    assert "projects   never run" in table
+
+
+def test_r_4_3_errors_lists_filters_and_retries_a_fixed_record_by_number(world: World) -> None:
+    cli("run", "customers", "--now", "--connection", world.connection_id)
+    listed = json.loads(cli("errors", "--json", "--connection", world.connection_id).output)
+    by_key = {e["record_key"]: e for e in listed}
+    entry = by_key["1050"]
+    assert entry["register"] == "customers"
+    assert entry["direction"] == "severa→eekonomi"
+    assert entry["record"]["name"] == "Vimmerby Evenemang AB"
+    assert "postal code" in entry["reason"]
+    assert entry["count"] == 1
+    assert entry["first_seen"] <= entry["last_seen"]
+    text = cli("errors", "--search", "Vimmerby", "--connection", world.connection_id).output
+    assert "1050 'Vimmerby Evenemang AB'" in text
+    assert "1 entry" in text
+    empty = cli("errors", "--register", "projects", "--connection", world.connection_id)
+    assert "empty" in empty.output
+
+    customer = next(c for c in world.severa.dump_store()["customers"] if c["number"] == 1050)
+    address = next(
+        a for a in world.severa.dump_store()["addresses"]
+        if a["customer"]["guid"] == customer["guid"]
+    )  # fmt: skip
+    requests.post(
+        f"{world.severa_url}/_sandbox/edit/addresses/{address['guid']}",
+        json={"postalCode": "598 30", "city": "Vimmerby"},
+        timeout=10,
+    ).raise_for_status()
+    retried = cli("errors", "--connection", world.connection_id, "retry", "1050")
+    assert "customers 1050: created" in retried.output
+    assert retried.exit_code == 0
+    remaining = json.loads(cli("errors", "--json", "--connection", world.connection_id).output)
+    assert "1050" not in {e["record_key"] for e in remaining}
+
+
+def test_r_3_given_settings_missing_when_a_transfer_starts_then_it_refuses_naming_them(
+    world: World,
+) -> None:
+    cli("settings", "set", "customers_master=", "--connection", world.connection_id)
+    result = cli("run", "customers", "--now", "--connection", world.connection_id)
+    assert result.exit_code == 1
+    assert "customers_master (R-3.1)" in result.output
+    assert world.writes() == []
+
+
+def test_given_a_run_holding_the_lock_when_another_starts_then_it_reports_already_running(
+    world: World,
+) -> None:
+    lock = RunLock(world.redis, world.connection_id, "customers", 60)
+    lock.acquire("someone-else")
+    try:
+        result = cli("run", "customers", "--now", "--connection", world.connection_id)
+    finally:
+        lock.release()
+    assert "already running" in result.output
+    assert "someone-else" in result.output
+    assert result.exit_code == 1
+
+
+def test_r_3_0_settings_are_chosen_by_name_from_the_live_apis_and_checked(world: World) -> None:
+    bad = cli("settings", "set", "cost_center_id=Nope", "--connection", world.connection_id)
+    assert bad.exit_code == 2
+    assert "Projekt" in bad.output  # the options come from eEkonomi
+    good = cli("settings", "set", "status_to_transfer=Att överföra",
+               "--connection", world.connection_id)  # fmt: skip
+    assert good.exit_code == 0
+    statuses = world.severa.dump_store()["invoiceStatuses"]
+    wanted = next(s["guid"] for s in statuses if s["name"] == "Att överföra")
+    assert f"status_to_transfer = {wanted}" in good.output
+    shown = cli("settings", "show", "--connection", world.connection_id).output
+    assert "R-3.6" in shown
+    assert wanted in shown
+    checked = cli("settings", "check", "--connection", world.connection_id)
+    assert "customers          ready" in checked.output
+    assert checked.exit_code == 0
+    choices = cli("settings", "choices", "--connection", world.connection_id).output
+    assert "Att överföra" in choices
+    assert "Tjänster" not in choices  # codings are not a setting
+
+
+def test_r_6_4_given_a_worker_when_run_is_enqueued_then_the_cli_follows_it_to_the_report(
+    world: World, celery_app: Any
+) -> None:
+    worker = start_worker(world, celery_app)
+    # The CLI enqueues on the default queue; route this connection's tasks to the
+    # test worker's queue as a deployment routing a connection to its own queue would.
+    celery_app.conf.task_routes = {"sync.transfer_projects": {"queue": worker.queue}}  # type: ignore[attr-defined]
+    try:
+        result = cli("run", "projects", "--connection", world.connection_id)
+    finally:
+        celery_app.conf.task_routes = None  # type: ignore[attr-defined]
+    assert "projects: 20 created" in result.output, result.output
