@@ -165,9 +165,7 @@ def find_services_coding(
     ``ValueError`` naming the candidates when there is not exactly one.
     """
     at_rate = [
-        c
-        for c in codings
-        if c.get("IsActive", True) and coding_vat_percent(c) == vat_percent
+        c for c in codings if c.get("IsActive", True) and coding_vat_percent(c) == vat_percent
     ]
 
     def says_service(coding: Mapping[str, Any], fields: tuple[str, ...]) -> bool:
