@@ -23,14 +23,10 @@ from sandbox.eekonomi import EEkonomiSandbox
 from sandbox.severa import SeveraSandbox
 from sandbox.severa import demo_data as severa_demo
 from tests.conftest import WorkerProcess
+from worker.demo import DEMO_SETTINGS as DEMO_CHOICES
 
-DEMO_SETTINGS = {
-    "customers_master": "severa",
-    "products_master": "severa",
-    "cost_center_id": "Projekt",
-    "default_article_number": "ALLM",
-    "supplier_invoices_billable": "true",
-}
+#: The demo's settings (as `make run` applies them).
+DEMO_SETTINGS = dict(DEMO_CHOICES)
 
 #: Redeliver a killed worker's task after this many seconds (production: 900).
 VISIBILITY = 10

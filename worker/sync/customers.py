@@ -14,7 +14,7 @@ write moved its change time, settles as *unchanged* without a request.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from schemas.customers import (
 from schemas.records import CustomerRecord, content_hash
 from worker.keys import key
 from worker.sync.bindings import EEKONOMI, SEVERA, Binding
-from worker.sync.engine import Outcome, Staged, Stager, SyncContext, differs
+from worker.sync.engine import Outcome, Staged, Stager, SyncContext, batches, differs
 from worker.sync.errorlist import RecordRef
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
@@ -286,7 +286,7 @@ def read_severa(ctx: SyncContext, since: datetime | None, stage: Stager) -> date
         _scratch_lists(ctx, scratch, "addresses", severa.list_addresses())
         _scratch_lists(ctx, scratch, "contacts", severa.list_contact_persons())
         listing = severa.list_customers()
-        for batch in _chunks(listing, JOIN_BATCH):
+        for batch in batches(listing, JOIN_BATCH):
             joined = _join_from_scratch(ctx, scratch, batch)
             learn_countries(ctx, (a for c in joined for a in c["addresses"]))
             for customer in joined:
@@ -379,17 +379,6 @@ def _join_from_scratch(
             }
         )
     return joined
-
-
-def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _names_key(ctx: SyncContext) -> str:

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import redis
 
@@ -50,6 +50,7 @@ from worker.sync.locks import AlreadyRunning, RunLock
 from worker.sync.runs import FAILED, RunReport, Runs
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Re-read this much before the watermark: clocks and commit order are not exact.
 WATERMARK_OVERLAP = timedelta(minutes=2)
@@ -264,7 +265,7 @@ def start_run(
             ctx.redis.sadd(keys_key, *retry_keys)
             ctx.redis.expire(keys_key, STAGING_TTL)
         expected = int(ctx.redis.scard(keys_key))
-        for batch in _batches(_scan_members(ctx.redis, keys_key), 500):
+        for batch in batches(_scan_members(ctx.redis, keys_key), 500):
             enqueue(batch)
         ErrorList(ctx.redis, ctx.connection_id).resolve(register.name, "connection", "(run)")
         if ctx.redis.eval(_FANNED_OUT, 1, run_key, expected):
@@ -421,8 +422,9 @@ def _scan_members(client: redis.Redis, set_key: str) -> Iterator[str]:
         yield member.decode() if isinstance(member, bytes) else str(member)
 
 
-def _batches(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last may be shorter), without holding more."""
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:
