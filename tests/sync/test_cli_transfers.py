@@ -131,3 +131,21 @@ def test_r_6_4_given_a_worker_when_run_is_enqueued_then_the_cli_follows_it_to_th
     finally:
         celery_app.conf.task_routes = None  # type: ignore[attr-defined]
     assert "projects: 20 created" in result.output, result.output
+
+
+def test_given_a_run_whose_lock_expired_when_the_next_starts_then_the_old_one_is_marked_abandoned(
+    world: World,
+) -> None:
+    from worker.sync.runs import Runs
+
+    runs = Runs(world.redis, world.connection_id)
+    stale = runs.start("projects", "stale-run")
+    runs.set_expected(stale.run_id, 10)  # never settles: its records were lost
+    cli("run", "projects", "--now", "--connection", world.connection_id)
+    old = runs.get("stale-run")
+    assert old is not None
+    assert old.status == "failed"
+    assert "abandoned" in old.message
+    latest = runs.last("projects")
+    assert latest is not None
+    assert latest.status == "finished"

@@ -239,15 +239,24 @@ def start_run(
         raise RunRefused(str(exc)) from None
     lock = RunLock(ctx.redis, ctx.connection_id, register.name, LOCK_TTL)
     existing = runs.get(run_id)
-    if existing is not None and lock.holder() == run_id:
-        # A redelivered start of the same run (its worker died mid fan-out): go on.
-        report = existing
-    else:
-        try:
+    if existing is not None and existing.status not in ("running", "finishing"):
+        return existing  # a redelivered start of a run that has already ended
+    try:
+        if existing is not None and lock.holder() in (run_id, None):
+            # A redelivered start of the same run (its worker died mid fan-out): go on.
+            if lock.holder() is None:
+                lock.acquire(run_id)
+            report = existing
+        else:
             lock.acquire(run_id)
-        except AlreadyRunning as exc:
-            raise RunRefused(str(exc)) from None
-        report = runs.start(register.name, run_id)
+            previous = runs.last(register.name)
+            if previous is not None and previous.status in ("running", "finishing"):
+                # Its lock expired before all its records settled (records lost with a
+                # flushed queue, say): say so instead of showing it running forever.
+                runs.finish(previous.run_id, FAILED, "abandoned: not all records settled")
+            report = runs.start(register.name, run_id)
+    except AlreadyRunning as exc:
+        raise RunRefused(str(exc)) from None
     try:
         keys_key = key(ctx.connection_id, "run", run_id, "keys")
         run_key = key(ctx.connection_id, "run", run_id)
@@ -277,7 +286,7 @@ def start_run(
         if isinstance(exc, ConfigError):  # a person must act; an outage just ends the run
             _record_config(ctx, register.name, str(exc), run_id)
         raise RunRefused(str(exc), report) from exc
-    lock.extend()
+    lock.extend_for(run_id)
     return runs.get(run_id) or report
 
 

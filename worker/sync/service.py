@@ -16,6 +16,8 @@ from worker.clients.factory import build_clients
 from worker.errors import TransientError
 from worker.state import redis_client
 from worker.sync.customers import Customers
+from worker.sync.invoice_checks import PaidInvoices, SentInvoices
+from worker.sync.invoices import Invoices
 from worker.sync.engine import (
     Outcome,
     Register,
@@ -38,7 +40,21 @@ REGISTERS: dict[str, Register] = {
     "customers": Customers(),
     "products": Products(),
     "projects": Projects(),
+    "invoices": Invoices(),
+    "sent": SentInvoices(),
+    "paid": PaidInvoices(),
 }
+
+#: The invoice transfers (R-4.1) run on their own interval (``invoice_interval_minutes``).
+INVOICE_TRANSFERS = ("invoices", "sent", "paid")
+
+#: Task names where R-4.1 does not call the transfer "Transfer <register>".
+TASK_NAMES = {"sent": "sync.check_sent_invoices", "paid": "sync.check_paid_invoices"}
+
+
+def task_name(register: str) -> str:
+    """The Celery task that starts ``register``'s transfer."""
+    return TASK_NAMES.get(register, f"sync.transfer_{register}")
 
 
 def register_named(name: str) -> Register:
@@ -111,20 +127,29 @@ def _summary(natural_key: str, outcome: Outcome, report: RunReport | None) -> di
 
 def due_transfers(connection_id: str, now: float) -> list[str]:
     """The registers whose scheduled transfer is due for a connection (R-6.4): the
-    interval (``register_interval_minutes``) has passed since the last run started,
-    no run is going on, and the settings the register needs are set."""
+    interval (``register_interval_minutes``; ``invoice_interval_minutes`` for the invoice
+    transfers) has passed since the last run started, no run is going on, and the
+    settings the register needs are set."""
+    from worker.sync.locks import RunLock  # noqa: PLC0415
     from worker.sync.runs import Runs  # noqa: PLC0415
 
     client = redis_client()
     values = company.load(client, connection_id)
-    interval = 60.0 * float(values.get("register_interval_minutes") or 15)
+    intervals = {
+        name: 60.0 * float(values.get("invoice_interval_minutes") or 10)
+        if name in INVOICE_TRANSFERS
+        else 60.0 * float(values.get("register_interval_minutes") or 15)
+        for name in REGISTERS
+    }
     runs = Runs(client, connection_id)
     due = []
     for name in REGISTERS:
         if company.missing_for(values, name):
             continue
         last = runs.last(name)
-        if last is not None and (last.status == "running" or now - last.started_at < interval):
+        if RunLock(client, connection_id, name, 1).holder() is not None:
+            continue  # running (a run whose lock expired is no obstacle)
+        if last is not None and now - last.started_at < intervals[name]:
             continue
         due.append(name)
     return due
