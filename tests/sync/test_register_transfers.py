@@ -3,7 +3,6 @@ processes, the real Redis, both sandboxes over HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
-import signal
 import time
 from collections import Counter
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 import requests
 
 from sandbox.core import Fault
-from tests.sync.conftest import World, run_in_worker, start_worker, wait_for_run
+from tests.sync.conftest import World, kill_workers, run_in_worker, start_worker, wait_for_run
 from worker.sync.errorlist import ErrorList
 
 pytestmark = pytest.mark.integration
@@ -153,13 +152,6 @@ def test_given_a_fixed_record_when_the_next_run_comes_then_it_transfers_and_leav
     assert "1050" in {c["CustomerNumber"] for c in _eekonomi(world, "customers")}
 
 
-def _kill(world: World) -> None:
-    for worker in world.workers:
-        if worker.process.poll() is None:
-            worker.process.send_signal(signal.SIGKILL)
-            worker.process.wait(10)
-
-
 def _wait_fault_taken(world: World, app_name: str, timeout: float = 30.0) -> None:
     app = world.severa if app_name == "severa" else world.eekonomi
     deadline = time.monotonic() + timeout
@@ -178,22 +170,29 @@ def _wait_fault_taken(world: World, app_name: str, timeout: float = 30.0) -> Non
         ("during a create", Fault("/v2/customers", method="POST", action="delay", delay=2.0)),
         # Killed while the register task reads: no watermark may move.
         ("while reading", Fault("/v2/customers", method="GET", action="delay", delay=2.0)),
-        # Killed during the last step of a record, after a create and before bind.
+        # Killed while updating a customer that exists on both sides.
         ("during an update", Fault("/v2/customers/*", method="PUT", action="delay", delay=2.0)),
+        # Killed half-way through creating an eEkonomi customer in Severa (customer,
+        # address and contact exist; its e-mail and phones not yet).
+        (
+            "severa",
+            Fault("/rest-api/v1/contactcommunications", method="POST", action="delay", delay=2.0),
+        ),  # fmt: skip
     ],
-    ids=["during-create", "while-reading", "during-update"],
+    ids=["during-create", "while-reading", "during-update", "half-way-into-severa"],
 )
 def test_r_6_1_given_sigkill_mid_run_when_a_new_worker_starts_then_every_customer_is_transferred_once(  # noqa: E501
     world: World, celery_app: Any, where: str, fault: Fault
 ) -> None:
     worker = start_worker(world, celery_app)
-    world.eekonomi.add_fault(fault)
+    app_name = "severa" if where == "severa" else "eekonomi"
+    (world.severa if app_name == "severa" else world.eekonomi).add_fault(fault)
     result = celery_app.send_task(  # type: ignore[attr-defined]
         "sync.transfer_customers", args=[world.connection_id], queue=worker.queue
     )
-    _wait_fault_taken(world, "eekonomi")
+    _wait_fault_taken(world, app_name)
     time.sleep(0.3)
-    _kill(world)
+    kill_workers(world)
     time.sleep(fault.delay + 0.5)  # let the sandbox finish the write the worker gave up
     replacement = start_worker(world, celery_app, queue=worker.queue)
     report = wait_for_run(world, str(result.id), timeout=120)

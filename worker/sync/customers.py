@@ -35,7 +35,15 @@ from schemas.customers import (
 from schemas.records import CustomerRecord, content_hash
 from worker.keys import key
 from worker.sync.bindings import EEKONOMI, SEVERA, Binding
-from worker.sync.engine import Outcome, Staged, Stager, SyncContext, batches, differs
+from worker.sync.engine import (
+    Outcome,
+    Staged,
+    Stager,
+    SyncContext,
+    batches,
+    differs,
+    digest_of,
+)
 from worker.sync.errorlist import RecordRef
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
@@ -58,7 +66,8 @@ class Customers:
             listing = ctx.clients.eekonomi.list_customers(changed_since=since)
             for customer in listing:
                 number = str(customer.get("CustomerNumber") or "")
-                stage.add(number or f"id:{customer['Id']}", str(customer["Id"]), customer)
+                digest = digest_of(eekonomi_customer_to_record, customer)
+                stage.add(number or f"id:{customer['Id']}", str(customer["Id"]), customer, digest)
             return listing.server_time
         return read_severa(ctx, since, stage)
 
@@ -154,14 +163,21 @@ class Customers:
     ) -> Outcome:
         severa = ctx.clients.severa
         binder = ctx.binder(NAME)
-        names = {str(k): str(v) for k, v in ctx.redis.hgetall(_names_key(ctx)).items()}
-        if not severa_id and binder.pending_on(natural_key) == SEVERA and natural_key.isdigit():
+        owner = ctx.redis.hget(_names_key(ctx), name_key(record["name"]))
+        resuming = binder.pending_on(natural_key) == SEVERA
+        if not severa_id and resuming and natural_key.isdigit():
             for found in severa.list_customers(numbers=[int(natural_key)]):
                 severa_id = str(found["guid"])
         joined: dict[str, Any] | None
-        if not severa_id:
-            others = [n for n, number in names.items() if number != natural_key]
-            check_importable_into_severa(record, others)
+        if severa_id and resuming:
+            # A create that stopped half-way (crash or lost answer after the customer
+            # was created): finish it — address, contact, communications — not update.
+            joined = self._resume_in_severa(ctx, record, severa_id)
+            counter = "created"
+        elif not severa_id:
+            # Only the one name that matters is looked up (the index may be large).
+            taken = [record["name"]] if owner and str(owner) != natural_key else []
+            check_importable_into_severa(record, taken)
             binder.mark_pending(natural_key, SEVERA)
             joined = self._create_in_severa(ctx, record)
             counter = "created"
@@ -206,23 +222,39 @@ class Customers:
                 str(customer["guid"]),
                 record_to_severa_address(record, country_guids=_country_guids(ctx) or None),
             )
-        contact_body = None
-        if not contacts:
-            contact_body = record_to_severa_contact(
+        contact: dict[str, Any] | None = contacts[0] if contacts else None
+        if contact is None:
+            body = record_to_severa_contact(
                 record, customer_guid=str(customer["guid"]), address_guid=str(address["guid"])
             )
-        if contact_body is not None:
-            contact = severa.create_contact_person(contact_body)
-            types = _communication_types(ctx)
-            if types:
-                for body in record_to_severa_contact_communications(
-                    record, contact_guid=str(contact["guid"]), communication_types=types
-                ):
-                    severa.create_contact_communication(body)
+            contact = severa.create_contact_person(body) if body is not None else None
+        types = _communication_types(ctx)
+        if contact is not None and types:
+            # Only what the contact lacks: a resumed create may have written some.
+            known = {*(contact.get("emails") or []), *(contact.get("phoneNumbers") or [])}
+            for communication in record_to_severa_contact_communications(
+                record, contact_guid=str(contact["guid"]), communication_types=types
+            ):
+                if communication.get("value") not in known:
+                    severa.create_contact_communication(communication)
         # Read the customer back as a run reads it (contacts then show the e-mail and
         # phones derived from their communications), so the next run's read of this
         # customer hashes equal and settles as unchanged instead of writing back.
         return _join_one(ctx, customer)
+
+    def _resume_in_severa(
+        self, ctx: SyncContext, record: CustomerRecord, severa_id: str
+    ) -> dict[str, Any]:
+        severa = ctx.clients.severa
+        customer = severa.get_customer(severa_id)
+        if customer is None:  # deleted since: create it all again
+            return self._create_in_severa(ctx, record)
+        addresses = list(severa.list_customer_addresses(severa_id))
+        contacts = list(severa.list_customer_contact_persons(severa_id))
+        address = next((a for a in addresses if a.get("isBillingAddress")), None) or (
+            addresses[0] if addresses else None
+        )
+        return self._complete_in_severa(ctx, record, customer, address, contacts)
 
     def _update_in_severa(
         self, ctx: SyncContext, record: CustomerRecord, severa_id: str
@@ -253,17 +285,13 @@ class Customers:
                 for name in differs(address, wanted_address)
                 if name in ("addressline", "postalCode", "city", "phone")
             }
-        contacts = list(severa.list_customer_contact_persons(severa_id))
-        if address is None or (record["contact_name"] and not contacts):
-            # A create that stopped half-way (crash after the customer was created):
-            # finish it rather than leave the customer without address or contact.
-            return self._complete_in_severa(ctx, record, current, address, contacts)
         if not changes and not address_changes:
             return None
         if changes:
             current = severa.update_customer(severa_id, changes)
-        if address_changes:
+        if address is not None and address_changes:
             address = severa.update_address(str(address["guid"]), address_changes)
+        contacts = list(severa.list_customer_contact_persons(severa_id))
         return {**current, "addresses": [address] if address else [], "contacts": contacts}
 
 
@@ -323,7 +351,8 @@ def read_severa(ctx: SyncContext, since: datetime | None, stage: Stager) -> date
 def _stage_customer(stage: Stager, customer: dict[str, Any], names: dict[str, str]) -> None:
     number = customer.get("number")
     natural_key = str(number) if number is not None else f"guid:{customer['guid']}"
-    stage.add(natural_key, str(customer["guid"]), customer)
+    digest = digest_of(severa_customer_to_record, customer)
+    stage.add(natural_key, str(customer["guid"]), customer, digest)
     if customer.get("name"):
         names[name_key(str(customer["name"]))] = natural_key
 

@@ -39,6 +39,7 @@ import redis
 from config import company
 from config.settings import Settings
 from schemas.base import MappingError
+from schemas.records import content_hash
 from worker.clients.factory import Clients
 from worker.clients.http import ApiError
 from worker.connection_status import get_status
@@ -133,15 +134,29 @@ class Stager:
         self.run_id = run_id
         self.side = side
         self.index = ctx.index(register, side)
+        self.bindings_key = ctx.binder(register).bindings_key
         self.items_key = key(ctx.connection_id, "run", run_id, "staged", side)
         self.keys_key = key(ctx.connection_id, "run", run_id, "keys")
         self._items: dict[Any, Any] = {}
         self._ids: dict[Any, Any] = {}
+        self._digests: dict[str, str] = {}
         self.count = 0
+        #: Records read but not staged: as last synced (our own writes read back).
+        self.echoes = 0
 
-    def add(self, natural_key: str, vendor_id: str, payload: dict[str, Any]) -> None:
-        """Stage one record read from this side (its latest version wins)."""
+    def add(
+        self, natural_key: str, vendor_id: str, payload: dict[str, Any], digest: str = ""
+    ) -> None:
+        """Stage one record read from this side (its latest version wins).
+
+        ``digest`` is the content hash of the record's canonical form. When it equals
+        what the binding says was last synced on this side, the record is an echo —
+        typically our own write read back by the next run — and is not staged: it
+        would only settle as unchanged, at the cost of a task.
+        """
         self._items[natural_key] = json.dumps(payload, ensure_ascii=False, default=str)
+        if digest:
+            self._digests[natural_key] = digest
         if vendor_id:
             self._ids[natural_key] = vendor_id
         self.count += 1
@@ -155,6 +170,7 @@ class Stager:
             self.flush()
 
     def flush(self) -> None:
+        self._drop_echoes()
         pipe = self.client.pipeline(transaction=False)
         if self._items:
             pipe.hset(self.items_key, mapping=self._items)
@@ -166,6 +182,17 @@ class Stager:
         pipe.execute()
         self._items.clear()
         self._ids.clear()
+        self._digests.clear()
+
+    def _drop_echoes(self) -> None:
+        keys = [k for k in self._items if k in self._digests]
+        if not keys:
+            return
+        field = "severa_hash" if self.side == SEVERA else "eekonomi_hash"
+        for natural_key, raw in zip(keys, self.client.hmget(self.bindings_key, keys), strict=True):
+            if raw and json.loads(raw).get(field) == self._digests[natural_key]:
+                del self._items[natural_key]
+                self.echoes += 1
 
 
 class Register(Protocol):
@@ -372,11 +399,11 @@ def finish_run(ctx: SyncContext, register: str, run_id: str) -> RunReport:
 
 
 def load_staged(ctx: SyncContext, run_id: str, natural_key: str) -> Staged:
-    values = []
+    pipe = ctx.redis.pipeline(transaction=False)
     for side in (SEVERA, EEKONOMI):
-        raw = ctx.redis.hget(key(ctx.connection_id, "run", run_id, "staged", side), natural_key)
-        values.append(json.loads(raw) if raw else None)
-    return Staged(severa=values[0], eekonomi=values[1])
+        pipe.hget(key(ctx.connection_id, "run", run_id, "staged", side), natural_key)
+    severa, eekonomi = (json.loads(raw) if raw else None for raw in pipe.execute())
+    return Staged(severa=severa, eekonomi=eekonomi)
 
 
 def run_now(ctx: SyncContext, register: Register, run_id: str) -> RunReport:
@@ -487,3 +514,12 @@ def resync_record(ctx: SyncContext, register: Register, natural_key: str, run_id
         runs.finish(run_id)
         lock.release()
     return outcome
+
+
+def digest_of(to_record: Callable[[T], Mapping[str, Any]], payload: T) -> str:
+    """The content hash of ``to_record(payload)``, the canonical form, or ``""`` when it
+    cannot be mapped (a bad record is always staged, so that it is settled and listed)."""
+    try:
+        return content_hash(to_record(payload))
+    except (MappingError, ValueError, KeyError, TypeError):
+        return ""

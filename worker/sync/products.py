@@ -10,6 +10,7 @@ record lives in.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from schemas.products import (
 )
 from schemas.records import ProductRecord, content_hash
 from worker.sync.bindings import EEKONOMI, SEVERA, Binding
-from worker.sync.engine import Outcome, Staged, Stager, SyncContext, differs
+from worker.sync.engine import Outcome, Staged, Stager, SyncContext, differs, digest_of
 from worker.sync.errorlist import RecordRef
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
@@ -59,7 +60,8 @@ class Products:
             listing = ctx.clients.eekonomi.list_articles(changed_since=since)
             for article in listing:
                 number = str(article.get("Number") or "")
-                stage.add(article_number_key(number), str(article["Id"]), article)
+                digest = digest_of(functools.partial(self._eekonomi_record, ctx), article)
+                stage.add(article_number_key(number), str(article["Id"]), article, digest)
             return listing.server_time
         severa = ctx.clients.severa
         products = severa.list_products(changed_since=since)
@@ -83,7 +85,9 @@ class Products:
                     seen[natural_key] = other_entry
                 else:
                     seen[natural_key] = entry
-                stage.add(natural_key, str(item["guid"]), seen[natural_key])
+                staged_entry = seen[natural_key]
+                digest = digest_of(_severa_record, staged_entry)
+                stage.add(natural_key, str(item["guid"]), staged_entry, digest)
                 ctx.redis.hset(_kinds_key(ctx), str(item["guid"]), kind)
         return products.server_time
 

@@ -22,7 +22,7 @@ from schemas.projects import (
 )
 from schemas.records import content_hash
 from worker.sync.bindings import EEKONOMI, SEVERA, Binding
-from worker.sync.engine import Outcome, Staged, Stager, SyncContext
+from worker.sync.engine import Outcome, Staged, Stager, SyncContext, digest_of
 from worker.sync.errorlist import RecordRef
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
@@ -48,7 +48,8 @@ class Projects:
             return None
         listing = ctx.clients.severa.list_projects(changed_since=since)
         for project in listing:
-            stage.add(natural_key_of(project), str(project["guid"]), project)
+            digest = digest_of(severa_project_to_record, project)
+            stage.add(natural_key_of(project), str(project["guid"]), project, digest)
         return listing.server_time
 
     def _items(self, ctx: SyncContext) -> dict[str, dict[str, Any]]:
