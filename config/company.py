@@ -44,6 +44,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sent_means", "R-3.8", "'booked' or 'delivered' (SendType set and delivered)"),
     Setting("register_interval_minutes", "R-6.4", "minutes between scheduled register syncs"),
     Setting("invoice_interval_minutes", "R-6.4", "minutes between invoice transfers and checks"),
+    Setting(
+        "supplier_invoice_interval_minutes", "R-6.4", "minutes between supplier-invoice fetches"
+    ),
 )
 
 #: What each transfer needs before it may start (R-3).
@@ -98,6 +101,9 @@ class CompanySettingsSchema(Schema):
     )
     register_interval_minutes = fields.Integer(load_default=15, validate=validate.Range(1, 1440))
     invoice_interval_minutes = fields.Integer(load_default=10, validate=validate.Range(1, 1440))
+    supplier_invoice_interval_minutes = fields.Integer(
+        load_default=60, validate=validate.Range(1, 1440)
+    )
 
 
 def _key(connection_id: str) -> str:

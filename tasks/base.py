@@ -51,6 +51,9 @@ class RecordTask(SyncTask):
 
     abstract = True
     autoretry_for: tuple[type[Exception], ...] = ()
+    #: Thousands run per transfer: their outcome is counted in the run report and shown
+    #: by Flower from the task events, so storing each result in Redis buys nothing.
+    ignore_result = True
 
     def settle(self, connection_id: str, register: str, run_id: str, key: str) -> dict[str, Any]:
         try:
@@ -69,17 +72,23 @@ class RecordTask(SyncTask):
         return max(wait, float(hinted or 0))
 
 
-def register_tasks(register: str, record: str) -> tuple[Any, Any]:
+def register_tasks(
+    register: str, record: str, *, name: str | None = None, record_name: str | None = None
+) -> tuple[Any, Any]:
     """The two tasks of a register transfer (R-4.1), with explicit dotted names:
     ``sync.transfer_<register>`` (read and fan out) and ``sync.transfer_<record>``
-    (settle one record). Each register module calls this once."""
+    (settle one record), or ``name``/``record_name`` where R-4.1 names the transfer
+    otherwise ("Check sent invoices"). Each register module calls this once."""
     from worker import app  # noqa: PLC0415 - the app imports task modules, not this one
 
-    @app.task(base=RecordTask, name=f"sync.transfer_{record}", bind=True)
+    name = name or f"sync.transfer_{register}"
+    record_name = record_name or f"sync.transfer_{record}"
+
+    @app.task(base=RecordTask, name=record_name, bind=True)
     def transfer_record(self: RecordTask, connection_id: str, run_id: str, key: str) -> Any:
         return self.settle(connection_id, register, run_id, key)
 
-    @app.task(base=SyncTask, name=f"sync.transfer_{register}", bind=True)
+    @app.task(base=SyncTask, name=name, bind=True)
     def transfer_register(self: SyncTask, connection_id: str) -> dict[str, Any]:
         run_id = str(self.request.id)
         # The records follow their run's queue, so a deployment (or a test) that routes
@@ -93,8 +102,8 @@ def register_tasks(register: str, record: str) -> tuple[Any, Any]:
         return service.start_transfer(connection_id, register, run_id, enqueue)
 
     transfer_register.__doc__ = (
-        f"R-4.1 'Transfer {register}': read what changed on both sides, fan out one "
-        f"sync.transfer_{record} per record; returns the run report as of the fan-out "
+        f"R-4.1 '{name}': read what changed on both sides, fan out one "
+        f"{record_name} per record; returns the run report as of the fan-out "
         "(the last record's task returns the final report)."
     )
     transfer_record.__doc__ = f"Settle one {record} of a run; transient errors retry."

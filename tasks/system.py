@@ -38,7 +38,7 @@ def schedule_transfers() -> dict[str, list[str]]:
     """Beat's tick for the registers: start each connection's due transfers (R-6.4)."""
     return service.start_due_transfers(
         lambda register, connection_id: app.send_task(
-            f"sync.transfer_{register}", args=[connection_id]
+            service.task_name(register), args=[connection_id]
         ),
         time.time(),
     )

@@ -10,7 +10,14 @@ from __future__ import annotations
 from celery import Celery
 
 #: Task modules; each registers its tasks under explicit dotted names.
-TASK_MODULES = ["tasks.system", "tasks.customers", "tasks.products", "tasks.projects"]
+TASK_MODULES = [
+    "tasks.system",
+    "tasks.customers",
+    "tasks.products",
+    "tasks.projects",
+    "tasks.invoices",
+    "tasks.supplier_invoices",
+]
 
 app = Celery("severa_eekonomi_sync", include=TASK_MODULES)
 app.config_from_object("worker.celeryconfig")

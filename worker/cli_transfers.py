@@ -27,7 +27,15 @@ CONNECTION = click.option(
     show_default=True,
     help="Connection id (one Severa company paired with one eEkonomi company).",
 )
-REGISTER_NAMES = ("customers", "products", "projects")
+REGISTER_NAMES = (
+    "customers",
+    "products",
+    "projects",
+    "invoices",
+    "sent",
+    "paid",
+    "supplier_invoices",
+)
 
 
 def _redis() -> Any:
@@ -63,7 +71,9 @@ def _when(epoch: float) -> str:
     "--timeout", default=3600.0, show_default=True, help="Seconds to follow an enqueued run."
 )
 def run_transfer(transfer: str, connection_id: str, now: bool, timeout: float) -> None:
-    """Run a transfer (R-4.1): customers, products, projects, or all three in order.
+    """Run a transfer (R-4.1): customers, products, projects, invoices (transfer
+    invoices), sent / paid (check sent / paid invoices), supplier_invoices (fetch
+    supplier invoices), or all of them in that order.
 
     By default the transfer is enqueued for the worker (it then shows in Flower) and
     followed here with a progress bar; --now runs it in this process. Ends with the
@@ -97,8 +107,9 @@ def _run_now(connection_id: str, register: str) -> dict[str, Any] | None:
 def _run_enqueued(connection_id: str, register: str, timeout: float) -> dict[str, Any] | None:
     from worker import app  # noqa: PLC0415
     from worker.sync.runs import Runs  # noqa: PLC0415
+    from worker.sync.service import task_name  # noqa: PLC0415
 
-    result = app.send_task(f"sync.transfer_{register}", args=[connection_id])
+    result = app.send_task(task_name(register), args=[connection_id])
     runs = Runs(_redis(), connection_id)
     deadline = time.monotonic() + timeout
     started = None

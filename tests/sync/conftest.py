@@ -8,11 +8,14 @@ with the demo data, into them. Every exchange is contract-checked (tests/conftes
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,9 +160,10 @@ def run_in_worker(
     world: World, celery_app: Any, register: str, queue: str, timeout: float = 120.0
 ) -> dict[str, Any]:
     """Start ``register``'s transfer on ``queue`` and wait for its run to finish."""
+    from worker.sync.service import task_name
 
     result = celery_app.send_task(  # type: ignore[attr-defined]
-        f"sync.transfer_{register}", args=[world.connection_id], queue=queue
+        task_name(register), args=[world.connection_id], queue=queue
     )
     return wait_for_run(world, str(result.id), timeout, result=result)
 
@@ -183,3 +187,26 @@ def wait_for_run(world: World, run_id: str, timeout: float, result: Any = None) 
 def _is_auth(path: str) -> bool:
     """Token and consent requests: authentication, not data."""
     return path.startswith("/connect/") or path.endswith("/token")
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found += [child, *_descendants(child)]
+    return found
+
+
+def kill_workers(world: World) -> None:
+    """SIGKILL every worker with its pool processes at once, as a crash of the machine
+    or container would (killing only the parent leaves its children finishing tasks)."""
+    for worker in world.workers:
+        if worker.process.poll() is None:
+            for pid in [worker.process.pid, *_descendants(worker.process.pid)]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            worker.process.wait(10)

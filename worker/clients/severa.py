@@ -308,6 +308,13 @@ class SeveraClient:
     def create_project_fee(self, fee: Mapping[str, Any]) -> Record:
         return self._post("/v1/projectfees", fee)
 
+    def get_project_fee(self, guid: str) -> Record | None:
+        return self._find(f"/v1/projectfees/{guid}")
+
+    def update_project_fee(self, guid: str, changes: Mapping[str, Any]) -> Record:
+        """E.g. ``{"/unitCost/amount": 8500}``; Severa refuses it once the fee is invoiced."""
+        return self._patch(f"/v1/projectfees/{guid}", changes)
+
     # -- invoices (R-1.4, R-1.6, R-1.7) --------------------------------------------------
 
     def list_invoices(

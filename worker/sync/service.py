@@ -16,8 +16,6 @@ from worker.clients.factory import build_clients
 from worker.errors import TransientError
 from worker.state import redis_client
 from worker.sync.customers import Customers
-from worker.sync.invoice_checks import PaidInvoices, SentInvoices
-from worker.sync.invoices import Invoices
 from worker.sync.engine import (
     Outcome,
     Register,
@@ -30,9 +28,12 @@ from worker.sync.engine import (
     settle_record,
     start_run,
 )
+from worker.sync.invoice_checks import PaidInvoices, SentInvoices
+from worker.sync.invoices import Invoices
 from worker.sync.products import Products
 from worker.sync.projects import Projects
 from worker.sync.runs import RunReport
+from worker.sync.supplier_invoices import SupplierInvoices
 
 #: The registers by name, in the order ``run all`` transfers them: customers and
 #: products before projects, as later transfers (invoices) depend on all three.
@@ -43,13 +44,18 @@ REGISTERS: dict[str, Register] = {
     "invoices": Invoices(),
     "sent": SentInvoices(),
     "paid": PaidInvoices(),
+    "supplier_invoices": SupplierInvoices(),
 }
 
 #: The invoice transfers (R-4.1) run on their own interval (``invoice_interval_minutes``).
 INVOICE_TRANSFERS = ("invoices", "sent", "paid")
 
 #: Task names where R-4.1 does not call the transfer "Transfer <register>".
-TASK_NAMES = {"sent": "sync.check_sent_invoices", "paid": "sync.check_paid_invoices"}
+TASK_NAMES = {
+    "sent": "sync.check_sent_invoices",
+    "paid": "sync.check_paid_invoices",
+    "supplier_invoices": "sync.fetch_supplier_invoices",
+}
 
 
 def task_name(register: str) -> str:
@@ -141,6 +147,10 @@ def due_transfers(connection_id: str, now: float) -> list[str]:
         else 60.0 * float(values.get("register_interval_minutes") or 15)
         for name in REGISTERS
     }
+    # Purchases are booked in batches; hourly by default (``supplier_invoice_interval_minutes``).
+    intervals["supplier_invoices"] = 60.0 * float(
+        values.get("supplier_invoice_interval_minutes") or 60
+    )
     runs = Runs(client, connection_id)
     due = []
     for name in REGISTERS:

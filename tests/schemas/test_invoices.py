@@ -1,0 +1,258 @@
+"""R-5.4 invoices → drafts, R-1.6/R-1.7 booked invoices back: the pure mapping rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from schemas.base import MappingError
+from schemas.invoices import (
+    DraftLine,
+    InvoiceRowRecord,
+    booked_changes,
+    check_totals,
+    is_delivered,
+    is_paid,
+    marker_for,
+    quantities_by_project,
+    record_to_eekonomi_draft,
+    round_price,
+    row_codes,
+    severa_guid_of,
+    severa_invoice_row_to_record,
+    severa_invoice_to_record,
+    source_item_code,
+)
+
+GUID = "143d3e10-2d1c-59eb-9988-f8e515ef5858"
+CUSTOMER = "2b81e90c-929c-557e-8626-58aad74f3ef5"
+ARTICLE = "a0000000-0000-4000-8000-000000000001"
+ITEM = "c0000000-0000-4000-8000-000000000001"
+TRANSFERRED, SENT, PAID = "s-transferred", "s-sent", "s-paid"
+
+
+def money(amount: float) -> dict[str, Any]:
+    return {"amount": amount, "currencyCode": "SEK", "multiCurrencyInfo": []}
+
+
+def invoice(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "guid": GUID,
+        "number": None,
+        "date": "2025-03-03",
+        "dueDate": "2025-04-02",
+        "paymentTerm": 30,
+        "customer": {"guid": "c1", "name": "Kund AB", "number": 1002},
+        "billingCustomer": {"guid": "c2", "name": "Nordisk Byggkonsult AB", "number": 1001},
+        "projects": [{"guid": "p1", "name": "P", "number": 1001}],
+        "ourReference": "Anna Andersson",
+        "yourReference": "Per",
+        "notes": "Fakturan avser arbete under 2025-03.",
+        "freeText1": {"value": "<b>Villkor</b>", "plainText": "Villkor"},
+        "freeText2": {"value": "Tack!", "plainText": "Tack!"},
+        "receiverAddress": {"addressline": "Box 1000\nPlan 3\nIngång B", "postalCode": "111 22"},
+        "currency": {"guid": "x", "code": "SEK"},
+        "isCreditNote": False,
+        "status": {"guid": TRANSFERRED},
+        "totalExcludingTax": money(42525.0),
+        "totalIncludingTax": money(53156.25),
+    }
+    return {**base, **changes}
+
+
+def row(**changes: Any) -> InvoiceRowRecord:
+    base = {
+        "guid": "r1",
+        "rowType": "Hours",
+        "code": ["KONS-SR", "KONS-SR"],
+        "description": "Konsult senior",
+        "quantity": 12.5,
+        "measurementUnit": "h",
+        "unitPrice": money(1250.0),
+    }
+    return severa_invoice_row_to_record({**base, **changes})
+
+
+def line(**changes: Any) -> DraftLine:
+    base: dict[str, Any] = {
+        "article_id": ARTICLE,
+        "text": "Konsult senior",
+        "quantity": Decimal("12.5"),
+        "unit_price": Decimal("1250"),
+        "unit_abbreviation": "tim",
+        "unit_name": "Timme",
+        "cost_center_slot": 1,
+        "cost_center_item_id": ITEM,
+    }
+    return DraftLine(**{**base, **changes})
+
+
+def draft(**changes: Any) -> dict[str, Any]:
+    record = severa_invoice_to_record(invoice(**changes))
+    return record_to_eekonomi_draft(
+        record, [line()], customer_id=CUSTOMER, terms_of_payment_id=None
+    )
+
+
+def test_r_5_4_header_billing_customer_calendar_dates_references_address(
+    assert_contract: Callable[..., None],
+) -> None:
+    record = severa_invoice_to_record(invoice())
+    assert record["customer_number"] == "1001"  # the billing customer receives it
+    assert record["invoice_date"] == date(2025, 3, 3)
+    assert record["total_including_tax"] == Decimal("53156.25")
+    body = draft()
+    assert body["InvoiceDate"] == "2025-03-03T00:00:00Z"  # midnight UTC: never a day off
+    assert body["DueDate"] == "2025-04-02T00:00:00Z"
+    assert (body["OurReference"], body["YourReference"]) == ("Anna Andersson", "Per")
+    assert (body["InvoiceAddress1"], body["InvoiceAddress2"]) == ("Box 1000", "Plan 3, Ingång B")
+    assert body["CustomerId"] == CUSTOMER
+    assert (body["EuThirdParty"], body["RotReducedInvoicingType"]) == (False, 0)
+    assert_contract("eekonomi", "CustomerInvoiceDraftApi", body, sent=True)
+
+
+def test_r_6_1_the_marker_names_the_severa_invoice_and_nothing_else() -> None:
+    assert draft()["SubscriptionNumber"] == marker_for(GUID) == f"severa:{GUID}"
+    assert severa_guid_of(marker_for(GUID)) == GUID
+    assert severa_guid_of("Avtal 12") is None
+    assert severa_guid_of(None) is None
+
+
+def test_r_5_4_the_three_text_fields_become_text_rows_around_the_article_rows() -> None:
+    rows = draft()["Rows"]
+    assert [(r.get("IsTextRow"), r.get("Text")) for r in rows] == [
+        (True, "Fakturan avser arbete under 2025-03."),
+        (False, "Konsult senior"),
+        (True, "Villkor"),  # the plain text, tags removed
+        (True, "Tack!"),
+    ]
+    assert rows[1]["CostCenterItemId1"] == ITEM
+    assert (rows[1]["Quantity"], rows[1]["UnitPrice"]) == (12.5, 1250)
+
+
+def test_r_5_4_a_note_longer_than_a_text_row_is_split_never_cut() -> None:
+    rows = draft(notes="x" * 4500, freeText1=None, freeText2=None)["Rows"]
+    texts = [r["Text"] for r in rows if r.get("IsTextRow")]
+    assert [len(t) for t in texts] == [2000, 2000, 500]
+
+
+def test_r_5_4_a_reference_over_eekonomis_limit_fails_with_the_field() -> None:
+    with pytest.raises(MappingError, match="OurReference.*longer than 100"):
+        draft(ourReference="x" * 101)
+
+
+def test_given_no_date_then_the_invoice_fails_with_a_reason() -> None:
+    with pytest.raises(MappingError, match="no date"):
+        severa_invoice_to_record(invoice(date=None))
+
+
+def test_r_1_8_grouped_rows_carry_their_codes_distinct_and_in_order() -> None:
+    assert row()["codes"] == ["KONS-SR"]
+    assert row_codes(["MIL", " ", None, "RESA", "MIL"]) == ["MIL", "RESA"]
+    assert row(code=None)["codes"] == []
+    assert source_item_code({"workType": {"code": "PL"}}) == "PL"
+    assert source_item_code({"product": {"code": "LIC-01"}}) == "LIC-01"
+    assert source_item_code({"travelExpense": {"code": "MIL"}}) == "MIL"
+    assert source_item_code({"name": "Diverse"}) is None
+
+
+def test_r_5_4_a_row_spanning_projects_is_split_by_its_source_items() -> None:
+    grouped = row(quantity=20)
+    items = [
+        {"project": {"guid": "p2", "number": 1002}, "quantity": 5},
+        {"project": {"guid": "p3"}, "quantity": 5},  # fees carry no project number
+        {"project": {"guid": "p2", "number": 1002}, "quantity": 5},
+        {"project": {"guid": "p3"}, "quantity": 5},
+    ]
+    numbers = {"p2": "1002", "p3": "1003"}
+    assert quantities_by_project(grouped, items, numbers) == [
+        ("1002", Decimal(10)),
+        ("1003", Decimal(10)),
+    ]
+    # Quantities that do not add up (edited row): the whole row to the largest project.
+    assert quantities_by_project(row(quantity=18), items[:3], numbers) == [("1002", Decimal(18))]
+
+
+def test_prices_keep_the_decimals_eekonomi_keeps() -> None:
+    assert round_price(Decimal("1234.5678"), foreign=False) == Decimal("1234.57")
+    assert round_price(Decimal("1234.5678"), foreign=True) == Decimal("1234.5678")
+
+
+def test_totals_check_reports_a_price_with_more_decimals_than_eekonomi_keeps() -> None:
+    record = severa_invoice_to_record(
+        invoice(totalExcludingTax=money(4928.70), totalIncludingTax=money(5893.32))
+    )
+    computed = {"TotalAmount": 6161.0, "TotalVatAmount": 1232.18, "TotalRoundings": 0.11,
+                "Rows": [{"IsTextRow": False}] * 3}  # fmt: skip
+    check = check_totals(record, computed)
+    assert not check.ok
+    assert "4928.70 excl. VAT" in check.describe()
+    assert "4928.71 excl. VAT" in check.describe()
+
+
+def test_totals_check_accepts_the_rounding_to_whole_kronor() -> None:
+    record = severa_invoice_to_record(invoice())
+    computed = {"TotalAmount": 53156.0, "TotalVatAmount": 10631.25, "TotalRoundings": -0.25,
+                "Rows": [{"IsTextRow": False}] * 3}  # fmt: skip
+    assert check_totals(record, computed).ok
+
+
+@pytest.mark.parametrize(
+    ("booked", "paid"),
+    [
+        ({"PaymentStatus": 1, "RemainingAmount": 1000.0, "PaymentDate": None}, False),
+        # R-1.7: partly paid — PaymentDate set, still open.
+        ({"PaymentStatus": 1, "RemainingAmount": 500.0, "PaymentDate": "2026-11-20"}, False),
+        ({"PaymentStatus": 2, "RemainingAmount": 500.0, "PaymentDate": "2026-11-20"}, False),
+        ({"PaymentStatus": 0, "RemainingAmount": 0.0, "PaymentDate": "2026-11-20"}, True),
+        # Credit invoices: negative remaining is open, not "less than nothing left".
+        ({"PaymentStatus": 1, "RemainingAmount": -5625.0, "IsCreditInvoice": True}, False),
+        ({"PaymentStatus": 1, "RemainingAmount": -0.0, "IsCreditInvoice": True}, True),
+    ],
+)
+def test_r_1_7_paid_means_paid_in_full(booked: dict[str, Any], paid: bool) -> None:
+    assert is_paid(booked) is paid
+
+
+def test_r_3_8_delivered_means_a_send_type_and_no_failed_delivery() -> None:
+    assert not is_delivered({"SendType": None})
+    assert not is_delivered({"SendType": 0})
+    assert not is_delivered({"SendType": 1, "IsNotDelivered": True})
+    assert is_delivered({"SendType": 1, "IsNotDelivered": False})
+
+
+def test_r_1_6_number_and_ocr_go_before_the_status() -> None:
+    booked = {"InvoiceNumber": 1004, "PaymentReferenceNumber": "100461"}
+    changes = booked_changes(
+        invoice(), booked, target_status=SENT, may_move_from=[TRANSFERRED], read_only=False
+    )
+    assert list(changes.items()) == [
+        ("/number", 1004),
+        ("/referenceNumber", "100461"),
+        ("/status/guid", SENT),
+    ]
+
+
+def test_r_1_6_the_status_never_moves_back_and_read_only_takes_no_number() -> None:
+    booked = {"InvoiceNumber": 1004, "PaymentReferenceNumber": "100461"}
+    paid_already = invoice(status={"guid": PAID})
+    assert (
+        booked_changes(
+            paid_already, booked, target_status=SENT, may_move_from=[TRANSFERRED], read_only=True
+        )
+        == {}
+    )
+
+
+def test_r_1_7_paid_writes_the_payment_date_as_a_calendar_date() -> None:
+    booked = {"InvoiceNumber": 7, "PaymentDate": "2026-11-20T00:00:00Z", "PaymentStatus": 0}
+    sent = invoice(status={"guid": SENT}, number=7)
+    changes = booked_changes(
+        sent, booked, target_status=PAID, may_move_from=[TRANSFERRED, SENT],
+        read_only=False, paid=True,
+    )  # fmt: skip
+    assert changes == {"/paymentDate": "2026-11-20", "/status/guid": PAID}
