@@ -12,33 +12,16 @@ import pytest
 import requests
 
 from sandbox.core import SandboxAdapter
-from sandbox.severa import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SeveraSandbox, demo_data
+from sandbox.severa import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SeveraSandbox
+from tests.sandbox.conftest import Clock
 
 BASE = "http://severa.test/rest-api"
 API = f"{BASE}/v1"
 
 
-class Clock:
-    """A settable clock for the sandbox (token expiry without sleeping)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 20, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def app(clock: Clock) -> SeveraSandbox:
-    sandbox = SeveraSandbox(clock=clock)
-    sandbox.seed_store(demo_data(), replace=True)
-    sandbox.rate_limits_enabled = False
-    return sandbox
+    return Clock(datetime(2025, 3, 20, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture

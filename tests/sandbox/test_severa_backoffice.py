@@ -4,13 +4,13 @@ act as a person in Severa's UI; plus a few exchanges over real HTTP."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
 
-from sandbox.core import SandboxAdapter, SandboxServer
+from sandbox.core import SandboxServer
 from sandbox.severa import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SeveraSandbox, demo_data
+from tests.sandbox.conftest import session_for
 
 API = "http://severa.test/rest-api/v1"
 OFFICE = "http://severa.test/_sandbox"
@@ -21,24 +21,6 @@ def app() -> SeveraSandbox:
     sandbox = SeveraSandbox()
     sandbox.seed_store(demo_data(), replace=True)
     return sandbox
-
-
-def session_for(app: SeveraSandbox, base: str = "http://severa.test/") -> requests.Session:
-    session = requests.Session()
-    session.mount(base, SandboxAdapter(app))
-    return session
-
-
-@pytest.fixture
-def http(app: SeveraSandbox) -> Iterator[requests.Session]:
-    session = session_for(app)
-    answer = session.post(
-        f"{API}/token", json={"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
-    )
-    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-    session.headers["Client_Id"] = DEMO_CLIENT_ID
-    yield session
-    session.close()
 
 
 def test_given_more_than_the_limit_per_second_when_calling_then_429_then_recovery(

@@ -7,52 +7,17 @@ addresses/contacts; VAT rates unpaged (severa-notes §4).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
 
-from sandbox.core import SandboxAdapter
-from sandbox.severa import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SeveraSandbox, demo_data
+from sandbox.severa import SeveraSandbox
+from tests.sandbox.conftest import Clock
 
 API = "http://severa.test/rest-api/v1"
 OFFICE = "http://severa.test/_sandbox"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)  # after every demo timestamp
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def app(clock: Clock) -> SeveraSandbox:
-    sandbox = SeveraSandbox(clock=clock)
-    sandbox.seed_store(demo_data(), replace=True)
-    sandbox.rate_limits_enabled = False
-    return sandbox
-
-
-@pytest.fixture
-def http(app: SeveraSandbox) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.mount("http://severa.test/", SandboxAdapter(app))
-    answer = session.post(
-        f"{API}/token", json={"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
-    )
-    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-    session.headers["Client_Id"] = DEMO_CLIENT_ID
-    yield session
-    session.close()
 
 
 def token_pages(

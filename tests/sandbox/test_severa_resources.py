@@ -3,40 +3,16 @@ JSON Patch and its array answers, project fees, invoices and their rows' source 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 
-from sandbox.core import SandboxAdapter
-from sandbox.severa import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SeveraSandbox, demo_data
+from sandbox.severa import SeveraSandbox
 
 API = "http://severa.test/rest-api/v1"
 OFFICE = "http://severa.test/_sandbox"
 MISSING = "00000000-0000-0000-0000-00000000abcd"
-
-
-@pytest.fixture
-def app() -> SeveraSandbox:
-    sandbox = SeveraSandbox(clock=lambda: datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
-    sandbox.seed_store(demo_data(), replace=True)
-    sandbox.rate_limits_enabled = False
-    return sandbox
-
-
-@pytest.fixture
-def http(app: SeveraSandbox) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.mount("http://severa.test/", SandboxAdapter(app))
-    answer = session.post(
-        f"{API}/token", json={"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
-    )
-    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-    session.headers["Client_Id"] = DEMO_CLIENT_ID
-    yield session
-    session.close()
 
 
 def replace(path: str, value: Any) -> list[dict[str, Any]]:
