@@ -43,6 +43,8 @@ from worker.sync.engine import (
     batches,
     differs,
     digest_of,
+    flowing_side,
+    link_of,
 )
 from worker.sync.errorlist import RecordRef
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
@@ -92,19 +94,17 @@ class Customers:
     # -- settle ----------------------------------------------------------------------
 
     def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
-        binder = ctx.binder(NAME)
-        binding = binder.get(natural_key) or Binding()
-        severa_id = binding.severa_id or ctx.index(NAME, SEVERA).get(natural_key) or ""
-        eekonomi_id = binding.eekonomi_id or ctx.index(NAME, EEKONOMI).get(natural_key) or ""
-        master = ctx.values["customers_master"]
-        if staged.severa is not None and (master == SEVERA or not eekonomi_id):
+        link = link_of(ctx, NAME, natural_key)
+        binding, severa_id, eekonomi_id = link.binding, link.severa_id, link.eekonomi_id
+        side = flowing_side(staged, link, ctx.values["customers_master"])
+        if side == SEVERA and staged.severa is not None:
             record = severa_customer_to_record(staged.severa)
             severa_id = str(staged.severa["guid"])
             if content_hash(record) == binding.severa_hash and eekonomi_id:
                 return Outcome("unchanged", SEVERA)
             return self._to_eekonomi(ctx, natural_key, record, binding, severa_id, eekonomi_id,
                                      staged.eekonomi)  # fmt: skip
-        if staged.eekonomi is not None and (master == EEKONOMI or not severa_id):
+        if side == EEKONOMI and staged.eekonomi is not None:
             record = eekonomi_customer_to_record(staged.eekonomi)
             eekonomi_id = str(staged.eekonomi["Id"])
             if content_hash(record) == binding.eekonomi_hash and severa_id:

@@ -45,7 +45,7 @@ from worker.clients.http import ApiError
 from worker.connection_status import get_status
 from worker.errors import ConfigError, RecordError
 from worker.keys import key
-from worker.sync.bindings import EEKONOMI, SEVERA, Binder, KeyIndex
+from worker.sync.bindings import EEKONOMI, SEVERA, Binder, Binding, KeyIndex
 from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef
 from worker.sync.locks import AlreadyRunning, RunLock
 from worker.sync.runs import FAILED, RunReport, Runs
@@ -523,3 +523,32 @@ def digest_of(to_record: Callable[[T], Mapping[str, Any]], payload: T) -> str:
         return content_hash(to_record(payload))
     except (MappingError, ValueError, KeyError, TypeError):
         return ""
+
+
+@dataclass
+class Link:
+    """What is known of a record's two sides: its binding and, failing that, the ids
+    the key indexes have seen (a record on both sides but not yet bound)."""
+
+    binding: Binding
+    severa_id: str
+    eekonomi_id: str
+
+
+def link_of(ctx: SyncContext, register: str, natural_key: str) -> Link:
+    binding = ctx.binder(register).get(natural_key) or Binding()
+    return Link(
+        binding,
+        binding.severa_id or ctx.index(register, SEVERA).get(natural_key) or "",
+        binding.eekonomi_id or ctx.index(register, EEKONOMI).get(natural_key) or "",
+    )
+
+
+def flowing_side(staged: Staged, link: Link, master: str) -> str | None:
+    """R-1.1/R-1.2: the side whose read version is to be written to the other side —
+    the master's, or either side's when the other side has no such record yet."""
+    if staged.severa is not None and (master == SEVERA or not link.eekonomi_id):
+        return SEVERA
+    if staged.eekonomi is not None and (master == EEKONOMI or not link.severa_id):
+        return EEKONOMI
+    return None

@@ -28,7 +28,16 @@ from schemas.products import (
 )
 from schemas.records import ProductRecord, content_hash
 from worker.sync.bindings import EEKONOMI, SEVERA, Binding
-from worker.sync.engine import Outcome, Staged, Stager, SyncContext, differs, digest_of
+from worker.sync.engine import (
+    Outcome,
+    Staged,
+    Stager,
+    SyncContext,
+    differs,
+    digest_of,
+    flowing_side,
+    link_of,
+)
 from worker.sync.errorlist import RecordRef
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
@@ -136,16 +145,15 @@ class Products:
         )
 
     def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
-        binding = ctx.binder(NAME).get(natural_key) or Binding()
-        severa_id = binding.severa_id or ctx.index(NAME, SEVERA).get(natural_key) or ""
-        eekonomi_id = binding.eekonomi_id or ctx.index(NAME, EEKONOMI).get(natural_key) or ""
-        master = ctx.values["products_master"]
-        if staged.severa is not None and (master == SEVERA or not eekonomi_id):
+        link = link_of(ctx, NAME, natural_key)
+        binding, severa_id, eekonomi_id = link.binding, link.severa_id, link.eekonomi_id
+        side = flowing_side(staged, link, ctx.values["products_master"])
+        if side == SEVERA and staged.severa is not None:
             record = _severa_record(staged.severa)
             if content_hash(record) == binding.severa_hash and eekonomi_id:
                 return Outcome("unchanged", SEVERA)
             return self._to_eekonomi(ctx, natural_key, record, staged, eekonomi_id)
-        if staged.eekonomi is not None and (master == EEKONOMI or not severa_id):
+        if side == EEKONOMI and staged.eekonomi is not None:
             record = self._eekonomi_record(ctx, staged.eekonomi)
             if content_hash(record) == binding.eekonomi_hash and severa_id:
                 return Outcome("unchanged", EEKONOMI)
