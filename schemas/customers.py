@@ -56,6 +56,7 @@ from schemas.base import (
     max_length,
     raise_if_invalid,
     required_messages,
+    shared,
 )
 from schemas.records import CustomerRecord
 
@@ -697,7 +698,7 @@ def severa_customer_to_record(
             _with_country_code(address, country_codes) for address in payload.get("addresses") or []
         ]
     try:
-        loaded = SeveraCustomer().load(data)
+        loaded = shared(SeveraCustomer).load(data)
     except ValidationError as error:
         raise mapping_error(label, error) from error
     return _as_record(loaded)
@@ -733,7 +734,7 @@ def record_to_eekonomi_customer(
         )
     except ValueError as error:
         raise MappingError(label, str(error)) from error
-    schema = EEkonomiCustomer()
+    schema = shared(EEkonomiCustomer)
     payload: dict[str, Any] = schema.dump({**record, "terms_of_payment_id": terms_id})
     raise_if_invalid(schema, payload, label)
     return payload
@@ -749,7 +750,7 @@ def eekonomi_customer_to_record(
     """
     label = customer_label(payload.get("CustomerNumber"), payload.get("Name"))
     try:
-        loaded = EEkonomiCustomer().load(payload)
+        loaded = shared(EEkonomiCustomer).load(payload)
     except ValidationError as error:
         raise mapping_error(label, error) from error
     if loaded.get("payment_term_days") is None and terms_of_payment:
@@ -810,7 +811,7 @@ def record_to_severa_customer(
             )
     try:
         return cast(
-            dict[str, Any], SeveraCustomer().dump({**record, "currency_guid": currency_guid})
+            dict[str, Any], shared(SeveraCustomer).dump({**record, "currency_guid": currency_guid})
         )
     except ValidationError as error:
         raise mapping_error(label, error) from error
@@ -834,7 +835,9 @@ def record_to_severa_address(
                 f"country {code} is not in Severa's country list; correct the customer's "
                 "country in eEkonomi",
             )
-    return cast(dict[str, Any], SeveraAddress().dump({**record, "country_guid": country_guid}))
+    return cast(
+        dict[str, Any], shared(SeveraAddress).dump({**record, "country_guid": country_guid})
+    )
 
 
 def record_to_severa_contact(
@@ -848,7 +851,7 @@ def record_to_severa_contact(
         return None
     return cast(
         dict[str, Any],
-        SeveraContact().dump(
+        shared(SeveraContact).dump(
             {**record, "customer_guid": customer_guid, "address_guid": address_guid}
         ),
     )
@@ -875,7 +878,7 @@ def record_to_severa_contact_communications(
         ("MobilePhone", record["contact_mobile"]),
     )
     bodies = []
-    schema = SeveraCommunication()
+    schema = shared(SeveraCommunication)
     for kind, value in wanted:
         if not value:
             continue

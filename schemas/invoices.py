@@ -57,6 +57,7 @@ from schemas.base import (
     max_length,
     raise_if_invalid,
     required_messages,
+    shared,
     to_decimal,
 )
 
@@ -274,7 +275,7 @@ class SeveraInvoiceRow(SeveraSchema):
 def severa_invoice_to_record(payload: Mapping[str, Any]) -> InvoiceRecord:
     """Severa invoice → record. Raises :class:`~schemas.base.MappingError`."""
     try:
-        data: InvoiceRecord = SeveraInvoice().load(payload)
+        data: InvoiceRecord = shared(SeveraInvoice).load(payload)
     except ValidationError as error:
         raise mapping_error(invoice_label(payload), error) from error
     return data
@@ -282,7 +283,7 @@ def severa_invoice_to_record(payload: Mapping[str, Any]) -> InvoiceRecord:
 
 def severa_invoice_row_to_record(payload: Mapping[str, Any]) -> InvoiceRowRecord:
     try:
-        data: InvoiceRowRecord = SeveraInvoiceRow().load(payload)
+        data: InvoiceRowRecord = shared(SeveraInvoiceRow).load(payload)
     except ValidationError as error:
         raise mapping_error(f"invoice row {payload.get('guid')}", error) from error
     return data
@@ -434,7 +435,7 @@ class EEkonomiDraftRow(EEkonomiSchema):
 
 
 def _row_payload(line: DraftLine) -> dict[str, Any]:
-    row: dict[str, Any] = EEkonomiDraftRow().dump(
+    row: dict[str, Any] = shared(EEkonomiDraftRow).dump(
         {
             "article_id": line.article_id,
             "text": line.text,
@@ -471,7 +472,7 @@ def record_to_eekonomi_draft(
         *text_rows(invoice["free_text1"]),
         *text_rows(invoice["free_text2"]),
     ]
-    schema = EEkonomiDraft()
+    schema = shared(EEkonomiDraft)
     payload: dict[str, Any] = schema.dump(
         {
             "customer_id": customer_id,

@@ -47,6 +47,7 @@ from schemas.base import (
     net_from_gross,
     raise_if_invalid,
     required_messages,
+    shared,
     swedish_unit,
     to_decimal,
 )
@@ -389,19 +390,19 @@ def _load(
 def severa_product_to_record(payload: Mapping[str, Any]) -> ProductRecord:
     """Severa product (ProductOutputModel) → record. Raises :class:`MappingError`."""
     label = product_label("product", payload.get("code"), payload.get("name"))
-    return _as_record(_load(SeveraProduct(), payload, label))
+    return _as_record(_load(shared(SeveraProduct), payload, label))
 
 
 def severa_work_type_to_record(payload: Mapping[str, Any]) -> ProductRecord:
     """Severa work type (WorkTypeOutputModel) → record. Raises :class:`MappingError`."""
     label = product_label("work_type", payload.get("code"), payload.get("name"))
-    return _as_record(_load(SeveraWorkType(), payload, label))
+    return _as_record(_load(shared(SeveraWorkType), payload, label))
 
 
 def severa_travel_expense_type_to_record(payload: Mapping[str, Any]) -> ProductRecord:
     """Severa travel-expense type (TravelExpenseTypeOutputModel) → record."""
     label = product_label("other_expense", payload.get("code"), payload.get("name"))
-    return _as_record(_load(SeveraTravelExpenseType(), payload, label))
+    return _as_record(_load(shared(SeveraTravelExpenseType), payload, label))
 
 
 def record_to_eekonomi_article(
@@ -423,7 +424,7 @@ def record_to_eekonomi_article(
         unit_id = resolve_unit_id(record["unit"], units, fallback=fallback)
     except ValueError as error:
         raise MappingError(label, str(error)) from error
-    schema = EEkonomiArticle()
+    schema = shared(EEkonomiArticle)
     payload: dict[str, Any] = schema.dump({**record, "coding_id": coding_id, "unit_id": unit_id})
     raise_if_invalid(schema, payload, label)
     return payload
@@ -443,7 +444,7 @@ def eekonomi_article_to_record(
     by ``UnitId`` in ``units``.
     """
     label = product_label("product", payload.get("Number"), payload.get("Name"))
-    data = _load(EEkonomiArticle(), payload, label)
+    data = _load(shared(EEkonomiArticle), payload, label)
     vat_rate: Decimal | None = None
     for coding in codings or ():
         if coding.get("Id") == payload.get("CodingId"):
@@ -479,4 +480,6 @@ def record_to_severa_product(record: ProductRecord, *, currency_code: str) -> di
     label = product_label("product", record["number"], record["name"])
     if not record["number"].strip():
         raise MappingError(label, "the article has no number; give it one in eEkonomi")
-    return cast(dict[str, Any], SeveraProduct().dump({**record, "currency_code": currency_code}))
+    return cast(
+        dict[str, Any], shared(SeveraProduct).dump({**record, "currency_code": currency_code})
+    )

@@ -28,6 +28,7 @@ from schemas.base import (
     max_length,
     raise_if_invalid,
     required_messages,
+    shared,
 )
 from schemas.records import ProjectRecord
 
@@ -142,7 +143,7 @@ def severa_project_to_record(payload: Mapping[str, Any]) -> ProjectRecord:
     """Severa project → record. Raises :class:`~schemas.base.MappingError`."""
     label = project_label(payload.get("number"), payload.get("name"))
     try:
-        data = SeveraProject().load(payload)
+        data = shared(SeveraProject).load(payload)
     except ValidationError as error:
         raise mapping_error(label, error) from error
     return cast(ProjectRecord, {key: data[key] for key in _RECORD_KEYS})
@@ -157,7 +158,7 @@ def record_to_eekonomi_cost_center_item(
         MappingError: a project number over 9 characters, a name over 50.
     """
     label = project_label(record["number"], record["name"])
-    schema = EEkonomiCostCenterItem()
+    schema = shared(EEkonomiCostCenterItem)
     payload: dict[str, Any] = schema.dump({**record, "cost_center_id": cost_center_id})
     raise_if_invalid(schema, payload, label)
     return payload
@@ -167,7 +168,7 @@ def eekonomi_cost_center_item_to_record(payload: Mapping[str, Any]) -> ProjectRe
     """eEkonomi cost-center item → record, to compare with what Severa has."""
     label = project_label(payload.get("ShortName"), payload.get("Name"))
     try:
-        data = EEkonomiCostCenterItem().load(payload)
+        data = shared(EEkonomiCostCenterItem).load(payload)
     except ValidationError as error:
         raise mapping_error(label, error) from error
     return cast(ProjectRecord, {key: data[key] for key in _RECORD_KEYS})

@@ -44,6 +44,7 @@ from schemas.base import (
     SeveraSchema,
     mapping_error,
     required_messages,
+    shared,
     to_decimal,
 )
 
@@ -210,8 +211,8 @@ def supplier_cost_to_record(
     """
     label = row_label(invoice, row)
     try:
-        header = EEkonomiSupplierInvoice().load(invoice)
-        line = EEkonomiSupplierInvoiceRow().load(row)
+        header = shared(EEkonomiSupplierInvoice).load(invoice)
+        line = shared(EEkonomiSupplierInvoiceRow).load(row)
     except ValidationError as error:
         raise mapping_error(label, error) from error
     cost = _cost(line, bool(header.get("is_credit")))
@@ -269,7 +270,7 @@ class SeveraProjectFee(SeveraSchema):
 def record_to_severa_project_fee(record: FeeRecord) -> dict[str, Any]:
     """Record → ``POST /v1/projectfees`` body (ProjectFeeInputModel)."""
     currency = record["currency_code"]
-    body: dict[str, Any] = SeveraProjectFee().dump(
+    body: dict[str, Any] = shared(SeveraProjectFee).dump(
         {
             **record,
             "project": {"guid": record["project_guid"]},
