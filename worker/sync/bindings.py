@@ -46,6 +46,10 @@ class Binding:
     #: Register-specific detail, e.g. which Severa register an article came from.
     severa_kind: str = ""
 
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Binding:
+        return cls(**json.loads(raw))
+
     def id_on(self, side: str) -> str:
         return self.severa_id if side == SEVERA else self.eekonomi_id
 
@@ -64,7 +68,7 @@ class Binder:
 
     def get(self, natural_key: str) -> Binding | None:
         raw = self.client.hget(self.bindings_key, natural_key)
-        return Binding(**json.loads(raw)) if raw else None
+        return Binding.from_json(raw) if raw else None
 
     def bind(self, natural_key: str, binding: Binding) -> None:
         """Store the binding and clear any pending create of the record, atomically."""

@@ -68,6 +68,8 @@ if added == 1 then
   redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
   redis.call('HINCRBY', KEYS[1], 'settled', 1)
 end
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
 local s = redis.call('HMGET', KEYS[1], 'status', 'fanned_out', 'expected', 'settled')
 if s[1] == 'running' and s[2] == '1' and tonumber(s[4]) >= tonumber(s[3]) then
   redis.call('HSET', KEYS[1], 'status', 'finishing')
@@ -75,6 +77,9 @@ if s[1] == 'running' and s[2] == '1' and tonumber(s[4]) >= tonumber(s[3]) then
 end
 return 0
 """
+#: ``_SETTLE`` counts a record once (KEYS[2], the run's settled set), keeps that set and
+#: the run's lock (KEYS[3]) alive, and says whether this record was the run's last —
+#: one round trip, as it runs once per record.
 
 _FANNED_OUT = """
 redis.call('HSET', KEYS[1], 'expected', ARGV[1], 'fanned_out', '1')
@@ -331,8 +336,7 @@ def settle_record(
     except (RecordError, MappingError, ConfigError) as exc:
         outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
     else:
-        for direction in DIRECTIONS.values():
-            errors.resolve(register.name, direction, natural_key)
+        errors.resolve_all(register.name, DIRECTIONS.values(), natural_key)
     return outcome, count_and_maybe_finish(ctx, register.name, run_id, natural_key, outcome)
 
 
@@ -370,9 +374,19 @@ def count_and_maybe_finish(
 ) -> RunReport | None:
     run_key = key(ctx.connection_id, "run", run_id)
     settled_key = key(ctx.connection_id, "run", run_id, "settled")
-    finishing = ctx.redis.eval(_SETTLE, 2, run_key, settled_key, natural_key, outcome.counter)
-    ctx.redis.expire(settled_key, STAGING_TTL)
-    RunLock(ctx.redis, ctx.connection_id, register, LOCK_TTL).extend_for(run_id)
+    lock = RunLock(ctx.redis, ctx.connection_id, register, LOCK_TTL)
+    finishing = ctx.redis.eval(
+        _SETTLE,
+        3,
+        run_key,
+        settled_key,
+        lock.key,
+        natural_key,
+        outcome.counter,
+        STAGING_TTL,
+        run_id,
+        lock.ttl_ms,
+    )
     if finishing:
         return finish_run(ctx, register, run_id)
     return None
@@ -536,12 +550,22 @@ class Link:
 
 
 def link_of(ctx: SyncContext, register: str, natural_key: str) -> Link:
-    binding = ctx.binder(register).get(natural_key) or Binding()
+    """The record's binding and indexed ids, in one round trip (once per record)."""
+    pipe = ctx.redis.pipeline(transaction=False)
+    pipe.hget(ctx.binder(register).bindings_key, natural_key)
+    pipe.hget(ctx.index(register, SEVERA).key, natural_key)
+    pipe.hget(ctx.index(register, EEKONOMI).key, natural_key)
+    raw, severa_id, eekonomi_id = pipe.execute()
+    binding = Binding.from_json(raw) if raw else Binding()
     return Link(
         binding,
-        binding.severa_id or ctx.index(register, SEVERA).get(natural_key) or "",
-        binding.eekonomi_id or ctx.index(register, EEKONOMI).get(natural_key) or "",
+        binding.severa_id or _text(severa_id),
+        binding.eekonomi_id or _text(eekonomi_id),
     )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
 def flowing_side(staged: Staged, link: Link, master: str) -> str | None:

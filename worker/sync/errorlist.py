@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -102,6 +102,15 @@ class ErrorList:
         pipe.zrem(self.order_key, ident)
         removed, _ = pipe.execute()
         return bool(removed)
+
+    def resolve_all(self, register: str, directions: Iterable[str], record_key: str) -> None:
+        """The record transferred: its entries in every direction disappear (one round
+        trip — this runs for every record that settles)."""
+        ids = [entry_id(register, direction, record_key) for direction in directions]
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hdel(self.entries_key, *ids)
+        pipe.zrem(self.order_key, *ids)
+        pipe.execute()
 
     def get(self, register: str, direction: str, record_key: str) -> ErrorEntry | None:
         raw = self.client.hget(self.entries_key, entry_id(register, direction, record_key))
