@@ -14,6 +14,12 @@ no number yet). One invoice settles in this order:
 4. the binding (Severa guid ⇄ draft id, plus draft id → guid for the checks);
 5. the Severa status "to transfer" → "transferred", and the binding marked done.
 
+Step 4 also remembers the draft as *unbooked* (:class:`Unbooked`: its id, customer,
+creation time and a print of its rows) until the checks see the invoice booked from it.
+eEkonomi may book a draft without saying so — no ``CreatedFromDraftId``, no marker (both
+unconfirmed, eaccounting-notes §6.8) — and the print is then what still links the two
+(:func:`locate_booked`, :func:`match_by_content`).
+
 A crash after 2 leaves the pending mark: the next attempt finds the draft (or the
 invoice booked from it) by its marker instead of creating another. A crash after 4
 finds the binding and only finishes the status, re-reading the Severa invoice first so
@@ -23,15 +29,28 @@ Bad input (customer or project that cannot be transferred, no default article in
 eEkonomi, a draft eEkonomi refuses) fails the invoice before step 2 with the reason,
 and leaves its Severa status alone: every run reads all invoices still "to transfer",
 so it transfers once fixed — also when the fix was made on the customer or project.
+
+**Back to "to transfer".** An invoice transferred before is never transferred twice
+while its draft or an invoice booked from it exists (R-6.1); the person is told what to
+do. When a person deleted the draft in eEkonomi and then set the invoice back to "to
+transfer", nothing of it is left there: the stale binding is dropped and a new draft
+made.
+
+**Totals warning.** It lives until a later look sees matching totals: each run re-reads
+the drafts that carry one (a person may have corrected the draft), and the checks compare
+the booked invoice's totals once it is booked (:func:`record_totals`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from schemas.base import MappingError, swedish_unit
+from schemas.base import MappingError, swedish_unit, to_decimal
 from schemas.customers import choose_terms_of_payment
 from schemas.invoices import (
     MARKER_FIELD,
@@ -45,13 +64,17 @@ from schemas.invoices import (
     record_to_eekonomi_draft,
     round_price,
     round_quantity,
+    severa_guid_of,
     severa_invoice_row_to_record,
     severa_invoice_to_record,
     source_item_code,
 )
 from schemas.products import article_number_key
 from schemas.projects import short_code_key
+from schemas.records import content_hash
 from worker.clients.eekonomi import odata_literal
+from worker.clients.http import ApiRecordError
+from worker.clients.paging import Record
 from worker.errors import RecordError
 from worker.keys import key
 from worker.sync.bindings import EEKONOMI, SEVERA, Binding
@@ -66,6 +89,11 @@ DONE = "status:transferred"
 #: A linked customer is re-synced before an invoice at most this often (seconds).
 CUSTOMER_FRESH_SECONDS = 300
 DIRECTION = "severa→eekonomi"
+#: The registers of the checks (:mod:`worker.sync.invoice_checks`), whose bindings hold
+#: the booked invoice of a Severa invoice once they have seen it.
+CHECKS = ("sent", "paid")
+#: Added to a booked invoice that only its rows link to our draft (see locate_booked).
+LINKED_BY_CONTENT = "_linked_by_content"
 
 
 def drafts_key(ctx: SyncContext) -> str:
@@ -73,10 +101,295 @@ def drafts_key(ctx: SyncContext) -> str:
     return key(ctx.connection_id, "index", NAME, "drafts")
 
 
+def unbooked_key(ctx: SyncContext) -> str:
+    """Severa guid → :class:`Unbooked`, for drafts whose booked invoice is not seen yet."""
+    return key(ctx.connection_id, "index", NAME, "unbooked")
+
+
+def booked_key(ctx: SyncContext) -> str:
+    """Booked invoice id → Severa guid, for invoices linked by their rows (or by the number
+    a person entered in Severa): later reads link them without matching again."""
+    return key(ctx.connection_id, "index", NAME, "booked")
+
+
 def totals_warning_key(natural_key: str) -> str:
     """The totals warning's own error-list key: a successful settle resolves the
     record's entries, and the warning must outlive it."""
     return f"{natural_key}:totals"
+
+
+# -- drafts not yet seen booked ----------------------------------------------------------
+
+
+@dataclass
+class Unbooked:
+    """A draft the transfer made, remembered until the invoice booked from it is seen.
+
+    ``prints`` are :func:`content_print` of the draft as created and, once a check saw it
+    changed in eEkonomi, as last seen: a person may correct a draft before booking it.
+    """
+
+    draft_id: str
+    customer_id: str
+    created: str
+    label: str
+    prints: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Unbooked:
+        return cls(**json.loads(raw))
+
+
+def load_unbooked(ctx: SyncContext, guids: Iterable[str] | None = None) -> dict[str, Unbooked]:
+    """The unbooked drafts (all, or those of ``guids``) by Severa guid."""
+    if guids is None:
+        found: Mapping[Any, Any] = ctx.redis.hgetall(unbooked_key(ctx))
+    else:
+        wanted = list(guids)
+        values = ctx.redis.hmget(unbooked_key(ctx), wanted) if wanted else []
+        found = dict(zip(wanted, values, strict=True))
+    return {str(g): Unbooked.from_json(raw) for g, raw in found.items() if raw}
+
+
+def remember_unbooked(ctx: SyncContext, natural_key: str, entry: Unbooked) -> None:
+    ctx.redis.hset(unbooked_key(ctx), natural_key, entry.to_json())
+
+
+def forget_unbooked(ctx: SyncContext, natural_key: str) -> None:
+    ctx.redis.hdel(unbooked_key(ctx), natural_key)
+
+
+def content_print(document: Mapping[str, Any]) -> str:
+    """What booking copies from a draft to its invoice, hashed: the customer and the rows
+    in order (article, text, quantity, price, discount). Not the dates (booking sets
+    them), not the references (they may be dropped)."""
+    rows = [
+        {
+            "text_row": bool(row.get("IsTextRow")),
+            "article": str(row.get("ArticleId") or ""),
+            "text": str(row.get("Text") or "").strip(),
+            "quantity": to_decimal(row.get("Quantity")) or Decimal(0),
+            "price": to_decimal(row.get("UnitPrice")) or Decimal(0),
+            "discount": to_decimal(row.get("DiscountPercentage")) or Decimal(0),
+        }
+        for row in document.get("Rows") or []
+    ]
+    return content_hash({"customer": str(document.get("CustomerId") or ""), "rows": rows})
+
+
+def unlinked(booked: Mapping[str, Any]) -> bool:
+    """A booked invoice that names no draft and carries no marker: eEkonomi kept neither."""
+    return not booked.get("CreatedFromDraftId") and severa_guid_of(booked.get(MARKER_FIELD)) is None
+
+
+@dataclass
+class ContentMatch:
+    """Unbooked drafts whose rows a booked invoice has: ``matched`` one-to-one only;
+    ``ambiguous`` when the invoice fits several drafts or the draft several invoices."""
+
+    matched: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ambiguous: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def match_by_content(
+    candidates: Iterable[Mapping[str, Any]], entries: Mapping[str, Unbooked]
+) -> ContentMatch:
+    """Link booked invoices without draft id or marker to unbooked drafts by their print.
+
+    A booked invoice fits a draft when it has the draft's customer and rows and was made
+    after it. Only a one-to-one fit links: two drafts with the same rows (identical
+    invoices to one customer) cannot be told apart, and guessing would put one invoice's
+    number and "sent" status on the other — those are reported instead.
+    """
+    by_print: dict[str, list[str]] = {}
+    for guid, entry in entries.items():
+        for printed in set(entry.prints):
+            by_print.setdefault(printed, []).append(guid)
+    booked_by_id: dict[str, dict[str, Any]] = {}
+    fits: dict[str, list[str]] = {}
+    per_guid: dict[str, list[str]] = {}
+    for booked in candidates:
+        booked_id = str(booked.get("Id") or "")
+        if not booked_id or booked_id in booked_by_id:
+            continue
+        guids = [
+            g
+            for g in by_print.get(content_print(booked), [])
+            if _not_before(booked.get("CreatedUtc"), entries[g].created)
+        ]
+        if not guids:
+            continue
+        booked_by_id[booked_id] = dict(booked)
+        fits[booked_id] = guids
+        for guid in guids:
+            per_guid.setdefault(guid, []).append(booked_id)
+    result = ContentMatch()
+    for guid, ids in per_guid.items():
+        if len(ids) == 1 and fits[ids[0]] == [guid]:
+            result.matched[guid] = booked_by_id[ids[0]]
+        else:
+            result.ambiguous[guid] = [booked_by_id[i] for i in ids]
+    return result
+
+
+@dataclass
+class Located:
+    """Where a Severa invoice's draft went: the booked invoice and whether only its rows
+    link it; else the booked invoices that fit it and another draft alike; and — asked
+    only when neither was found — whether the draft still exists."""
+
+    booked: dict[str, Any] | None = None
+    by_content: bool = False
+    ambiguous: list[dict[str, Any]] = field(default_factory=list)
+    draft_exists: bool = False
+
+
+def locate_booked(ctx: SyncContext, natural_key: str) -> Located:
+    """One Severa invoice's booked invoice, by everything that may link it, cheapest first:
+    ``CreatedFromDraftId``, the marker, what a check saw before, then the rows.
+
+    For the rare paths (error-list retries of the checks, an invoice set back to "to
+    transfer"); the checks' reads link many invoices at once instead.
+    """
+    eekonomi = ctx.clients.eekonomi
+    entry = load_unbooked(ctx, [natural_key]).get(natural_key)
+    binding = ctx.binder(NAME).get(natural_key)
+    draft_id = entry.draft_id if entry else (binding.eekonomi_id if binding else "")
+    filters = [f"{MARKER_FIELD} eq {odata_literal(marker_for(natural_key))}"]
+    if draft_id:
+        filters.insert(0, f"CreatedFromDraftId eq {draft_id}")
+    for wanted in filters:
+        for booked in eekonomi.list_customer_invoices(filter=wanted):
+            return Located(dict(booked))
+    for register in CHECKS:
+        seen = ctx.binder(register).get(natural_key)
+        if seen is not None and seen.eekonomi_id:
+            found = by_id(eekonomi.get_customer_invoice, seen.eekonomi_id)
+            if found is not None:
+                return Located(dict(found))
+    if entry is not None:
+        located = _locate_by_content(ctx, natural_key, entry)
+        if located.booked is not None or located.ambiguous:
+            return located
+    exists = bool(draft_id) and by_id(eekonomi.get_customer_invoice_draft, draft_id) is not None
+    return Located(draft_exists=exists)
+
+
+def by_id(get: Callable[[str], Record | None], vendor_id: str) -> dict[str, Any] | None:
+    """``get(vendor_id)``, ``None`` when eEkonomi has no such record.
+
+    eEkonomi answers an unknown id in the path with 404 *and* ErrorCode 3000, which the
+    client's error table reads as a record error ("a record it refers to does not
+    exist") rather than "not found"; for a look-up by id a 404 is the answer "gone".
+    """
+    try:
+        found = get(vendor_id)
+    except ApiRecordError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return dict(found) if found is not None else None
+
+
+def _locate_by_content(ctx: SyncContext, natural_key: str, entry: Unbooked) -> Located:
+    """The customer's invoices booked since the draft was made, matched by their rows
+    against every unbooked draft of that customer (see match_by_content)."""
+    listing = ctx.clients.eekonomi.list_customer_invoices(
+        modified_since=_moment(entry.created),
+        filter=f"CustomerId eq {entry.customer_id}",
+    )
+    candidates = [dict(b) for b in listing if unlinked(b)]
+    ids = [str(b.get("Id")) for b in candidates]
+    claimed = dict(zip(ids, ctx.redis.hmget(booked_key(ctx), ids), strict=True)) if ids else {}
+    for booked in candidates:
+        if claimed.get(str(booked.get("Id"))) == natural_key:
+            return Located(booked, by_content=True)
+    free = [b for b in candidates if not claimed.get(str(b.get("Id")))]
+    others = {g: e for g, e in load_unbooked(ctx).items() if e.customer_id == entry.customer_id}
+    others[natural_key] = entry
+    match = match_by_content(free, others)
+    if natural_key in match.matched:
+        return Located(match.matched[natural_key], by_content=True)
+    return Located(ambiguous=match.ambiguous.get(natural_key, []))
+
+
+# -- the totals warning ------------------------------------------------------------------
+
+
+def record_totals(
+    ctx: SyncContext,
+    natural_key: str,
+    record: InvoiceRecord,
+    document: Mapping[str, Any],
+    label: str,
+) -> bool:
+    """The totals warning of one invoice, as ``document`` (its draft, or the invoice
+    booked from it) shows the totals: resolved when they agree, recorded when they
+    differ beyond rounding — and left alone when it already says exactly that, so a
+    re-check does not count as a new occurrence. Returns whether they agree."""
+    errors = ErrorList(ctx.redis, ctx.connection_id)
+    warning_key = totals_warning_key(natural_key)
+    number = document.get("InvoiceNumber")
+    check = check_totals(record, booked_totals(document) if number is not None else document)
+    if check.ok:
+        errors.resolve(NAME, DIRECTION, warning_key)
+        return True
+    extra = {
+        "severa_excluding_vat": str(check.severa_excluding),
+        "severa_including_vat": str(check.severa_including),
+        "eekonomi_excluding_vat": str(check.eekonomi_excluding),
+        "eekonomi_including_vat": str(check.eekonomi_including),
+        "booked_invoice_number": "" if number is None else str(number),
+    }
+    existing = errors.get(NAME, DIRECTION, warning_key)
+    if existing is not None and existing.extra == extra:
+        return False
+    if number is None:
+        reason = check.describe()
+    else:
+        reason = (
+            f"totals differ: Severa {check.severa_excluding} excl. VAT / "
+            f"{check.severa_including} incl. VAT, booked eEkonomi invoice {number} "
+            f"{check.eekonomi_excluding} excl. VAT / {check.eekonomi_including} incl. VAT "
+            "(before rounding to whole units); a booked invoice cannot be changed: credit "
+            "it in eEkonomi if the difference matters"
+        )
+    errors.record(
+        ErrorEntry(
+            register=NAME,
+            direction=DIRECTION,
+            record_key=warning_key,
+            record=RecordRef(
+                number="" if number is None else str(number),
+                name=label,
+                severa_id=natural_key,
+                eekonomi_id=str(document.get("Id") or ""),
+            ),
+            reason=f"{label}: {reason}",
+            kind=WARNING,
+            extra=extra,
+        )
+    )
+    return False
+
+
+def booked_totals(booked: Mapping[str, Any]) -> dict[str, Any]:
+    """A booked invoice's totals in the invoice currency, shaped as a draft's (what
+    :func:`~schemas.invoices.check_totals` reads): on booked invoices ``TotalAmount``
+    and ``TotalRoundings`` are in the company currency (eaccounting-notes §6.8)."""
+    rate = to_decimal(booked.get("CurrencyRate")) or Decimal(1)
+    roundings = to_decimal(booked.get("TotalRoundings")) or Decimal(0)
+    total = booked.get("TotalAmountInvoiceCurrency")
+    vat = booked.get("TotalVatAmountInvoiceCurrency")
+    return {
+        "TotalAmount": booked.get("TotalAmount") if total is None else total,
+        "TotalVatAmount": booked.get("TotalVatAmount") if vat is None else vat,
+        "TotalRoundings": roundings / rate if rate not in (0, 1) else roundings,
+        "Rows": booked.get("Rows") or [],
+    }
 
 
 class Invoices:
@@ -88,7 +401,10 @@ class Invoices:
         self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
     ) -> datetime | None:
         if side == EEKONOMI:
-            return None  # drafts are written, never read back as changes (R-1.4)
+            # Drafts are written, never read back as changes (R-1.4) — except those with
+            # a totals warning, which a person may have corrected since.
+            self._reread_warned_drafts(ctx, stage)
+            return None
         # Every invoice still "to transfer", not only changed ones: an invoice that
         # failed because of its customer or project must be retried once they are
         # fixed, though the invoice itself did not change (R-6.2).
@@ -115,13 +431,18 @@ class Invoices:
     def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
         invoice = staged.severa
         if invoice is None:
+            if staged.eekonomi is not None:
+                return self._recheck_totals(ctx, natural_key, staged.eekonomi)
             return Outcome("unchanged")
         binder = ctx.binder(NAME)
         binding = binder.get(natural_key)
         to_transfer = str(ctx.values["status_to_transfer"])
+        if binding is not None and binding.eekonomi_id and binding.severa_hash == DONE:
+            refused = self._transferred_before(ctx, natural_key, invoice, binding)
+            if refused is not None:
+                return refused
+            binding = None  # its draft was deleted: transfer it again, below
         if binding is not None and binding.eekonomi_id:
-            if binding.severa_hash == DONE:
-                return self._transferred_before(ctx, natural_key, invoice, binding)
             # Linked, status not yet set (a crash after step 4): re-read the status.
             current = ctx.clients.severa.get_invoice(natural_key) or {}
             self._finish(ctx, natural_key, current, binding)
@@ -140,32 +461,99 @@ class Invoices:
             draft = ctx.clients.eekonomi.create_customer_invoice_draft(payload)
             counter = "created"
         if "TotalAmount" in draft and "InvoiceNumber" not in draft:
-            self._check_totals(ctx, natural_key, record, draft, label)
+            record_totals(ctx, natural_key, record, draft, label)
         draft_id = str(draft.get("CreatedFromDraftId") or draft["Id"])
         binding = Binding(severa_id=natural_key, eekonomi_id=draft_id)
-        ctx.redis.hset(drafts_key(ctx), draft_id, natural_key)
+        pipe = ctx.redis.pipeline(transaction=False)
+        pipe.hset(drafts_key(ctx), draft_id, natural_key)
+        if "InvoiceNumber" not in draft:  # a draft, not an invoice a person booked already
+            unbooked = Unbooked(
+                draft_id=draft_id,
+                customer_id=str(draft.get("CustomerId") or ""),
+                created=str(draft.get("CreatedUtc") or ""),
+                label=label,
+                prints=[content_print(draft)],
+            )
+            pipe.hset(unbooked_key(ctx), natural_key, unbooked.to_json())
+        pipe.execute()
         binder.bind(natural_key, binding)
         self._finish(ctx, natural_key, invoice, binding)
         return Outcome(counter, SEVERA)
 
     def _transferred_before(
         self, ctx: SyncContext, natural_key: str, invoice: Mapping[str, Any], binding: Binding
-    ) -> Outcome:
+    ) -> Outcome | None:
         """An invoice transferred before and read again "to transfer": a redelivered
         task (the staged status is old), or a person moved it back. Never a second
-        draft (R-6.1); the person is told what to do instead."""
+        draft while the first or an invoice booked from it exists (R-6.1): the person
+        is told what to do instead. ``None`` when a person deleted the draft: the stale
+        binding is dropped, and the caller makes a new draft."""
         to_transfer = str(ctx.values["status_to_transfer"])
         if _status_of(invoice) != to_transfer:
             return Outcome("unchanged", SEVERA)
         current = ctx.clients.severa.get_invoice(natural_key) or {}
         if _status_of(current) != to_transfer:
             return Outcome("unchanged", SEVERA)
-        raise MappingError(
-            invoice_label(invoice),
-            f"it was already transferred (eEkonomi draft {binding.eekonomi_id}) and is not "
-            "transferred twice; correct that draft in eEkonomi, and move the invoice out "
-            "of the 'to transfer' status in Severa",
-        )
+        label = invoice_label(invoice)
+        eekonomi = ctx.clients.eekonomi
+        if by_id(eekonomi.get_customer_invoice_draft, binding.eekonomi_id) is not None:
+            raise MappingError(
+                label,
+                f"it was already transferred (eEkonomi draft {binding.eekonomi_id}) and is "
+                "not transferred twice; correct that draft in eEkonomi, and move the invoice "
+                "out of the 'to transfer' status in Severa (or delete the draft in eEkonomi "
+                "to have it transferred again)",
+            )
+        located = locate_booked(ctx, natural_key)
+        found = [located.booked] if located.booked is not None else located.ambiguous
+        if found:
+            numbers = ", ".join(str(b.get("InvoiceNumber")) for b in found)
+            raise MappingError(
+                label,
+                f"it was already transferred, and its eEkonomi draft was booked as invoice "
+                f"{numbers}; it is not transferred twice: credit that invoice in eEkonomi if "
+                "it is wrong, and move the Severa invoice out of the 'to transfer' status",
+            )
+        # Neither the draft nor an invoice booked from it is left: a person deleted the
+        # draft on purpose and asks for a new one.
+        pipe = ctx.redis.pipeline(transaction=True)
+        pipe.hdel(ctx.binder(NAME).bindings_key, natural_key)
+        pipe.hdel(drafts_key(ctx), binding.eekonomi_id)
+        pipe.hdel(unbooked_key(ctx), natural_key)
+        pipe.execute()
+        return None
+
+    def _reread_warned_drafts(self, ctx: SyncContext, stage: Stager) -> None:
+        """Stage the drafts whose totals warning is open, as they are now in eEkonomi.
+
+        One request per open warning and run. A draft that is gone was booked (the
+        checks compare the booked invoice) or deleted; a warning already about a booked
+        invoice has nothing left to re-read.
+        """
+        for entry in ErrorList(ctx.redis, ctx.connection_id).entries(register=NAME, kind=WARNING):
+            if not entry.record_key.endswith(":totals") or entry.extra.get("booked_invoice_number"):
+                continue
+            natural_key = entry.record_key.removesuffix(":totals")
+            binding = ctx.binder(NAME).get(natural_key)
+            draft_id = binding.eekonomi_id if binding else entry.record.eekonomi_id
+            eekonomi = ctx.clients.eekonomi
+            draft = by_id(eekonomi.get_customer_invoice_draft, draft_id) if draft_id else None
+            if draft is not None:
+                stage.add(natural_key, "", dict(draft))
+
+    def _recheck_totals(
+        self, ctx: SyncContext, natural_key: str, draft: Mapping[str, Any]
+    ) -> Outcome:
+        """A re-read draft with a totals warning against its Severa invoice's totals."""
+        invoice = ctx.clients.severa.get_invoice(natural_key)
+        if invoice is None:  # deleted in Severa: nothing left to compare
+            ErrorList(ctx.redis, ctx.connection_id).resolve(
+                NAME, DIRECTION, totals_warning_key(natural_key)
+            )
+            return Outcome("unchanged", EEKONOMI)
+        record = severa_invoice_to_record(invoice)
+        record_totals(ctx, natural_key, record, draft, invoice_label(invoice))
+        return Outcome("unchanged", EEKONOMI)
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -191,40 +579,6 @@ class Invoices:
         for booked in eekonomi.list_customer_invoices(filter=wanted):
             return dict(booked)
         return None
-
-    def _check_totals(
-        self,
-        ctx: SyncContext,
-        natural_key: str,
-        record: InvoiceRecord,
-        draft: Mapping[str, Any],
-        label: str,
-    ) -> None:
-        """Step 3: a warning naming both totals when they differ beyond rounding."""
-        errors = ErrorList(ctx.redis, ctx.connection_id)
-        check = check_totals(record, draft)
-        warning_key = totals_warning_key(natural_key)
-        if check.ok:
-            errors.resolve(NAME, DIRECTION, warning_key)
-            return
-        errors.record(
-            ErrorEntry(
-                register=NAME,
-                direction=DIRECTION,
-                record_key=warning_key,
-                record=RecordRef(
-                    name=label, severa_id=natural_key, eekonomi_id=str(draft.get("Id") or "")
-                ),  # fmt: skip
-                reason=f"{label}: {check.describe()}",
-                kind=WARNING,
-                extra={
-                    "severa_excluding_vat": str(check.severa_excluding),
-                    "severa_including_vat": str(check.severa_including),
-                    "eekonomi_excluding_vat": str(check.eekonomi_excluding),
-                    "eekonomi_including_vat": str(check.eekonomi_including),
-                },
-            )
-        )
 
     def _draft_payload(self, ctx: SyncContext, record: InvoiceRecord, label: str) -> dict[str, Any]:
         """Steps 1–2's body: dependencies resolved, rows mapped (R-5.4)."""
@@ -452,6 +806,19 @@ def _item_state(centers: Iterable[Mapping[str, Any]], item_id: str) -> bool | No
 
 def _status_of(invoice: Mapping[str, Any]) -> str:
     return str((invoice.get("status") or {}).get("guid") or "")
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _not_before(later: Any, earlier: str) -> bool:
+    """Whether eEkonomi time ``later`` is not before ``earlier`` (unknown: assume so)."""
+    first, second = _moment(earlier), _moment(str(later or ""))
+    return first is None or second is None or second >= first
 
 
 def _reason(exc: Exception) -> str:
