@@ -16,8 +16,10 @@ What the data is for (``shared/spec/requirements.md``):
   numeric, R-5.1) and 5004, whose name duplicates 1003's (names must be unique, R-5.1);
 * articles ``HW-100`` and ``KONS-SR`` overlap Severa's product / work-type codes;
   ``SUPPORT``, ``FRAKT`` and ``ALLM`` (the default article, R-3.4) exist only here;
-* cost center 1 "Projekt" has items ``P1001``–``P1003`` (Severa's project numbers, R-1.3)
-  and a closed ``P0999``; cost center 2 "Avdelning" holds departments;
+* cost center 1 "Projekt" has items ``1001``–``1003`` and projects with the same numbers:
+  Severa's demo project numbers, as the sync keys them (R-5.3), so the projects transfer
+  links them from the start; a closed ``0999`` exists only here; cost center 2
+  "Avdelning" holds departments;
 * booked supplier invoices carry cost rows on project items (R-1.5), VAT and payables
   rows, a credit invoice, a row with more than two decimals and an invoice with no
   project at all;
@@ -273,10 +275,10 @@ def _cost_centers() -> list[dict[str, Any]]:
             "Number": 1,
             "IsActive": True,
             "Items": [
-                item("Projekt", "P1001", "Nordisk Bygg – ny huvudkontor"),
-                item("Projekt", "P1002", "Hamnlogistik – systemstöd"),
-                item("Projekt", "P1003", "Designbyrån – varumärke"),
-                item("Projekt", "P0999", "Avslutat projekt 2025", active=False),
+                item("Projekt", "1001", "Nordisk Bygg – ny huvudkontor"),
+                item("Projekt", "1002", "Hamnlogistik – systemstöd"),
+                item("Projekt", "1003", "Designbyrån – varumärke"),
+                item("Projekt", "0999", "Avslutat projekt 2025", active=False),
             ],
         },
         {
@@ -295,10 +297,10 @@ def _cost_centers() -> list[dict[str, Any]]:
 
 def _projects() -> list[dict[str, Any]]:
     rows = [
-        ("P1001", "Nordisk Bygg – nytt huvudkontor", "1001", 1, "2026-01-12", None),
-        ("P1002", "Hamnlogistik – systemstöd", "1002", 1, "2026-02-01", None),
-        ("P1003", "Designbyrån – varumärke", "1003", 1, "2026-03-02", None),
-        ("P0999", "Avslutat projekt 2025", "1001", 2, "2025-03-01", "2025-12-19"),
+        ("1001", "Nordisk Bygg – nytt huvudkontor", "1001", 1, "2026-01-12", None),
+        ("1002", "Hamnlogistik – systemstöd", "1002", 1, "2026-02-01", None),
+        ("1003", "Designbyrån – varumärke", "1003", 1, "2026-03-02", None),
+        ("0999", "Avslutat projekt 2025", "1001", 2, "2025-03-01", "2025-12-19"),
     ]
     return [
         {
@@ -327,7 +329,7 @@ SUPPLIERS = [
 
 
 def _item(short: str) -> str:
-    center = "Projekt" if short.startswith("P") else "Avdelning"
+    center = "Projekt" if short.isdigit() else "Avdelning"
     return sid("costcenteritem", f"{center}/{short}")
 
 
@@ -369,39 +371,39 @@ def _supplier_invoices() -> list[dict[str, Any]]:
             "Rows": rows,
         }
 
-    p1001 = sid("project", "P1001")
-    p1002 = sid("project", "P1002")
+    p1001 = sid("project", "1001")
+    p1002 = sid("project", "1002")
     return [
         invoice(
             "Dustin Sverige AB", "D-448812", "2026-03-04", 10000.0, 2000.0,
-            [_cost(4010, 8000.0, "Dockningsstationer", "P1001", ProjectId=p1001)],
+            [_cost(4010, 8000.0, "Dockningsstationer", "1001", ProjectId=p1001)],
             ocr="448812004",
         ),
         invoice(
             "SJ AB", "SJ-2026-55120", "2026-04-16", 1231.0, 69.68,
-            [_cost(5810, 1161.32, "Tåg Stockholm–Göteborg", "P1002")],
+            [_cost(5810, 1161.32, "Tåg Stockholm–Göteborg", "1002")],
         ),
         # Hotel at 12% VAT, booked from an import with four decimals on the cost row.
         invoice(
             "Scandic Hotels AB", "SH-90211", "2026-04-17", 3000.0, 321.4286,
-            [_cost(5831, 2678.5714, "Hotell 2 nätter", "P1002", ProjectId=p1002)],
+            [_cost(5831, 2678.5714, "Hotell 2 nätter", "1002", ProjectId=p1002)],
         ),
         invoice(
             "Circle K Sverige AB", "CK-7781", "2026-05-20", 1000.0, 200.0,
             [
-                _cost(5611, 500.0, "Drivmedel", "P1003", CostCenterItemId2=_item("GBG")),
-                _cost(5611, 300.0, "Drivmedel", "P1001", CostCenterItemId2=_item("STHLM")),
+                _cost(5611, 500.0, "Drivmedel", "1003", CostCenterItemId2=_item("GBG")),
+                _cost(5611, 300.0, "Drivmedel", "1001", CostCenterItemId2=_item("STHLM")),
             ],
         ),
         invoice(
             "Elektroskandia Sverige AB", "E-12001", "2026-06-02", 6250.0, 1250.0,
-            [_cost(4010, 5000.0, "Kabel och material", "P1001")],
+            [_cost(4010, 5000.0, "Kabel och material", "1001")],
         ),
         # A credit note on part of the previous invoice.
         invoice(
             "Elektroskandia Sverige AB", "E-12001K", "2026-06-09", 1500.0, 300.0,
             [{"AccountNumber": 4010, "DebetAmount": 0, "CreditAmount": 1200.0,
-              "TransactionText": "Kreditering retur", "CostCenterItemId1": _item("P1001")}],
+              "TransactionText": "Kreditering retur", "CostCenterItemId1": _item("1001")}],
             credit=True, message="Kreditering av E-12001",
         ),
         # Office supplies: no project, so the sync has nothing to carry to Severa.
@@ -425,9 +427,9 @@ def _customer_invoices() -> list[dict[str, Any]]:
             "SendType": 0,
             "Rows": [
                 {"ArticleId": kons, "Quantity": 40, "UnitPrice": 1250.0,
-                 "CostCenterItemId1": _item("P1001"), "Text": "Konsult senior, augusti"},
+                 "CostCenterItemId1": _item("1001"), "Text": "Konsult senior, augusti"},
                 {"ArticleId": sid("article", "HW-100"), "Quantity": 1, "UnitPrice": 4500.0,
-                 "CostCenterItemId1": _item("P1001")},
+                 "CostCenterItemId1": _item("1001")},
             ],
             "PaidAmount": 68125.0,
             "PaymentDate": "2026-10-10",
@@ -441,7 +443,7 @@ def _customer_invoices() -> list[dict[str, Any]]:
             "InvoiceDate": "2026-10-20",
             "Rows": [
                 {"ArticleId": kons, "Quantity": 12.5, "UnitPrice": 1250.0,
-                 "CostCenterItemId1": _item("P1002")},
+                 "CostCenterItemId1": _item("1002")},
                 {"ArticleId": sid("article", "FRAKT"), "Quantity": 1, "UnitPrice": 195.0},
                 {"IsTextRow": True, "Text": "Avser september 2026"},
             ],
@@ -456,7 +458,7 @@ def _customer_invoices() -> list[dict[str, Any]]:
             "SendType": 1,
             "Rows": [
                 {"ArticleId": kons, "Quantity": 16, "UnitPrice": 1250.0,
-                 "CostCenterItemId1": _item("P1003")},
+                 "CostCenterItemId1": _item("1003")},
             ],
             "PaidAmount": 5000.0,
             "PaymentDate": "2026-11-15",
@@ -482,7 +484,7 @@ def _drafts() -> list[dict[str, Any]]:
                     "ArticleId": sid("article", "KONS-SR"),
                     "Quantity": 8,
                     "UnitPrice": 1250.0,
-                    "CostCenterItemId1": _item("P1002"),
+                    "CostCenterItemId1": _item("1002"),
                 },
                 {"ArticleId": sid("article", "SUPPORT"), "Quantity": 1, "UnitPrice": 2500.0},
             ],

@@ -141,50 +141,12 @@ def first_transfers(
             time.sleep(0.5)
 
 
-def number_demo_projects(sandbox_url: str, echo: Callable[[str], None]) -> int:
-    """Give the eEkonomi demo company's project items and projects the Severa project
-    numbers ("P1001" → "1001"), as a person would in eEkonomi's UI; returns how many.
-
-    R-5.3 makes the Severa project number the item's short code, but the two sandboxes'
-    demo data were written apart: eEkonomi's numbers its projects ``P1001``…, Severa's
-    ``1001``…. Left so, the projects transfer would add new items beside the P-items and
-    the demo's supplier invoices, booked on the P-items, would find no linked project.
-    Safe to repeat (only ``P<digits>`` codes are renamed).
-    """
-    import re  # noqa: PLC0415
-
-    import requests  # noqa: PLC0415
-
-    base = sandbox_url.rstrip("/")
-    dump = requests.get(f"{base}/_sandbox/dump", timeout=10).json()
-    items = [i for center in dump.get("costCenters") or [] for i in center.get("Items") or []]
-    renamed = 0
-    for collection, field, records in (
-        ("costcenteritems", "ShortName", items),
-        ("projects", "Number", dump.get("projects") or []),
-    ):
-        for record in records:
-            match = re.fullmatch(r"P(\d+)", str(record.get(field) or ""))
-            if match is None:
-                continue
-            requests.post(
-                f"{base}/_sandbox/ui/{collection}/{record['Id']}/edit",
-                json={field: match.group(1)},
-                timeout=10,
-            ).raise_for_status()
-            renamed += 1
-    if renamed:
-        echo(f"demo: numbered {renamed} eEkonomi project items/projects as in Severa (R-5.3)")
-    return renamed
-
-
 def run_demo(settings: Settings, redis_url: str, echo: Callable[[str], None] = print) -> None:
     """The whole demo bootstrap (see the module docstring)."""
     if not bootstrap_demo(settings, redis_url, echo=echo):
         return
     try:
         apply_demo_settings(redis_url, DEMO_CONNECTION, echo)
-        number_demo_projects(settings.eekonomi_identity_url, echo)
         first_transfers(redis_url, DEMO_CONNECTION, echo)
     except Exception as exc:  # noqa: BLE001 - the demo must say what failed, not crash
         echo(f"demo: the first transfers did not complete: {exc}")

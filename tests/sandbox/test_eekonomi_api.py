@@ -155,7 +155,7 @@ def test_given_filters_on_other_resources_when_listing_then_their_change_fields_
         api.get(f"{V2}/articles", params={"$filter": "Number eq 'HW-100'"}), "Number"
     ) == ["HW-100"]
     projects = api.get(f"{V2}/projects", params={"$filter": "ModifiedUtc ge 2026-02-01T00:00:00Z"})
-    assert sorted(numbers(projects, "Number")) == ["P1002", "P1003"]
+    assert sorted(numbers(projects, "Number")) == ["1002", "1003"]
     supplier = api.get(
         f"{V2}/supplierinvoices", params={"$filter": "ModifiedUtc gt 2026-06-01T00:00:00Z"}
     )
@@ -386,12 +386,12 @@ def test_given_a_cost_center_item_when_created_then_it_is_listed_inside_its_cost
     api: requests.Session,
 ) -> None:
     center = sid("costcenter", "Projekt")
-    body = {"CostCenterId": center, "Name": "Nytt projekt", "ShortName": "P1004", "IsActive": True}
+    body = {"CostCenterId": center, "Name": "Nytt projekt", "ShortName": "1004", "IsActive": True}
     created = api.post(f"{V2}/costcenteritems", json=body)
     assert created.status_code == 201
     centers = api.get(f"{V2}/costcenters").json()["Data"]
     projekt = next(c for c in centers if c["Id"] == center)
-    assert "P1004" in [i["ShortName"] for i in projekt["Items"]]
+    assert "1004" in [i["ShortName"] for i in projekt["Items"]]
     renamed = api.put(f"{V2}/costcenteritems/{created.json()['Id']}", json={**body, "Name": "Bytt"})
     assert renamed.status_code == 200
     assert renamed.json()["Name"] == "Bytt"
@@ -400,11 +400,11 @@ def test_given_a_cost_center_item_when_created_then_it_is_listed_inside_its_cost
 @pytest.mark.no_contract
 def test_given_bad_cost_center_items_when_written_then_rejected(api: requests.Session) -> None:
     center = sid("costcenter", "Projekt")
-    body = {"CostCenterId": center, "Name": "X", "ShortName": "P1001", "IsActive": True}
+    body = {"CostCenterId": center, "Name": "X", "ShortName": "1001", "IsActive": True}
     assert api.post(f"{V2}/costcenteritems", json=body).json()["ErrorCode"] == 4000
     long = api.post(f"{V2}/costcenteritems", json={**body, "ShortName": "P12345678X"})
     assert long.json()["Errors"][0]["Field"] == "ShortName"
-    item = sid("costcenteritem", "Projekt/P1001")
+    item = sid("costcenteritem", "Projekt/1001")
     moved = api.put(
         f"{V2}/costcenteritems/{item}",
         json={**body, "CostCenterId": sid("costcenter", "Avdelning")},
@@ -415,11 +415,11 @@ def test_given_bad_cost_center_items_when_written_then_rejected(api: requests.Se
 
 
 def test_given_a_project_when_put_then_201_as_the_document_says(api: requests.Session) -> None:
-    project = api.get(f"{V2}/projects/{sid('project', 'P1001')}").json()
+    project = api.get(f"{V2}/projects/{sid('project', '1001')}").json()
     answer = api.put(f"{V2}/projects/{project['Id']}", json={**project, "Name": "Nytt namn"})
     assert answer.status_code == 201
     assert answer.json()["CustomerName"] == "Nordisk Byggkonsult AB"
-    duplicate = api.post(f"{V2}/projects", json={"Number": "P1002", "Name": "X", "Status": 1})
+    duplicate = api.post(f"{V2}/projects", json={"Number": "1002", "Name": "X", "Status": 1})
     assert duplicate.status_code == 400
     assert duplicate.json()["ErrorCode"] == 4000
 
@@ -440,7 +440,7 @@ def new_draft(customer: str = "1005", **changes: Any) -> dict[str, Any]:
              "ReversedConstructionServicesVatFree": False},
             {"ArticleId": sid("article", "KONS-SR"), "Quantity": 3.5, "UnitPrice": 1250.45,
              "IsTextRow": False, "ReversedConstructionServicesVatFree": False,
-             "CostCenterItemId1": sid("costcenteritem", "Projekt/P1001")},
+             "CostCenterItemId1": sid("costcenteritem", "Projekt/1001")},
             {"ArticleId": sid("article", "BOK-6"), "Quantity": 1, "UnitPrice": 349.0,
              "IsTextRow": False, "ReversedConstructionServicesVatFree": False},
         ],
@@ -508,11 +508,11 @@ def test_given_a_draft_put_without_references_when_sent_then_they_become_null(
         ({"ArticleId": stable_id("none")}, 3000, "Rows[1].ArticleId"),
         ({"ArticleId": None}, 2000, "Rows[1].ArticleId"),
         ({"CostCenterItemId1": stable_id("none")}, 3000, "Rows[1].CostCenterItemId1"),
-        ({"CostCenterItemId1": sid("costcenteritem", "Projekt/P0999")}, 5006,
+        ({"CostCenterItemId1": sid("costcenteritem", "Projekt/0999")}, 5006,
          "Rows[1].CostCenterItemId1"),
         ({"CostCenterItemId1": sid("costcenteritem", "Avdelning/GBG")}, 2000,
          "Rows[1].CostCenterItemId1"),
-        ({"ProjectId": sid("project", "P0999")}, 5005, "Rows[1].ProjectId"),
+        ({"ProjectId": sid("project", "0999")}, 5005, "Rows[1].ProjectId"),
         ({"ProjectId": stable_id("none")}, 3000, "Rows[1].ProjectId"),
         ({"Quantity": 1.234}, 2000, "Rows[1].Quantity"),
         ({"Text": "x" * 2001}, 2000, "Rows[1].Text"),
@@ -665,8 +665,8 @@ def test_given_demo_supplier_invoices_when_read_then_rows_use_debet_amount_and_p
     first = data[0]
     assert [r["AccountNumber"] for r in first["Rows"]] == [4010, 2641, 2440]
     assert first["Rows"][0]["DebetAmount"] == 8000.0
-    assert first["Rows"][0]["CostCenterItemId1"] == sid("costcenteritem", "Projekt/P1001")
-    assert first["Rows"][0]["ProjectId"] == sid("project", "P1001")
+    assert first["Rows"][0]["CostCenterItemId1"] == sid("costcenteritem", "Projekt/1001")
+    assert first["Rows"][0]["ProjectId"] == sid("project", "1001")
     assert first["VoucherNumber"] == "LF1"
     assert any(r["DebetAmount"] == 2678.5714 for i in data for r in i["Rows"])
     credit = next(i for i in data if i["IsCreditInvoice"])
@@ -686,7 +686,7 @@ def test_given_a_supplier_invoice_when_posted_then_it_must_balance(api: requests
     supplier = stable_id("supplier", stable_id("company", "Demokonsult AB"), "SJ AB")
     rows = [
         {"AccountNumber": 5810, "DebetAmount": 100.0, "CreditAmount": 0,
-         "CostCenterItemId1": sid("costcenteritem", "Projekt/P1002")},
+         "CostCenterItemId1": sid("costcenteritem", "Projekt/1002")},
         {"AccountNumber": 2641, "DebetAmount": 6.0, "CreditAmount": 0},
         {"AccountNumber": 2440, "DebetAmount": 0, "CreditAmount": 106.0},
     ]  # fmt: skip

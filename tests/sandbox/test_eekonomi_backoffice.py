@@ -274,7 +274,7 @@ def test_given_a_booked_supplier_invoice_in_the_ui_when_listed_then_it_is_there(
         "InvoiceDate": "2026-11-01T00:00:00Z", "TotalAmount": 125.0, "Vat": 25.0,
         "Rows": [
             {"AccountNumber": 6540, "DebetAmount": 100.0, "CreditAmount": 0,
-             "CostCenterItemId1": sid("costcenteritem", "Projekt/P1003")},
+             "CostCenterItemId1": sid("costcenteritem", "Projekt/1003")},
             {"AccountNumber": 2641, "DebetAmount": 25.0, "CreditAmount": 0},
             {"AccountNumber": 2440, "DebetAmount": 0, "CreditAmount": 125.0},
         ],
@@ -293,16 +293,16 @@ def test_given_deactivations_in_the_ui_when_rows_use_them_then_5005_and_5006(
     app: EEkonomiSandbox, api: requests.Session
 ) -> None:
     bo = session_for(app)
-    bo.post(f"{BO}/ui/projects/{sid('project', 'P1002')}/deactivate")
-    bo.post(f"{BO}/ui/costcenteritems/{sid('costcenteritem', 'Projekt/P1003')}/deactivate")
+    bo.post(f"{BO}/ui/projects/{sid('project', '1002')}/deactivate")
+    bo.post(f"{BO}/ui/costcenteritems/{sid('costcenteritem', 'Projekt/1003')}/deactivate")
     row = {"ArticleId": sid("article", "ALLM"), "Quantity": 1, "UnitPrice": 1.0,
            "IsTextRow": False, "ReversedConstructionServicesVatFree": False}  # fmt: skip
     base = {"CustomerId": sid("customer", "1001"), "EuThirdParty": False,
             "RotReducedInvoicingType": 0}  # fmt: skip
-    ended_row = {**row, "ProjectId": sid("project", "P1002")}
+    ended_row = {**row, "ProjectId": sid("project", "1002")}
     ended = api.post(f"{V2}/customerinvoicedrafts", json={**base, "Rows": [ended_row]})
     assert ended.json()["ErrorCode"] == 5005
-    inactive = {**row, "CostCenterItemId1": sid("costcenteritem", "Projekt/P1003")}
+    inactive = {**row, "CostCenterItemId1": sid("costcenteritem", "Projekt/1003")}
     answer = api.post(f"{V2}/customerinvoicedrafts", json={**base, "Rows": [inactive]})
     assert answer.json()["ErrorCode"] == 5006
 
@@ -343,8 +343,8 @@ def test_given_the_demo_data_when_loaded_then_it_has_what_the_sync_needs() -> No
     assert "Tjänster 25% moms" in {c["Name"] for c in data["articleAccountCodings"]}
     assert {c["Code"] for c in data["currencies"]} >= {"SEK", "EUR", "NOK", "USD"}
     projekt = next(c for c in data["costCenters"] if c["Name"] == "Projekt")
-    assert {i["ShortName"] for i in projekt["Items"]} >= {"P1001", "P1002", "P1003"}
-    assert {p["Number"] for p in data["projects"]} >= {"P1001", "P1002", "P1003"}
+    assert {i["ShortName"] for i in projekt["Items"]} >= {"1001", "1002", "1003"}
+    assert {p["Number"] for p in data["projects"]} >= {"1001", "1002", "1003"}
     assert data["companySettings"]["CorporateIdentityNumber"] == "556677-8899"
     assert data["companySettings"]["CurrencyCode"] == "SEK"
     rows = [r for i in data["supplierInvoices"] for r in i["Rows"]]

@@ -1,10 +1,9 @@
 """Fetch supplier invoices end to end (R-1.5, R-5.5, R-6.1, R-6.2): real worker processes,
 the real Redis, both sandboxes over HTTP on 127.0.0.1.
 
-The demo companies number their projects apart (eEkonomi ``P1001``, Severa ``1001``);
-each test first numbers the eEkonomi items as Severa does, as ``make run`` does
-(:func:`worker.demo.number_demo_projects`), then transfers the projects so the items are
-linked, and then fetches the supplier invoices.
+Both demo companies number their projects alike (Severa project ``1001`` is eEkonomi's
+cost-center item and project ``1001``, R-5.3); each test first transfers the projects so
+the items are linked, and then fetches the supplier invoices.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import requests
 from config import company
 from sandbox.core import Fault
 from tests.sync.conftest import World, kill_workers, run_in_worker, start_worker, wait_for_run
-from worker.demo import number_demo_projects
 from worker.sync.errorlist import ErrorList
 
 pytestmark = pytest.mark.integration
@@ -35,8 +33,7 @@ EXPECTED = {
 
 
 def _prepare(world: World, celery_app: Any) -> str:
-    """Number the eEkonomi projects as Severa does, start a worker, link the projects."""
-    assert number_demo_projects(world.eekonomi_url, lambda line: None) == 8
+    """Start a worker and link the projects (1001–1003 exist on both sides)."""
     worker = start_worker(world, celery_app)
     assert run_in_worker(world, celery_app, "projects", worker.queue)["updated"] == 3
     return worker.queue
@@ -249,7 +246,6 @@ def test_r_4_1_fetch_supplier_invoices_runs_from_the_cli_and_beat_hourly(world: 
     from worker.sync.service import due_transfers, task_name
 
     assert task_name("supplier_invoices") == "sync.fetch_supplier_invoices"
-    number_demo_projects(world.eekonomi_url, lambda line: None)
     cli = ["--now", "--connection", world.connection_id]
     CliRunner().invoke(main, ["run", "projects", *cli])
     result = CliRunner().invoke(main, ["run", "supplier_invoices", *cli])
