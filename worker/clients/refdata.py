@@ -10,7 +10,8 @@ cached data (a new cost-center item) call :meth:`ReferenceCache.forget`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -26,11 +27,37 @@ class ReferenceCache:
         self.client = client
         self.connection_id = connection_id
         self.ttl = ttl
+        #: Values read inside :meth:`scope`, kept in this process until it ends.
+        self._held: dict[str, Any] | None = None
 
     def _key(self, name: str) -> str:
         return key(self.connection_id, "refdata", name)
 
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        """Within the block, each value is read from Redis (and decoded) once.
+
+        One record may consult the same reference data many times — an invoice's cost
+        centers and units once per row, with hundreds of items each — and decoding them
+        per use cost more CPU than the rest of the invoice. Holding them in the process
+        is safe only for a short, bounded span (another process may :meth:`forget`
+        them), so the span is one record, not the process's life."""
+        outer = self._held
+        self._held = {} if outer is None else outer
+        try:
+            yield
+        finally:
+            self._held = outer
+
     def get(self, name: str, load: Callable[[], Any]) -> Any:
+        if self._held is not None and name in self._held:
+            return self._held[name]
+        value = self._read(name, load)
+        if self._held is not None:
+            self._held[name] = value
+        return value
+
+    def _read(self, name: str, load: Callable[[], Any]) -> Any:
         if self.ttl > 0:
             cached = self.client.get(self._key(name))
             if cached is not None:
@@ -41,6 +68,9 @@ class ReferenceCache:
         return value
 
     def forget(self, *names: str) -> None:
+        if self._held is not None:
+            for name in names:
+                self._held.pop(name, None)
         if names:
             self.client.delete(*(self._key(n) for n in names))
 

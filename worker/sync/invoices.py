@@ -429,6 +429,11 @@ class Invoices:
         )
 
     def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
+        # Every row consults the cost centers and units: read them once per invoice.
+        with ctx.clients.reference.cache.scope():
+            return self._settle(ctx, natural_key, staged)
+
+    def _settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
         invoice = staged.severa
         if invoice is None:
             if staged.eekonomi is not None:
