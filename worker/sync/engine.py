@@ -558,14 +558,8 @@ def link_of(ctx: SyncContext, register: str, natural_key: str) -> Link:
     raw, severa_id, eekonomi_id = pipe.execute()
     binding = Binding.from_json(raw) if raw else Binding()
     return Link(
-        binding,
-        binding.severa_id or _text(severa_id),
-        binding.eekonomi_id or _text(eekonomi_id),
+        binding, binding.severa_id or severa_id or "", binding.eekonomi_id or eekonomi_id or ""
     )
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
 def flowing_side(staged: Staged, link: Link, master: str) -> str | None:

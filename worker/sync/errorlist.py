@@ -96,21 +96,17 @@ class ErrorList:
 
     def resolve(self, register: str, direction: str, record_key: str) -> bool:
         """The record transferred: its entry (if any) disappears."""
-        ident = entry_id(register, direction, record_key)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hdel(self.entries_key, ident)
-        pipe.zrem(self.order_key, ident)
-        removed, _ = pipe.execute()
-        return bool(removed)
+        return self.resolve_all(register, [direction], record_key) > 0
 
-    def resolve_all(self, register: str, directions: Iterable[str], record_key: str) -> None:
+    def resolve_all(self, register: str, directions: Iterable[str], record_key: str) -> int:
         """The record transferred: its entries in every direction disappear (one round
-        trip — this runs for every record that settles)."""
+        trip — this runs for every record that settles); returns how many there were."""
         ids = [entry_id(register, direction, record_key) for direction in directions]
         pipe = self.client.pipeline(transaction=True)
         pipe.hdel(self.entries_key, *ids)
         pipe.zrem(self.order_key, *ids)
-        pipe.execute()
+        removed, _ = pipe.execute()
+        return int(removed)
 
     def get(self, register: str, direction: str, record_key: str) -> ErrorEntry | None:
         raw = self.client.hget(self.entries_key, entry_id(register, direction, record_key))
