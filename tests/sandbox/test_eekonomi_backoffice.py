@@ -233,6 +233,36 @@ def test_given_a_ui_edit_when_listing_changes_then_the_record_shows_as_changed(
     assert [(a["Number"], a["NetPrice"]) for a in changed.json()["Data"]] == [("FRAKT", 225.0)]
 
 
+def test_given_a_ui_renumbered_customer_when_posting_numbers_then_the_new_is_taken_the_old_free(
+    app: EEkonomiSandbox, api: requests.Session
+) -> None:
+    """The duplicate check is an index (sandbox.eekonomi.Records): an edit in place must
+    move the customer's number in it, or the old number would stay taken."""
+    customer = api.get(f"{V2}/customers", params={"$filter": "CustomerNumber eq '1001'"})
+    customer_id = customer.json()["Data"][0]["Id"]
+    edit = session_for(app).post(
+        f"{BO}/ui/customers/{customer_id}/edit", json={"CustomerNumber": "7001"}
+    )
+    assert edit.status_code == 200
+    body = {
+        "Name": "Ny Kund AB",
+        "IsPrivatePerson": False,
+        "IsActive": True,
+        "TermsOfPaymentId": customer.json()["Data"][0]["TermsOfPaymentId"],
+        "InvoiceAddress1": "Gatan 1",
+        "InvoicePostalCode": "111 22",
+        "InvoiceCity": "Stockholm",
+        "InvoiceCountryCode": "SE",
+    }
+    taken = api.post(f"{V2}/customers", json={**body, "CustomerNumber": "7001"})
+    assert taken.status_code == 400, taken.text
+    assert taken.json()["Errors"][0]["Field"] == "CustomerNumber"
+    freed = api.post(f"{V2}/customers", json={**body, "CustomerNumber": "1001"})
+    assert freed.status_code == 201, freed.text
+    again = api.put(f"{V2}/customers/{freed.json()['Id']}", json={**body, "CustomerNumber": "1001"})
+    assert again.status_code == 200, again.text  # its own number is no duplicate
+
+
 def test_given_a_ui_conversion_send_and_payments_then_the_invoice_states_follow(
     app: EEkonomiSandbox, api: requests.Session
 ) -> None:
