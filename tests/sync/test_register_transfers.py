@@ -4,6 +4,7 @@ processes, the real Redis, both sandboxes over HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -218,6 +219,55 @@ def test_r_6_1_given_write_then_drop_on_creates_then_each_customer_is_created_on
     assert len(dropped) == 3
     listed = _errors(world)
     assert not any("kept failing" in reason for reason in listed.values())
+
+
+def _more_severa_customers(world: World, count: int) -> None:
+    """``count`` copies of the first demo customer (numbers 200001…), each with its own
+    address and contact person, so the customers list takes several pages."""
+    store = world.severa.dump_store()
+    template = next(c for c in store["customers"] if c.get("headquarterAddress"))
+    address = next(a for a in store["addresses"] if a["customer"]["guid"] == template["guid"])
+    seed: dict[str, list[dict[str, Any]]] = {"customers": [], "addresses": []}
+    for i in range(count):
+        number = 200_001 + i
+        guid, address_guid = str(uuid.uuid4()), str(uuid.uuid4())
+        ref = {"guid": guid, "name": f"Strömkund {number} AB", "number": number}
+        seed["customers"].append(
+            {
+                **template,
+                **ref,
+                "vatNumber": None,
+                "headquarterAddress": {**template["headquarterAddress"], "guid": address_guid},
+            }
+        )
+        seed["addresses"].append({**address, "guid": address_guid, "customer": ref})
+    world.severa.seed_store(seed, replace=False)
+
+
+def test_given_many_severa_customers_when_transferring_then_creates_start_before_the_read_ends(
+    world: World, celery_app: Any
+) -> None:
+    """Severa is the customers' master, so its records only flow to eEkonomi: they fan
+    out while Severa's list is still being paged (engine: ``Register.streamed_side``).
+    Each customers page is slowed down so the overlap shows in the request logs."""
+    _more_severa_customers(world, 250)
+    world.severa.add_fault(
+        Fault("/rest-api/v1/customers", method="GET", action="delay", delay=0.7, times=10)
+    )
+    worker = start_worker(world, celery_app)
+    report = run_in_worker(world, celery_app, "customers", worker.queue)
+    assert report["status"] == "finished"
+    assert report["settled"] == report["expected"]
+    _assert_customers_exactly_once(world)
+    pages = [
+        e.time for e in world.severa.log if e.method == "GET" and e.path.endswith("/v1/customers")
+    ]
+    creates = [
+        e.time for e in world.eekonomi.log if e.method == "POST" and e.path == "/v2/customers"
+    ]
+    assert len(pages) >= 3
+    assert len(creates) >= 250
+    assert min(creates) < max(pages), "no customer was created before the last page was read"
 
 
 KNOWN_BAD = {

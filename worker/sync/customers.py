@@ -73,6 +73,10 @@ class Customers:
             return listing.server_time
         return read_severa(ctx, since, stage)
 
+    def streamed_side(self, ctx: SyncContext) -> str | None:
+        """The master's records only flow to the other side, read in full before them."""
+        return str(ctx.values["customers_master"])
+
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         staged = Staged()
         if natural_key.isdigit():

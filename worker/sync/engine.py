@@ -14,7 +14,9 @@ One run of one register for one connection (R-4.1) goes through these steps:
    transfers on the next run even if it did not change (R-6.2).
 3. **Fan out.** One unit of work per natural key: a per-record Celery task in the
    service (it retries transient errors with back-off, rule 3), or a direct call for
-   ``run --now``. The register's :meth:`Register.settle` maps and writes it.
+   ``run --now``. The register's :meth:`Register.settle` maps and writes it. Where a
+   register allows it (:meth:`Register.streamed_side`), one side's batches fan out
+   while that side is still being read, so writing starts after its first page.
 4. **Settle.** Each record is counted once (a Redis set guards against a redelivered
    task counting twice) as created / updated / unchanged / failed / skipped; failures
    go to the error list with a reason a person can act on, successes resolve theirs.
@@ -133,9 +135,21 @@ class Stager:
     """Writes a side's records of one run into Redis, in pipelined batches."""
 
     BATCH = 500
+    #: A streamed side flushes sooner: each flush is also the fan-out of its records.
+    STREAM_BATCH = 100
 
-    def __init__(self, ctx: SyncContext, register: str, run_id: str, side: str) -> None:
+    def __init__(
+        self,
+        ctx: SyncContext,
+        register: str,
+        run_id: str,
+        side: str,
+        on_staged: Callable[[list[str]], None] | None = None,
+    ) -> None:
         self.client = ctx.redis
+        #: Called with each flushed batch's keys once they are in Redis (streamed fan-out).
+        self.on_staged = on_staged
+        self.batch = self.BATCH if on_staged is None else self.STREAM_BATCH
         self.run_id = run_id
         self.side = side
         self.index = ctx.index(register, side)
@@ -165,7 +179,7 @@ class Stager:
         if vendor_id:
             self._ids[natural_key] = vendor_id
         self.count += 1
-        if len(self._items) >= self.BATCH:
+        if len(self._items) >= self.batch:
             self.flush()
 
     def note_id(self, natural_key: str, vendor_id: str) -> None:
@@ -185,6 +199,8 @@ class Stager:
         if self._ids:
             pipe.hset(self.index.key, mapping=self._ids)
         pipe.execute()
+        if self.on_staged is not None and self._items:
+            self.on_staged(list(self._items))
         self._items.clear()
         self._ids.clear()
         self._digests.clear()
@@ -215,6 +231,18 @@ class Register(Protocol):
 
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         """Read one record by natural key on both sides (error-list retries, re-sync)."""
+        ...
+
+    def streamed_side(self, ctx: SyncContext) -> str | None:
+        """The side whose records may be settled while that side is still being read.
+
+        That side is read last, the other one first and in full, and each staged batch
+        fans out at once — the first writes start after the first page instead of after
+        the whole register is read. Safe only when settling a record of that side never
+        writes to that side (its list is still being paged) and needs nothing from the
+        rest of that side's read (no checks across its records). ``None``: read both
+        sides in full before the fan-out.
+        """
         ...
 
     def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
@@ -255,8 +283,15 @@ def start_run(
     register: Register,
     run_id: str,
     enqueue: Callable[[list[str]], None],
+    *,
+    stream: bool = True,
 ) -> RunReport:
     """Steps 1–3 of the module docstring; returns the report as of the fan-out.
+
+    ``stream=False`` reads both sides whole before the fan-out even where the register
+    could stream: when ``enqueue`` settles in this process (``run --now``), streaming
+    would hold a Severa page token open for as long as the settling takes, and page
+    tokens expire after some minutes (severa-notes §4).
 
     Raises:
         RunRefused: the run could not start (its report, when one was made, says why).
@@ -292,9 +327,21 @@ def start_run(
     try:
         keys_key = key(ctx.connection_id, "run", run_id, "keys")
         run_key = key(ctx.connection_id, "run", run_id)
-        for side in (SEVERA, EEKONOMI):
+        streamed_key = key(ctx.connection_id, "run", run_id, "streamed")
+        ctx.redis.delete(streamed_key)  # a redelivered start fans out everything again
+
+        def fan_out_now(keys: list[str]) -> None:
+            ctx.redis.sadd(streamed_key, *keys)
+            ctx.redis.expire(streamed_key, STAGING_TTL)
+            enqueue(keys)
+
+        streamed = register.streamed_side(ctx) if stream else None
+        order = (SEVERA, EEKONOMI) if streamed in (None, EEKONOMI) else (EEKONOMI, SEVERA)
+        for side in order:
             since = read_watermark(ctx.redis, ctx.connection_id, register.name, side)
-            stager = Stager(ctx, register.name, run_id, side)
+            stager = Stager(
+                ctx, register.name, run_id, side, fan_out_now if side == streamed else None
+            )
             server_time = register.read(
                 ctx, side, since - WATERMARK_OVERLAP if since else None, stager
             )
@@ -306,8 +353,12 @@ def start_run(
             ctx.redis.sadd(keys_key, *retry_keys)
             ctx.redis.expire(keys_key, STAGING_TTL)
         expected = int(ctx.redis.scard(keys_key))
-        for batch in batches(_scan_members(ctx.redis, keys_key), 500):
+        rest_key = key(ctx.connection_id, "run", run_id, "rest")
+        ctx.redis.sdiffstore(rest_key, [keys_key, streamed_key])
+        ctx.redis.expire(rest_key, STAGING_TTL)
+        for batch in batches(_scan_members(ctx.redis, rest_key), 500):
             enqueue(batch)
+        ctx.redis.delete(rest_key)
         ErrorList(ctx.redis, ctx.connection_id).resolve(register.name, "connection", "(run)")
         if ctx.redis.eval(_FANNED_OUT, 1, run_key, expected):
             return finish_run(ctx, register.name, run_id)
@@ -405,6 +456,7 @@ def finish_run(ctx: SyncContext, register: str, run_id: str) -> RunReport:
     ctx.redis.delete(
         *(key(ctx.connection_id, "run", run_id, "staged", side) for side in (SEVERA, EEKONOMI)),
         key(ctx.connection_id, "run", run_id, "keys"),
+        key(ctx.connection_id, "run", run_id, "streamed"),
     )
     if report is None:  # pragma: no cover - the run hash was just written
         raise RuntimeError(f"run {run_id} vanished")
@@ -430,7 +482,7 @@ def run_now(ctx: SyncContext, register: Register, run_id: str) -> RunReport:
             if report is not None:
                 finished.append(report)
 
-    report = start_run(ctx, register, run_id, settle_all)
+    report = start_run(ctx, register, run_id, settle_all, stream=False)
     if finished:
         return finished[-1]
     return Runs(ctx.redis, ctx.connection_id).get(run_id) or report

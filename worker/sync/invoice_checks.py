@@ -117,6 +117,10 @@ class InvoiceCheck:
         linker.finish()
         return listing.server_time
 
+    def streamed_side(self, ctx: SyncContext) -> str | None:
+        """None: a booked invoice is linked to its draft across the whole read."""
+        return None
+
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         """The booked invoice of one Severa invoice (error-list retries), or the
         stand-in that reports it unlinked (see the module docstring)."""

@@ -415,6 +415,11 @@ class Invoices:
             stage.add(str(invoice["guid"]), str(invoice["guid"]), invoice)
         return listing.server_time
 
+    def streamed_side(self, ctx: SyncContext) -> str | None:
+        """None: settling an invoice moves its Severa status, which takes it out of the
+        "to transfer" list still being paged."""
+        return None
+
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         return Staged(severa=ctx.clients.severa.get_invoice(natural_key))
 

@@ -100,6 +100,11 @@ class Products:
                 ctx.redis.hset(_kinds_key(ctx), str(item["guid"]), kind)
         return products.server_time
 
+    def streamed_side(self, ctx: SyncContext) -> str | None:
+        """None: a Severa code is checked against every Severa register's records (a
+        collision found late re-stages the first record), so Severa is read whole."""
+        return None
+
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         severa = ctx.clients.severa
         found: list[dict[str, Any]] = []

@@ -63,6 +63,10 @@ class Projects:
             "cost_center_id=…` (R-3.3, R-2.5)",
         )
 
+    def streamed_side(self, ctx: SyncContext) -> str | None:
+        """Severa projects only flow to eEkonomi (R-1.3), whose items are read first."""
+        return SEVERA
+
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         staged = Staged()
         if natural_key.isdigit():

@@ -206,6 +206,11 @@ class SupplierInvoices:
                     stage.add(natural_key, str(invoice["Id"]), {"invoice": header, "row": row})
         return listing.server_time
 
+    def streamed_side(self, ctx: SyncContext) -> str | None:
+        """None: supplier invoices arrive a few at a time; reading them whole first
+        costs nothing worth the care streaming needs."""
+        return None
+
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         invoice_id = natural_key.split(":", 1)[0]
         invoice = ctx.clients.eekonomi.get_supplier_invoice(invoice_id)
