@@ -14,6 +14,7 @@ import requests
 from sandbox.core import Fault
 from tests.sync.conftest import World, kill_workers, run_in_worker, start_worker, wait_for_run
 from worker.sync.errorlist import ErrorList
+from worker.sync.runs import Runs
 
 pytestmark = pytest.mark.integration
 
@@ -255,9 +256,23 @@ def test_given_many_severa_customers_when_transferring_then_creates_start_before
         Fault("/rest-api/v1/customers", method="GET", action="delay", delay=0.7, times=10)
     )
     worker = start_worker(world, celery_app)
-    report = run_in_worker(world, celery_app, "customers", worker.queue)
+    result = celery_app.send_task(  # type: ignore[attr-defined]
+        "sync.transfer_customers", args=[world.connection_id], queue=worker.queue
+    )
+    runs, seen = Runs(world.redis, world.connection_id), []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        during = runs.get(str(result.id))
+        if during is not None and during.status not in ("running", "finishing"):
+            break
+        if during is not None:
+            seen.append(during.expected)
+        time.sleep(0.05)
+    report = wait_for_run(world, str(result.id), timeout=10, result=result)
     assert report["status"] == "finished"
-    assert report["settled"] == report["expected"]
+    assert report["settled"] == report["expected"] == 305
+    # While streaming, the report's "expected" counts what has fanned out so far.
+    assert any(0 < expected < 305 for expected in seen), sorted(set(seen))
     _assert_customers_exactly_once(world)
     pages = [
         e.time for e in world.severa.log if e.method == "GET" and e.path.endswith("/v1/customers")

@@ -93,6 +93,12 @@ end
 return 0
 """
 
+_PROVISIONAL = """
+if redis.call('HGET', KEYS[1], 'fanned_out') ~= '1' then
+  redis.call('HSET', KEYS[1], 'expected', ARGV[1])
+end
+"""
+
 
 @dataclass
 class Outcome:
@@ -331,8 +337,15 @@ def start_run(
         ctx.redis.delete(streamed_key)  # a redelivered start fans out everything again
 
         def fan_out_now(keys: list[str]) -> None:
-            ctx.redis.sadd(streamed_key, *keys)
-            ctx.redis.expire(streamed_key, STAGING_TTL)
+            pipe = ctx.redis.pipeline(transaction=False)
+            pipe.sadd(streamed_key, *keys)
+            pipe.expire(streamed_key, STAGING_TTL)
+            pipe.scard(streamed_key)
+            so_far = pipe.execute()[-1]
+            # Provisional, for progress bars: the finish waits for the fan-out's own
+            # count (``_FANNED_OUT``), and a redelivered start of a run that has it
+            # leaves it alone, so this never ends a run early.
+            ctx.redis.eval(_PROVISIONAL, 1, run_key, so_far)
             enqueue(keys)
 
         streamed = register.streamed_side(ctx) if stream else None
