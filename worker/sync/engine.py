@@ -93,11 +93,17 @@ end
 return 0
 """
 
-_PROVISIONAL = """
+_STREAMED = """
+redis.call('SADD', KEYS[2], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[2], ARGV[1])
 if redis.call('HGET', KEYS[1], 'fanned_out') ~= '1' then
-  redis.call('HSET', KEYS[1], 'expected', ARGV[1])
+  redis.call('HSET', KEYS[1], 'expected', redis.call('SCARD', KEYS[2]))
 end
 """
+#: ``_STREAMED`` notes a streamed batch (KEYS[2]) and, for progress bars, counts what
+#: has fanned out so far as the run's provisional ``expected`` (KEYS[1]). The finish
+#: waits for the fan-out's own count (``_FANNED_OUT``), and a redelivered start of a
+#: run that has it leaves it alone, so this never ends a run early.
 
 
 @dataclass
@@ -337,15 +343,7 @@ def start_run(
         ctx.redis.delete(streamed_key)  # a redelivered start fans out everything again
 
         def fan_out_now(keys: list[str]) -> None:
-            pipe = ctx.redis.pipeline(transaction=False)
-            pipe.sadd(streamed_key, *keys)
-            pipe.expire(streamed_key, STAGING_TTL)
-            pipe.scard(streamed_key)
-            so_far = pipe.execute()[-1]
-            # Provisional, for progress bars: the finish waits for the fan-out's own
-            # count (``_FANNED_OUT``), and a redelivered start of a run that has it
-            # leaves it alone, so this never ends a run early.
-            ctx.redis.eval(_PROVISIONAL, 1, run_key, so_far)
+            ctx.redis.eval(_STREAMED, 2, run_key, streamed_key, STAGING_TTL, *keys)
             enqueue(keys)
 
         streamed = register.streamed_side(ctx) if stream else None
