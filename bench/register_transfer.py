@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from worker.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from worker.queues import family  # noqa: E402
 
 REGISTERS = ("customers", "products", "projects")
 SETTINGS = {"customers_master": "severa", "products_master": "severa", "cost_center_id": "Projekt"}
@@ -470,7 +471,7 @@ class Worker:
                 f"--concurrency={concurrency}",
                 f"--hostname={self.hostname}",
                 "-Q",
-                self.queue,
+                ",".join(family(self.queue)),
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",

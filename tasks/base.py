@@ -21,6 +21,7 @@ from config import get_settings
 from worker.clients.http import ApiTransientError
 from worker.errors import TransientError
 from worker.keys import check_connection_id
+from worker.queues import RUN_QUEUE, record_queue
 from worker.sync import service
 
 
@@ -138,9 +139,11 @@ def register_tasks(
     @app.task(base=SyncTask, name=name, bind=True)
     def transfer_register(self: SyncTask, connection_id: str) -> dict[str, Any]:
         run_id = str(self.request.id)
-        # The records follow their run's queue, so a deployment (or a test) that routes
-        # a connection's transfers to its own queue keeps all of their work there.
-        queue = (self.request.delivery_info or {}).get("routing_key")
+        # The records go to their register's queue in their run's family (worker.queues):
+        # registers share the worker processes fairly, and a deployment (or a test) that
+        # routes a connection's transfers to its own queue keeps all of their work there.
+        run_queue = (self.request.delivery_info or {}).get("routing_key") or RUN_QUEUE
+        queue = record_queue(run_queue, register)
 
         def enqueue(keys: list[str]) -> None:
             for start in range(0, len(keys), RECORDS_PER_TASK):

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from worker.queues import family
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Variables of the service that must not leak from the developer's shell into tests.
@@ -102,7 +104,8 @@ def connection_id() -> str:
 
 
 class WorkerProcess:
-    """A real ``celery worker`` subprocess consuming one private queue."""
+    """A real ``celery worker`` subprocess consuming one private queue family (its run
+    queue and the record queue of each register, as in :mod:`worker.queues`)."""
 
     def __init__(self, env: dict[str, str], queue: str, concurrency: int = 1) -> None:
         self.queue = queue
@@ -110,7 +113,8 @@ class WorkerProcess:
         self.log = Path(env["DATA_DIR"]) / f"{self.hostname}.log"
         argv = [
             sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO",
-            f"--concurrency={concurrency}", f"--hostname={self.hostname}", "-Q", queue,
+            f"--concurrency={concurrency}", f"--hostname={self.hostname}",
+            "-Q", ",".join(family(queue)),
             "--without-gossip", "--without-mingle", "--task-events",
         ]  # fmt: skip
         self._log_file = self.log.open("wb")

@@ -15,12 +15,15 @@ Why each delivery setting is what it is (peers-and-practice §4):
 * JSON only: task arguments are ids and small dicts, readable in Flower, and never
   pickled code.
 * Task events on, so Flower sees tasks without enabling them itself.
+* A queue per register for the record tasks, so registers share the worker processes
+  instead of queueing behind each other (:mod:`worker.queues`).
 """
 
 from __future__ import annotations
 
 from config import get_settings
 from worker.embedded_redis_url import resolve_redis_url
+from worker.queues import RUN_QUEUE, family
 from worker.schedule import build_beat_schedule
 
 _settings = get_settings()
@@ -48,7 +51,10 @@ result_expires = 7 * 24 * 3600
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
-task_default_queue = "sync"
+task_default_queue = RUN_QUEUE
+# The run queue and a queue per register for its record tasks (worker.queues): a worker
+# started without -Q consumes all of them, taking turns between them.
+task_queues = {name: {"exchange": name, "routing_key": name} for name in family(RUN_QUEUE)}
 task_track_started = True
 
 worker_send_task_events = True

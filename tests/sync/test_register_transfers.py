@@ -285,6 +285,50 @@ def test_given_many_severa_customers_when_transferring_then_creates_start_before
     assert min(creates) < max(pages), "no customer was created before the last page was read"
 
 
+def _more_severa_products(world: World, count: int) -> None:
+    """``count`` copies of a good demo product (codes FAIR-000…), one article each."""
+    template = next(p for p in world.severa.dump_store()["products"] if p["code"] != "LIC-01")
+    copies = [
+        {**template, "guid": str(uuid.uuid4()), "code": f"FAIR-{i:03d}", "name": f"Kopia {i}"}
+        for i in range(count)
+    ]
+    world.severa.seed_store({"products": copies}, replace=False)
+
+
+def test_given_a_products_run_on_a_slow_endpoint_when_customers_start_then_they_do_not_queue_behind_it(  # noqa: E501
+    world: World, celery_app: Any
+) -> None:
+    """Each register's records have their own queue (worker.queues) and the worker takes
+    turns between the queues, so a register whose endpoint is slow — or whose rate limit
+    is spent — does not hold back another register's records sent after it."""
+    _more_severa_products(world, 120)
+    world.eekonomi.add_fault(
+        Fault("/v2/articles", method="POST", action="delay", delay=0.1, times=200)
+    )
+    worker = start_worker(world, celery_app)
+    products = celery_app.send_task(  # type: ignore[attr-defined]
+        "sync.transfer_products", args=[world.connection_id], queue=worker.queue
+    )
+    fanned_out = products.get(timeout=60)  # the run task returns once it has fanned out
+    assert fanned_out["expected"] >= 120, fanned_out
+    customers = celery_app.send_task(  # type: ignore[attr-defined]
+        "sync.transfer_customers", args=[world.connection_id], queue=worker.queue
+    )
+    assert wait_for_run(world, str(customers.id), timeout=120)["status"] == "finished"
+    assert wait_for_run(world, str(products.id), timeout=120)["status"] == "finished"
+    articles = [
+        e.time for e in world.eekonomi.log if e.method == "POST" and e.path == "/v2/articles"
+    ]
+    first_customer = min(
+        e.time for e in world.eekonomi.log if e.method == "POST" and e.path == "/v2/customers"
+    )
+    before = sum(1 for t in articles if t < first_customer)
+    assert len(articles) >= 120
+    assert before < len(articles) / 2, (
+        f"{before} of {len(articles)} articles were created before the first customer"
+    )
+
+
 KNOWN_BAD = {
     "customers:1049", "customers:1050", "customers:1039", "customers:K-77",
     "customers:5004", "products:lic-01", "projects:1000000021",
