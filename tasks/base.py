@@ -77,6 +77,17 @@ class RecordTask(SyncTask):
         budget, and one out of retries is given up (listed, counted) alone.
         """
         summary: dict[str, Any] = {"records": keys, "outcomes": {}}
+        with service.reference_data_held(connection_id):
+            return self._settle_each(connection_id, register, run_id, keys, summary)
+
+    def _settle_each(
+        self,
+        connection_id: str,
+        register: str,
+        run_id: str,
+        keys: list[str],
+        summary: dict[str, Any],
+    ) -> dict[str, Any]:
         queue = (self.request.delivery_info or {}).get("routing_key")
         for index, natural_key in enumerate(keys):
             try:

@@ -41,7 +41,8 @@ class ReferenceCache:
         centers and units once per row, with hundreds of items each — and decoding them
         per use cost more CPU than the rest of the invoice. Holding them in the process
         is safe only for a short, bounded span (another process may :meth:`forget`
-        them), so the span is one record, not the process's life."""
+        them), so the span is one record task (a few records, seconds at most), not the
+        process's life."""
         outer = self._held
         self._held = {} if outer is None else outer
         try:

@@ -81,6 +81,17 @@ class Binder:
         """About to create ``natural_key`` on ``side``: remember it until it is bound."""
         self.client.hset(self.pending_key, natural_key, side)
 
+    def claim_create(self, natural_key: str, side: str) -> str | None:
+        """:meth:`mark_pending` that also returns the side a create was pending on
+        before (``None``: none was), in one round trip — the create path runs for every
+        new record. A create pending before may have been done by a worker that then
+        died: the caller looks the record up before creating it again (R-6.1)."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hget(self.pending_key, natural_key)
+        pipe.hset(self.pending_key, natural_key, side)
+        before, _ = pipe.execute()
+        return str(before) if before else None
+
     def pending_on(self, natural_key: str) -> str | None:
         value = self.client.hget(self.pending_key, natural_key)
         return str(value) if value else None

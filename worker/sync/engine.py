@@ -48,7 +48,7 @@ from worker.connection_status import get_status
 from worker.errors import ConfigError, RecordError
 from worker.keys import key
 from worker.sync.bindings import EEKONOMI, SEVERA, Binder, Binding, KeyIndex
-from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef
+from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef, entry_id
 from worker.sync.locks import AlreadyRunning, RunLock
 from worker.sync.runs import FAILED, RunReport, Runs
 
@@ -72,6 +72,10 @@ if added == 1 then
 end
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
+if #ARGV > 5 then
+  redis.call('HDEL', KEYS[4], unpack(ARGV, 6))
+  redis.call('ZREM', KEYS[5], unpack(ARGV, 6))
+end
 local s = redis.call('HMGET', KEYS[1], 'status', 'fanned_out', 'expected', 'settled')
 if s[1] == 'running' and s[2] == '1' and tonumber(s[4]) >= tonumber(s[3]) then
   redis.call('HSET', KEYS[1], 'status', 'finishing')
@@ -80,8 +84,9 @@ end
 return 0
 """
 #: ``_SETTLE`` counts a record once (KEYS[2], the run's settled set), keeps that set and
-#: the run's lock (KEYS[3]) alive, and says whether this record was the run's last —
-#: one round trip, as it runs once per record.
+#: the run's lock (KEYS[3]) alive, drops the error-list entries (KEYS[4], KEYS[5]) of a
+#: record that transferred (ARGV[6:]: an entry resolves itself, R-4.3), and says whether
+#: this record was the run's last — one round trip, as it runs once per record.
 
 _FANNED_OUT = """
 redis.call('HSET', KEYS[1], 'expected', ARGV[1], 'fanned_out', '1')
@@ -392,13 +397,10 @@ def settle_record(
     staged = load_staged(ctx, run_id, natural_key)
     if staged.severa is None and staged.eekonomi is None:
         staged = register.fetch(ctx, natural_key)
-    errors = ErrorList(ctx.redis, ctx.connection_id)
     try:
         outcome = register.settle(ctx, natural_key, staged)
     except (RecordError, MappingError, ConfigError) as exc:
         outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
-    else:
-        errors.resolve_all(register.name, DIRECTIONS.values(), natural_key)
     return outcome, count_and_maybe_finish(ctx, register.name, run_id, natural_key, outcome)
 
 
@@ -434,20 +436,31 @@ def record_failure(
 def count_and_maybe_finish(
     ctx: SyncContext, register: str, run_id: str, natural_key: str, outcome: Outcome
 ) -> RunReport | None:
+    """Count the record's outcome; a record that did not fail also resolves its
+    error-list entries (R-4.3). Returns the finished report if it was the run's last."""
     run_key = key(ctx.connection_id, "run", run_id)
     settled_key = key(ctx.connection_id, "run", run_id, "settled")
     lock = RunLock(ctx.redis, ctx.connection_id, register, LOCK_TTL)
+    errors = ErrorList(ctx.redis, ctx.connection_id)
+    resolved = (
+        []
+        if outcome.counter == "failed"
+        else [entry_id(register, direction, natural_key) for direction in DIRECTIONS.values()]
+    )
     finishing = ctx.redis.eval(
         _SETTLE,
-        3,
+        5,
         run_key,
         settled_key,
         lock.key,
+        errors.entries_key,
+        errors.order_key,
         natural_key,
         outcome.counter,
         STAGING_TTL,
         run_id,
         lock.ttl_ms,
+        *resolved,
     )
     if finishing:
         return finish_run(ctx, register, run_id)

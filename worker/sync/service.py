@@ -8,7 +8,8 @@ reference cache) is done once per process and connection, not per record.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from config import company, get_settings
@@ -96,6 +97,15 @@ def start_transfer(
         summary = exc.report.as_dict() if exc.report else {"transfer": register}
         return {**summary, "status": "refused", "message": str(exc)}
     return report.as_dict()
+
+
+@contextmanager
+def reference_data_held(connection_id: str) -> Iterator[None]:
+    """Within the block — one record task — each reference register (company settings,
+    terms of payment, units, …) is read from Redis and decoded once, not once per record:
+    two of a customer create's Redis round trips otherwise (bench/README.md)."""
+    with context_for(connection_id).clients.reference.cache.scope():
+        yield
 
 
 def settle(connection_id: str, register: str, run_id: str, natural_key: str) -> dict[str, Any]:

@@ -48,12 +48,11 @@ def upsert_eekonomi(
 ) -> tuple[Record, str]:
     """Write ``payload`` for ``natural_key``; return (the record as eEkonomi has it now,
     ``created`` / ``updated`` / ``unchanged``). The caller binds it."""
-    if not eekonomi_id and binder.pending_on(natural_key) == EEKONOMI:
+    if not eekonomi_id and binder.claim_create(natural_key, EEKONOMI) == EEKONOMI:
         found = resource.find()
         if found is not None:
             eekonomi_id, current = str(found["Id"]), found
     if not eekonomi_id:
-        binder.mark_pending(natural_key, EEKONOMI)
         try:
             return resource.create(payload), "created"
         except ApiRecordError as exc:
