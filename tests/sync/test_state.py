@@ -8,6 +8,7 @@ import redis
 from marshmallow import ValidationError
 
 from config import company
+from worker.sync.bindings import Binder, Binding
 from worker.sync.errorlist import ErrorEntry, ErrorList, RecordRef
 from worker.sync.locks import AlreadyRunning, transfer_lock
 from worker.sync.runs import FINISHED, Runs
@@ -87,3 +88,16 @@ def test_connection_settings_validate_and_transfers_refuse_without_them(
     company.update(fake, "default", {"customers_master": "severa"})
     assert company.require(fake, "default", "customers")["customers_master"] == "severa"
     assert company.load(fake, "other")["customers_master"] is None
+
+
+def test_r_6_1_a_claimed_create_says_whether_one_was_pending_until_the_record_is_bound() -> None:
+    """The create path marks a create pending and learns, in the same round trip,
+    whether an earlier attempt (perhaps a killed worker's) had already marked it — the
+    cue to look the record up before creating it again."""
+    binder = Binder(fakeredis.FakeRedis(decode_responses=True), "default", "customers")
+    assert binder.claim_create("1042", "eekonomi") is None
+    assert binder.pending_on("1042") == "eekonomi"
+    assert binder.claim_create("1042", "eekonomi") == "eekonomi"  # the retry after a crash
+    binder.bind("1042", Binding(severa_id="g-1", eekonomi_id="e-1"))
+    assert binder.pending_on("1042") is None
+    assert binder.claim_create("1042", "eekonomi") is None
