@@ -14,7 +14,7 @@ request logs and prints, each with its goal and the ratio to it:
     and at the full size;
 (d) with ``--memory``: the worker's peak memory at 1 000 and 100 000 customers.
 
-    .venv/bin/python bench/register_transfer.py            # 10 000 / 2 000 / 1 000, scale 20
+    .venv/bin/python bench/register_transfer.py            # 10 000 / 2 000 / 1 000, scale 10
     .venv/bin/python bench/register_transfer.py --quick    # 1 000 / 200 / 100
     .venv/bin/python bench/register_transfer.py --memory   # (d) only
 
@@ -1001,12 +1001,25 @@ def redis_server(folder: Path) -> Iterator[str]:
 
 
 def main() -> int:
+    from config.settings import load_settings  # noqa: PLC0415 - after sys.path is set
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--articles", type=int, default=2_000)
     parser.add_argument("--projects", type=int, default=1_000)
-    parser.add_argument("--scale", type=float, default=20.0, help="rate-limit multiplier")
-    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=10.0,
+        help="rate-limit multiplier (x10: a ~2-minute run that leaves the 2 cores room; at "
+        "x20 the worker, sandbox and Redis saturate them while all three registers write)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=load_settings().worker_concurrency,
+        help="worker processes (default: WORKER_CONCURRENCY, as the service)",
+    )
     parser.add_argument(
         "--small", type=int, default=100, help="size of the second world for (c) (0: skip)"
     )

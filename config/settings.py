@@ -69,7 +69,13 @@ VARIABLES: tuple[Variable, ...] = (
         "EMBEDDED_REDIS_PORT", "0", "Port of the embedded Redis on 127.0.0.1 (0 = a free port)."
     ),
     Variable("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
-    Variable("WORKER_CONCURRENCY", "2", "Worker processes running tasks in parallel."),
+    Variable(
+        "WORKER_CONCURRENCY",
+        "4",
+        "Worker processes running tasks in parallel. Record tasks mostly wait for their "
+        "endpoint's rate limit, so more processes than cores let the registers transfer "
+        "side by side: about one per register transferring at once.",
+    ),
     Variable(
         "FLOWER_HOST",
         "127.0.0.1",
@@ -211,7 +217,7 @@ class EnvSettingsSchema(Schema):
         validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]),
     )
     worker_concurrency = fields.Integer(
-        data_key="WORKER_CONCURRENCY", load_default=2, validate=validate.Range(1, 64)
+        data_key="WORKER_CONCURRENCY", load_default=4, validate=validate.Range(1, 64)
     )
     flower_host = fields.String(data_key="FLOWER_HOST", load_default="127.0.0.1")
     flower_port = fields.Integer(
