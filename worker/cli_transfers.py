@@ -19,6 +19,7 @@ import click
 
 from config import company
 from config.company import SETTINGS
+from worker.queues import REGISTER_NAMES
 
 CONNECTION = click.option(
     "--connection",
@@ -26,15 +27,6 @@ CONNECTION = click.option(
     default="default",
     show_default=True,
     help="Connection id (one Severa company paired with one eEkonomi company).",
-)
-REGISTER_NAMES = (
-    "customers",
-    "products",
-    "projects",
-    "invoices",
-    "sent",
-    "paid",
-    "supplier_invoices",
 )
 
 
@@ -212,7 +204,7 @@ def errors(
     """The error list (R-4.3): records that could not be transferred, and why.
 
     An entry disappears by itself once its record transfers. `errors retry` tries
-    the listed records again now.
+    the listed records again now; `errors dismiss` removes entries without retrying.
     """
     ctx.obj = {"connection_id": connection_id, "register": register}
     if ctx.invoked_subcommand is not None:
@@ -284,6 +276,39 @@ def errors_retry(obj: dict[str, Any], numbers: tuple[str, ...]) -> None:
         failed += outcome.counter == "failed"
         click.echo(f"{register} {natural_key}: {outcome.counter} {outcome.detail}".rstrip())
     sys.exit(1 if failed else 0)
+
+
+@errors.command("dismiss")
+@click.argument("numbers", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every entry (of --register).")
+@click.pass_obj
+def errors_dismiss(obj: dict[str, Any], numbers: tuple[str, ...], everything: bool) -> None:
+    """Remove entries without retrying them: those of the given record numbers, or
+    --all (of --register). For records dealt with another way — deleted at the source,
+    say, so they will never transfer and their entries would never resolve themselves.
+    An entry comes back if its record fails again."""
+    from worker.sync.errorlist import ErrorList  # noqa: PLC0415
+
+    if bool(numbers) == everything:
+        raise click.UsageError("name the record numbers to dismiss, or give --all")
+    connection_id, only = obj["connection_id"], obj["register"]
+    error_list = ErrorList(_redis(), connection_id)
+    entries = list(error_list.entries(register=only))
+    if numbers:
+        registers = [only] if only else list(REGISTER_NAMES)
+        named = {n: {(r, _natural_key(r, n)) for r in registers} for n in numbers}
+        listed = {(e.register, e.record_key) for e in entries}
+        for number, candidates in named.items():
+            if not candidates & listed:
+                click.echo(f"{number}: not in the error list", err=True)
+        wanted = set().union(*named.values())
+        entries = [e for e in entries if (e.register, e.record_key) in wanted]
+    for entry in entries:
+        error_list.resolve(entry.register, entry.direction, entry.record_key)
+        number = entry.record.number or entry.record_key
+        click.echo(f"{entry.register} {number} ({entry.direction}): dismissed")
+    click.echo(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} dismissed")
+    sys.exit(0 if entries else 1)
 
 
 def _natural_key(register: str, number: str) -> str:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from tests.sync.conftest import World, start_worker
 from worker.cli import main
+from worker.sync.errorlist import ErrorEntry, ErrorList, RecordRef
 from worker.sync.locks import RunLock
 
 pytestmark = pytest.mark.integration
@@ -73,6 +74,34 @@ def test_r_4_3_errors_lists_filters_and_retries_a_fixed_record_by_number(world: 
     assert retried.exit_code == 0
     remaining = json.loads(cli("errors", "--json", "--connection", world.connection_id).output)
     assert "1050" not in {e["record_key"] for e in remaining}
+
+
+def test_r_4_3_errors_dismiss_removes_the_named_entries_and_only_them(
+    celery_app: Any, redis_client: Any, connection_id: str
+) -> None:
+    errors = ErrorList(redis_client, connection_id)
+    listed = [("customers", "1050", "1050"), ("customers", "1051", "1051"),
+              ("products", "lic-01", "LIC-01")]  # fmt: skip
+    for register, record_key, number in listed:
+        errors.record(ErrorEntry(
+            register=register, direction="severa→eekonomi", record_key=record_key,
+            record=RecordRef(number=number, name=f"Post {number}"), reason="has no address",
+        ))  # fmt: skip
+    usage = cli("errors", "--connection", connection_id, "dismiss")
+    assert usage.exit_code == 2
+    assert "--all" in usage.output
+    result = cli("errors", "--connection", connection_id, "dismiss", "1050", "LIC-01", "999")
+    assert result.exit_code == 0
+    assert "customers 1050 (severa→eekonomi): dismissed" in result.output
+    assert "products LIC-01 (severa→eekonomi): dismissed" in result.output
+    assert "999: not in the error list" in result.output
+    assert [e.record_key for e in errors.entries()] == ["1051"]
+    nothing = cli("errors", "--connection", connection_id, "dismiss", "1050")
+    assert nothing.exit_code == 1
+    every = cli("errors", "--register", "customers", "--connection", connection_id,
+                "dismiss", "--all")  # fmt: skip
+    assert "1 entry dismissed" in every.output
+    assert errors.count() == 0
 
 
 def test_r_3_given_settings_missing_when_a_transfer_starts_then_it_refuses_naming_them(
