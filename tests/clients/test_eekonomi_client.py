@@ -450,6 +450,17 @@ def test_given_a_customer_without_a_name_when_creating_then_a_record_error_names
     assert "field: Name" in str(error)
 
 
+def test_given_an_id_that_names_no_record_when_getting_it_then_none_not_a_record_error(
+    client: EEkonomiClient,
+) -> None:
+    """eEkonomi answers an unknown id in the path with 404 and ErrorCode 3000 — the code
+    it also uses for a body that refers to a missing record; a lookup reads it as "no"."""
+    missing = str(uuid.uuid4())
+    assert client.get_customer(missing) is None
+    assert client.get_customer_invoice_draft(missing) is None
+    assert client.get_customer_invoice(missing) is None
+
+
 def test_given_a_taken_customer_number_when_creating_then_a_duplicate_record_error(
     client: EEkonomiClient,
 ) -> None:

@@ -40,7 +40,8 @@ def eek(status: int, code: int, message: str = "m", field: str | None = None) ->
     ("status", "code", "kind"),
     [
         (400, 2000, Kind.RECORD),
-        (400, 3000, Kind.RECORD),
+        (400, 3000, Kind.RECORD),  # the body refers to a record that does not exist
+        (404, 3000, Kind.NOT_FOUND),  # the path's id names no record: a lookup's no
         (400, 4000, Kind.RECORD),
         (400, 4025, Kind.RECORD),
         (403, 4006, Kind.CONFIG),

@@ -218,9 +218,11 @@ def classify(api: str, status: int, vendor: VendorError) -> Resolution:
         return NO_MODULE
     if status == 429:
         return STATUSES[429]
-    if status == 404 and api == SEVERA:
-        # Severa answers a path guid that names no record with 404 *and* the body type
-        # InvalidParameter; the status is what says "no such record" (a lookup's no).
+    if status == 404:
+        # A path id that names no record: Severa answers 404 with the body type
+        # InvalidParameter, eEkonomi 404 with ErrorCode 3000 (the code it also sends, with
+        # 400, for a *body* that refers to a missing record). The status is what says
+        # "no such record here" — a lookup's no, not a record's fault.
         return STATUSES[404]
     if vendor.code is not None and (api, vendor.code) in VENDOR_CODES:
         resolution = VENDOR_CODES[(api, vendor.code)]

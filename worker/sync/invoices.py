@@ -44,7 +44,7 @@ the booked invoice's totals once it is booked (:func:`record_totals`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -73,8 +73,6 @@ from schemas.products import article_number_key
 from schemas.projects import short_code_key
 from schemas.records import content_hash
 from worker.clients.eekonomi import odata_literal
-from worker.clients.http import ApiRecordError
-from worker.clients.paging import Record
 from worker.errors import RecordError
 from worker.keys import key
 from worker.sync.bindings import EEKONOMI, SEVERA, Binding
@@ -267,31 +265,15 @@ def locate_booked(ctx: SyncContext, natural_key: str) -> Located:
     for register in CHECKS:
         seen = ctx.binder(register).get(natural_key)
         if seen is not None and seen.eekonomi_id:
-            found = by_id(eekonomi.get_customer_invoice, seen.eekonomi_id)
+            found = eekonomi.get_customer_invoice(seen.eekonomi_id)
             if found is not None:
                 return Located(dict(found))
     if entry is not None:
         located = _locate_by_content(ctx, natural_key, entry)
         if located.booked is not None or located.ambiguous:
             return located
-    exists = bool(draft_id) and by_id(eekonomi.get_customer_invoice_draft, draft_id) is not None
+    exists = bool(draft_id) and eekonomi.get_customer_invoice_draft(draft_id) is not None
     return Located(draft_exists=exists)
-
-
-def by_id(get: Callable[[str], Record | None], vendor_id: str) -> dict[str, Any] | None:
-    """``get(vendor_id)``, ``None`` when eEkonomi has no such record.
-
-    eEkonomi answers an unknown id in the path with 404 *and* ErrorCode 3000, which the
-    client's error table reads as a record error ("a record it refers to does not
-    exist") rather than "not found"; for a look-up by id a 404 is the answer "gone".
-    """
-    try:
-        found = get(vendor_id)
-    except ApiRecordError as exc:
-        if exc.status == 404:
-            return None
-        raise
-    return dict(found) if found is not None else None
 
 
 def _locate_by_content(ctx: SyncContext, natural_key: str, entry: Unbooked) -> Located:
@@ -506,7 +488,7 @@ class Invoices:
             return Outcome("unchanged", SEVERA)
         label = invoice_label(invoice)
         eekonomi = ctx.clients.eekonomi
-        if by_id(eekonomi.get_customer_invoice_draft, binding.eekonomi_id) is not None:
+        if eekonomi.get_customer_invoice_draft(binding.eekonomi_id) is not None:
             raise MappingError(
                 label,
                 f"it was already transferred (eEkonomi draft {binding.eekonomi_id}) and is "
@@ -547,7 +529,7 @@ class Invoices:
             binding = ctx.binder(NAME).get(natural_key)
             draft_id = binding.eekonomi_id if binding else entry.record.eekonomi_id
             eekonomi = ctx.clients.eekonomi
-            draft = by_id(eekonomi.get_customer_invoice_draft, draft_id) if draft_id else None
+            draft = eekonomi.get_customer_invoice_draft(draft_id) if draft_id else None
             if draft is not None:
                 stage.add(natural_key, "", dict(draft))
 
