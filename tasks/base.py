@@ -127,6 +127,20 @@ class RecordTask(SyncTask):
         return max(wait, float(hinted or 0))
 
 
+#: Each register's record task (filled by :func:`register_tasks`), for resending a
+#: stalled run's records (``sync.resume_stalled_runs``).
+RECORD_TASKS: dict[str, Any] = {}
+
+
+def send_records(
+    record_task: Any, connection_id: str, run_id: str, keys: list[str], queue: str | None
+) -> None:
+    """Send ``keys`` as record tasks of up to ``RECORDS_PER_TASK`` records each."""
+    for start in range(0, len(keys), RECORDS_PER_TASK):
+        chunk = keys[start : start + RECORDS_PER_TASK]
+        record_task.apply_async(args=[connection_id, run_id, chunk], queue=queue)
+
+
 def register_tasks(
     register: str, record: str, *, name: str | None = None, record_name: str | None = None
 ) -> tuple[Any, Any]:
@@ -157,12 +171,11 @@ def register_tasks(
         queue = record_queue(run_queue, register)
 
         def enqueue(keys: list[str]) -> None:
-            for start in range(0, len(keys), RECORDS_PER_TASK):
-                chunk = keys[start : start + RECORDS_PER_TASK]
-                transfer_record.apply_async(args=[connection_id, run_id, chunk], queue=queue)
+            send_records(transfer_record, connection_id, run_id, keys, queue)
 
-        return service.start_transfer(connection_id, register, run_id, enqueue)
+        return service.start_transfer(connection_id, register, run_id, enqueue, queue)
 
+    RECORD_TASKS[register] = transfer_record
     transfer_register.__doc__ = (
         f"R-4.1 '{name}': read what changed on both sides, fan out "
         f"{record_name} tasks of up to {RECORDS_PER_TASK} records; returns the run report as "

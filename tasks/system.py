@@ -1,11 +1,12 @@
-"""Liveness tasks: prove the worker runs tasks end to end, and let beat show it is alive."""
+"""Liveness tasks: prove the worker runs tasks end to end, let beat show it is alive, and
+let beat resume runs whose records were lost in transit."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from tasks.base import SyncTask
+from tasks.base import RECORD_TASKS, SyncTask, send_records
 from worker import app
 from worker.liveness import record_heartbeat, worker_identity
 from worker.state import connections, redis_client
@@ -42,3 +43,26 @@ def schedule_transfers() -> dict[str, list[str]]:
         ),
         time.time(),
     )
+
+
+@app.task(base=SyncTask, name="sync.resume_stalled_runs")
+def resume_stalled_runs(connection_id: str) -> dict[str, int]:
+    """Send again the records of this connection's runs that settled nothing for longer
+    than a lost message takes to come back (engine.stalled_records): a worker killed
+    while it took a message off the queue loses it, and its run would otherwise wait
+    for its lock to expire. Returns the records resent per register."""
+    resent: dict[str, int] = {}
+    for stalled in service.stalled_runs(connection_id):
+        record_task = RECORD_TASKS[stalled.register]
+        send_records(record_task, connection_id, stalled.run_id, stalled.keys, stalled.queue)
+        resent[stalled.register] = len(stalled.keys)
+    return resent
+
+
+@app.task(name="sync.resume_stalled_runs_all", acks_late=True)
+def resume_stalled_runs_all() -> dict[str, int]:
+    """Beat's tick: one ``sync.resume_stalled_runs`` per known connection."""
+    ids = connections(redis_client())
+    for connection_id in ids:
+        resume_stalled_runs.delay(connection_id)
+    return {"connections": len(ids)}

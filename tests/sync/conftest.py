@@ -184,6 +184,25 @@ def wait_for_run(world: World, run_id: str, timeout: float, result: Any = None) 
     raise AssertionError(f"run {run_id} did not finish in {timeout}s: {runs.get(run_id)}\n{logs}")
 
 
+def wait_for_run_as_beat_would(
+    world: World, celery_app: Any, run_id: str, queue: str, timeout: float
+) -> dict[str, Any]:
+    """:func:`wait_for_run`, sending ``sync.resume_stalled_runs`` every few seconds as
+    beat does every minute in the service: a worker killed while it took a message off
+    the queue loses that message (kombu's Redis transport), and the tick resends the
+    records of a run that has gone quiet for longer than the visibility timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        celery_app.send_task(  # type: ignore[attr-defined]
+            "sync.resume_stalled_runs", args=[world.connection_id], queue=queue
+        )
+        try:
+            return wait_for_run(world, run_id, timeout=min(5.0, deadline - time.monotonic()))
+        except AssertionError:
+            if time.monotonic() >= deadline:
+                raise
+
+
 def _is_auth(path: str) -> bool:
     """Token and consent requests: authentication, not data."""
     return path.startswith("/connect/") or path.endswith("/token")

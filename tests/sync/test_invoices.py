@@ -13,7 +13,13 @@ import pytest
 import requests
 
 from sandbox.core import Fault
-from tests.sync.conftest import World, kill_workers, run_in_worker, start_worker, wait_for_run
+from tests.sync.conftest import (
+    World,
+    kill_workers,
+    run_in_worker,
+    start_worker,
+    wait_for_run_as_beat_would,
+)
 from worker.sync.errorlist import RECORD, WARNING, ErrorList
 from worker.sync.service import task_name
 
@@ -304,7 +310,7 @@ def test_r_6_1_given_sigkill_at_each_step_then_exactly_one_draft_and_the_right_s
         kill_workers(world)
         time.sleep(fault.delay + 0.5)  # let the sandbox finish what the worker gave up
     replacement = start_worker(world, celery_app, queue=worker.queue)
-    report = wait_for_run(world, str(result.id), timeout=120)
+    report = wait_for_run_as_beat_would(world, celery_app, str(result.id), worker.queue, 120)
     assert report["status"] == "finished"
     _assert_each_invoice_once(world, invoices)
     world.clear_logs()

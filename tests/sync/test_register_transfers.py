@@ -3,6 +3,8 @@ processes, the real Redis, both sandboxes over HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 from collections import Counter
@@ -12,7 +14,15 @@ import pytest
 import requests
 
 from sandbox.core import Fault
-from tests.sync.conftest import World, kill_workers, run_in_worker, start_worker, wait_for_run
+from tests.sync.conftest import (
+    World,
+    kill_workers,
+    run_in_worker,
+    start_worker,
+    wait_for_run,
+    wait_for_run_as_beat_would,
+)
+from worker.queues import record_queue
 from worker.sync.errorlist import ErrorList
 from worker.sync.runs import Runs
 
@@ -197,7 +207,7 @@ def test_r_6_1_given_sigkill_mid_run_when_a_new_worker_starts_then_every_custome
     kill_workers(world)
     time.sleep(fault.delay + 0.5)  # let the sandbox finish the write the worker gave up
     replacement = start_worker(world, celery_app, queue=worker.queue)
-    report = wait_for_run(world, str(result.id), timeout=120)
+    report = wait_for_run_as_beat_would(world, celery_app, str(result.id), worker.queue, 120)
     assert report["status"] == "finished"
     _assert_customers_exactly_once(world)
     world.clear_logs()
@@ -220,6 +230,45 @@ def test_r_6_1_given_write_then_drop_on_creates_then_each_customer_is_created_on
     assert len(dropped) == 3
     listed = _errors(world)
     assert not any("kept failing" in reason for reason in listed.values())
+
+
+def test_r_6_1_given_a_record_message_lost_in_transit_when_the_run_goes_quiet_then_its_records_are_sent_again(  # noqa: E501
+    world: World, celery_app: Any
+) -> None:
+    """kombu's Redis transport pops a message off the queue before it records it as
+    unacknowledged, so a worker killed in between loses it (kombu #305). Here a record
+    message is taken off the queue by hand — the same loss, on purpose — and the run
+    still finishes, every customer once: the stalled-run tick (beat, every minute; here
+    every few seconds) sends the run's unsettled records again once it has gone quiet
+    for longer than a dead worker's messages take to come back."""
+    world.eekonomi.add_fault(
+        Fault("/v2/customers", method="POST", action="delay", delay=1.0, times=2)
+    )
+    worker = start_worker(world, celery_app)
+    result = celery_app.send_task(  # type: ignore[attr-defined]
+        "sync.transfer_customers", args=[world.connection_id], queue=worker.queue
+    )
+    waiting = record_queue(worker.queue, "customers")  # kombu's list for the queue
+    deadline = time.monotonic() + 30
+    lost = None
+    while lost is None and time.monotonic() < deadline:
+        lost = world.redis.rpop(waiting)
+        time.sleep(0.01)
+    assert lost is not None, "no record message ever waited in the queue"
+    body = json.loads(lost)
+    _, run_id, lost_keys = json.loads(base64.b64decode(body["body"]))[0]
+    assert run_id == str(result.id)
+    assert lost_keys
+
+    report = wait_for_run_as_beat_would(world, celery_app, run_id, worker.queue, 120)
+
+    assert report["status"] == "finished"
+    assert report["settled"] == report["expected"]
+    _assert_customers_exactly_once(world)
+    in_eekonomi = {str(c["CustomerNumber"]) for c in _eekonomi(world, "customers")}
+    listed = set(_errors(world))
+    for number in lost_keys:
+        assert number in in_eekonomi or f"customers:{number}" in listed, number
 
 
 def _more_severa_customers(world: World, count: int) -> None:

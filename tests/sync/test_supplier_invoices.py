@@ -17,7 +17,13 @@ import requests
 
 from config import company
 from sandbox.core import Fault
-from tests.sync.conftest import World, kill_workers, run_in_worker, start_worker, wait_for_run
+from tests.sync.conftest import (
+    World,
+    kill_workers,
+    run_in_worker,
+    start_worker,
+    wait_for_run_as_beat_would,
+)
 from worker.sync.errorlist import ErrorList
 
 pytestmark = pytest.mark.integration
@@ -139,7 +145,7 @@ def test_r_6_1_given_sigkill_during_a_create_then_each_row_has_exactly_one_fee(
     time.sleep(2.5)  # let the sandbox finish the write the worker gave up
     start_worker(world, celery_app, queue=queue)
 
-    report = wait_for_run(world, str(result.id), timeout=120)
+    report = wait_for_run_as_beat_would(world, celery_app, str(result.id), queue, 120)
 
     assert report["status"] == "finished"
     _assert_one_fee_per_row(world)

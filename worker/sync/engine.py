@@ -72,6 +72,8 @@ if added == 1 then
 end
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'progress_at', t[1])
 if #ARGV > 5 then
   redis.call('HDEL', KEYS[4], unpack(ARGV, 6))
   redis.call('ZREM', KEYS[5], unpack(ARGV, 6))
@@ -83,13 +85,15 @@ if s[1] == 'running' and s[2] == '1' and tonumber(s[4]) >= tonumber(s[3]) then
 end
 return 0
 """
-#: ``_SETTLE`` counts a record once (KEYS[2], the run's settled set), keeps that set and
-#: the run's lock (KEYS[3]) alive, drops the error-list entries (KEYS[4], KEYS[5]) of a
+#: ``_SETTLE`` counts a record once (KEYS[2], the run's settled set), notes when the run
+#: last made progress (:func:`stalled_records`), keeps that set and the run's lock
+#: (KEYS[3]) alive, drops the error-list entries (KEYS[4], KEYS[5]) of a
 #: record that transferred (ARGV[6:]: an entry resolves itself, R-4.3), and says whether
 #: this record was the run's last — one round trip, as it runs once per record.
 
 _FANNED_OUT = """
-redis.call('HSET', KEYS[1], 'expected', ARGV[1], 'fanned_out', '1')
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'expected', ARGV[1], 'fanned_out', '1', 'progress_at', t[1])
 local s = redis.call('HMGET', KEYS[1], 'status', 'settled')
 if s[1] == 'running' and tonumber(s[2] or '0') >= tonumber(ARGV[1]) then
   redis.call('HSET', KEYS[1], 'status', 'finishing')
@@ -302,8 +306,12 @@ def start_run(
     enqueue: Callable[[list[str]], None],
     *,
     stream: bool = True,
+    queue: str | None = None,
 ) -> RunReport:
     """Steps 1–3 of the module docstring; returns the report as of the fan-out.
+
+    ``queue`` names where ``enqueue`` sends the records; it is kept with the run so that
+    records resent after a lost message (:func:`stalled_records`) go there too.
 
     ``stream=False`` reads both sides whole before the fan-out even where the register
     could stream: when ``enqueue`` settles in this process (``run --now``), streaming
@@ -346,6 +354,8 @@ def start_run(
         run_key = key(ctx.connection_id, "run", run_id)
         streamed_key = key(ctx.connection_id, "run", run_id, "streamed")
         ctx.redis.delete(streamed_key)  # a redelivered start fans out everything again
+        if queue:
+            ctx.redis.hset(run_key, "queue", queue)
 
         def fan_out_now(keys: list[str]) -> None:
             ctx.redis.eval(_STREAMED, 2, run_key, streamed_key, STAGING_TTL, *keys)
@@ -465,6 +475,52 @@ def count_and_maybe_finish(
     if finishing:
         return finish_run(ctx, register, run_id)
     return None
+
+
+@dataclass(frozen=True)
+class Stalled:
+    """A run whose remaining records no message will bring: resend ``keys`` to ``queue``."""
+
+    register: str
+    run_id: str
+    queue: str | None
+    keys: list[str]
+
+
+def stalled_records(ctx: SyncContext, register: str, quiet: float) -> Stalled | None:
+    """The unsettled records of ``register``'s running run if it has fanned out and
+    settled nothing for ``quiet`` seconds.
+
+    Why: the Redis transport pops a message off its queue before it records it as
+    unacknowledged; a worker killed in between loses the message (kombu #305), and its
+    records would wait for the run's lock to expire and the next run. ``quiet`` is
+    longer than a dead worker's messages take to come back (the visibility timeout) and
+    than the longest retry countdown, so by then the records are lost, not in flight,
+    and sending them again cannot race another attempt; were one still on its way, the
+    record would settle once anyway (its create is claimed and looked up, R-6.1). The
+    run's quiet clock restarts, so the records are not resent again at once.
+    """
+    run_id = RunLock(ctx.redis, ctx.connection_id, register, LOCK_TTL).holder()
+    if not run_id:
+        return None
+    run_key = key(ctx.connection_id, "run", run_id)
+    status, fanned_out, progress_at, queue = ctx.redis.hmget(
+        run_key, ["status", "fanned_out", "progress_at", "queue"]
+    )
+    seconds, _ = ctx.redis.time()
+    if status != "running" or fanned_out != "1" or seconds - float(progress_at or 0) < quiet:
+        return None
+    settled_key = key(ctx.connection_id, "run", run_id, "settled")
+    keys_key = key(ctx.connection_id, "run", run_id, "keys")
+    unsettled = sorted(str(k) for k in ctx.redis.sdiff([keys_key, settled_key]))
+    if not unsettled:
+        return None
+    ctx.redis.hset(run_key, "progress_at", seconds)
+    log.warning(
+        "%s run %s settled nothing for %.0f s with %d record(s) left: sending them again",
+        register, run_id, quiet, len(unsettled),
+    )  # fmt: skip
+    return Stalled(register, run_id, str(queue) if queue else None, unsettled)
 
 
 def finish_run(ctx: SyncContext, register: str, run_id: str) -> RunReport:

@@ -21,12 +21,14 @@ from worker.sync.engine import (
     Outcome,
     Register,
     RunRefused,
+    Stalled,
     SyncContext,
     count_and_maybe_finish,
     load_staged,
     record_failure,
     run_now,
     settle_record,
+    stalled_records,
     start_run,
 )
 from worker.sync.invoice_checks import PaidInvoices, SentInvoices
@@ -88,11 +90,18 @@ def context_for(connection_id: str) -> SyncContext:
 
 
 def start_transfer(
-    connection_id: str, register: str, run_id: str, enqueue: Callable[[list[str]], None]
+    connection_id: str,
+    register: str,
+    run_id: str,
+    enqueue: Callable[[list[str]], None],
+    queue: str | None = None,
 ) -> dict[str, Any]:
-    """A register task's body: start the run and fan out; the summary for Flower."""
+    """A register task's body: start the run and fan out (to ``queue``); the summary for
+    Flower."""
     try:
-        report = start_run(context_for(connection_id), register_named(register), run_id, enqueue)
+        report = start_run(
+            context_for(connection_id), register_named(register), run_id, enqueue, queue=queue
+        )
     except RunRefused as exc:
         summary = exc.report.as_dict() if exc.report else {"transfer": register}
         return {**summary, "status": "refused", "message": str(exc)}
@@ -106,6 +115,21 @@ def reference_data_held(connection_id: str) -> Iterator[None]:
     two of a customer create's Redis round trips otherwise (bench/README.md)."""
     with context_for(connection_id).clients.reference.cache.scope():
         yield
+
+
+#: Added to the broker's visibility timeout and the longest retry countdown before a
+#: silent run's records count as lost (engine.stalled_records).
+STALL_MARGIN = 10.0
+
+
+def stalled_runs(connection_id: str) -> list[Stalled]:
+    """The connection's running runs whose remaining records were lost in transit
+    (engine.stalled_records), each with the records to send again."""
+    settings = get_settings()
+    quiet = settings.broker_visibility_timeout + settings.task_retry_backoff_max + STALL_MARGIN
+    ctx = context_for(connection_id)
+    found = (stalled_records(ctx, name, quiet) for name in REGISTERS)
+    return [stalled for stalled in found if stalled is not None]
 
 
 def settle(connection_id: str, register: str, run_id: str, natural_key: str) -> dict[str, Any]:
