@@ -77,6 +77,7 @@ class RecordTask(SyncTask):
         budget, and one out of retries is given up (listed, counted) alone.
         """
         summary: dict[str, Any] = {"records": keys, "outcomes": {}}
+        service.record_task_started(connection_id, run_id)
         with service.reference_data_held(connection_id):
             return self._settle_each(connection_id, register, run_id, keys, summary)
 

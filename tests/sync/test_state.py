@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import fakeredis
 import pytest
 import redis
@@ -101,3 +103,31 @@ def test_r_6_1_a_claimed_create_says_whether_one_was_pending_until_the_record_is
     binder.bind("1042", Binding(severa_id="g-1", eekonomi_id="e-1"))
     assert binder.pending_on("1042") is None
     assert binder.claim_create("1042", "eekonomi") is None
+
+
+def test_r_6_1_a_run_counts_as_stalled_only_after_quiet_seconds_without_an_attempt(
+    redis_client: redis.Redis, connection_id: str
+) -> None:
+    from types import SimpleNamespace
+
+    from worker.keys import key
+    from worker.sync.engine import Stalled, note_attempt, stalled_records
+    from worker.sync.locks import RunLock
+
+    ctx: Any = SimpleNamespace(redis=redis_client, connection_id=connection_id)
+    run_key = key(connection_id, "run", "run-1")
+    redis_client.hset(run_key, mapping={"status": "running", "fanned_out": "0", "queue": "q"})
+    redis_client.sadd(key(connection_id, "run", "run-1", "keys"), "1", "2", "3")
+    redis_client.sadd(key(connection_id, "run", "run-1", "settled"), "2")
+    assert stalled_records(ctx, "customers", quiet=0) is None  # holds no lock
+    RunLock(redis_client, connection_id, "customers", 60).acquire("run-1")
+    assert stalled_records(ctx, "customers", quiet=0) is None  # still fanning out
+    redis_client.hset(run_key, "fanned_out", "1")
+    note_attempt(ctx, "run-1")
+    assert stalled_records(ctx, "customers", quiet=30) is None  # a record task just started
+    assert stalled_records(ctx, "customers", quiet=0) == Stalled(
+        "customers", "run-1", "q", ["1", "3"]
+    )
+    assert stalled_records(ctx, "customers", quiet=30) is None  # its quiet clock restarted
+    note_attempt(ctx, "no-such-run")
+    assert redis_client.exists(key(connection_id, "run", "no-such-run")) == 0

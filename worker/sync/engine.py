@@ -487,18 +487,32 @@ class Stalled:
     keys: list[str]
 
 
+_ATTEMPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'progress_at', redis.call('TIME')[1])
+end
+"""
+
+
+def note_attempt(ctx: SyncContext, run_id: str) -> None:
+    """A record task of ``run_id`` starts or retries, so the run is not stalled
+    (:func:`stalled_records`); a finished, expired or ad-hoc run is left alone."""
+    ctx.redis.eval(_ATTEMPT, 1, key(ctx.connection_id, "run", run_id))
+
+
 def stalled_records(ctx: SyncContext, register: str, quiet: float) -> Stalled | None:
-    """The unsettled records of ``register``'s running run if it has fanned out and
-    settled nothing for ``quiet`` seconds.
+    """The unsettled records of ``register``'s running run if it has fanned out and no
+    record task of it has started or settled anything for ``quiet`` seconds.
 
     Why: the Redis transport pops a message off its queue before it records it as
     unacknowledged; a worker killed in between loses the message (kombu #305), and its
     records would wait for the run's lock to expire and the next run. ``quiet`` is
     longer than a dead worker's messages take to come back (the visibility timeout) and
-    than the longest retry countdown, so by then the records are lost, not in flight,
-    and sending them again cannot race another attempt; were one still on its way, the
-    record would settle once anyway (its create is claimed and looked up, R-6.1). The
-    run's quiet clock restarts, so the records are not resent again at once.
+    than the longest retry countdown, and every record task stamps the run when it
+    starts or retries (:func:`note_attempt`): a record still being tried keeps its run
+    from going quiet, so what is resent is lost, never in flight — two attempts at one
+    record at once could both create it. The run's quiet clock then restarts, so the
+    records are not resent again at once.
     """
     run_id = RunLock(ctx.redis, ctx.connection_id, register, LOCK_TTL).holder()
     if not run_id:

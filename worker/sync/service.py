@@ -25,6 +25,7 @@ from worker.sync.engine import (
     SyncContext,
     count_and_maybe_finish,
     load_staged,
+    note_attempt,
     record_failure,
     run_now,
     settle_record,
@@ -120,6 +121,11 @@ def reference_data_held(connection_id: str) -> Iterator[None]:
 #: Added to the broker's visibility timeout and the longest retry countdown before a
 #: silent run's records count as lost (engine.stalled_records).
 STALL_MARGIN = 10.0
+
+
+def record_task_started(connection_id: str, run_id: str) -> None:
+    """A record task of the run starts or retries (engine.note_attempt)."""
+    note_attempt(context_for(connection_id), run_id)
 
 
 def stalled_runs(connection_id: str) -> list[Stalled]:
