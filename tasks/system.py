@@ -25,13 +25,19 @@ def heartbeat(connection_id: str) -> dict[str, Any]:
     return record_heartbeat(redis_client(), connection_id)
 
 
+def _per_connection(task: Any) -> dict[str, int]:
+    """Send ``task`` once per known connection: how beat's ticks reach every connection
+    without beat knowing them (worker/schedule.py)."""
+    ids = connections(redis_client())
+    for connection_id in ids:
+        task.delay(connection_id)
+    return {"connections": len(ids)}
+
+
 @app.task(name="sync.heartbeat_all", acks_late=True)
 def heartbeat_all() -> dict[str, int]:
     """Beat's tick: one ``sync.heartbeat`` per known connection."""
-    ids = connections(redis_client())
-    for connection_id in ids:
-        heartbeat.delay(connection_id)
-    return {"connections": len(ids)}
+    return _per_connection(heartbeat)
 
 
 @app.task(name="sync.schedule_transfers", acks_late=True)
@@ -62,7 +68,4 @@ def resume_stalled_runs(connection_id: str) -> dict[str, int]:
 @app.task(name="sync.resume_stalled_runs_all", acks_late=True)
 def resume_stalled_runs_all() -> dict[str, int]:
     """Beat's tick: one ``sync.resume_stalled_runs`` per known connection."""
-    ids = connections(redis_client())
-    for connection_id in ids:
-        resume_stalled_runs.delay(connection_id)
-    return {"connections": len(ids)}
+    return _per_connection(resume_stalled_runs)
