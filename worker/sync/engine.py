@@ -494,6 +494,20 @@ end
 """
 
 
+_QUIET = """
+local s = redis.call('HMGET', KEYS[1], 'status', 'fanned_out', 'progress_at')
+local now = tonumber(redis.call('TIME')[1])
+if s[1] ~= 'running' or s[2] ~= '1' or now - tonumber(s[3] or '0') < tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'progress_at', now)
+return 1
+"""
+#: ``_QUIET`` says whether a fanned-out run (KEYS[1]) has been quiet for ARGV[1] seconds
+#: and, if so, restarts its quiet clock in the same step: of two ticks looking at once,
+#: only one resends the run's records.
+
+
 def note_attempt(ctx: SyncContext, run_id: str) -> None:
     """A record task of ``run_id`` starts or retries, so the run is not stalled
     (:func:`stalled_records`); a finished, expired or ad-hoc run is left alone."""
@@ -518,18 +532,14 @@ def stalled_records(ctx: SyncContext, register: str, quiet: float) -> Stalled | 
     if not run_id:
         return None
     run_key = key(ctx.connection_id, "run", run_id)
-    status, fanned_out, progress_at, queue = ctx.redis.hmget(
-        run_key, ["status", "fanned_out", "progress_at", "queue"]
-    )
-    seconds, _ = ctx.redis.time()
-    if status != "running" or fanned_out != "1" or seconds - float(progress_at or 0) < quiet:
+    if not ctx.redis.eval(_QUIET, 1, run_key, quiet):
         return None
     settled_key = key(ctx.connection_id, "run", run_id, "settled")
     keys_key = key(ctx.connection_id, "run", run_id, "keys")
     unsettled = sorted(str(k) for k in ctx.redis.sdiff([keys_key, settled_key]))
     if not unsettled:
         return None
-    ctx.redis.hset(run_key, "progress_at", seconds)
+    queue = ctx.redis.hget(run_key, "queue")
     log.warning(
         "%s run %s settled nothing for %.0f s with %d record(s) left: sending them again",
         register, run_id, quiet, len(unsettled),
