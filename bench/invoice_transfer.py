@@ -405,6 +405,8 @@ def invoice_spans(
 
 
 def main() -> int:
+    from config.settings import load_settings  # noqa: PLC0415 - after sys.path is set
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--invoices", type=int, default=2_000)
     parser.add_argument("--customers", type=int, default=400)
@@ -412,7 +414,12 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=800, help="each of one customer")
     parser.add_argument("--seed", type=int, default=6, help="random seed of the invoices")
     parser.add_argument("--scale", type=float, default=20.0, help="rate-limit multiplier")
-    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=load_settings().worker_concurrency,
+        help="worker processes (default: WORKER_CONCURRENCY, as the service)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="200 invoices, 40 customers, 50 articles, 80 projects"
     )
