@@ -17,8 +17,7 @@ from typing import Any
 import redis
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-SEVERA = "severa"
-EEKONOMI = "eekonomi"
+from schemas.sides import Side
 
 
 @dataclass(frozen=True)
@@ -84,10 +83,10 @@ class CompanySettingsSchema(Schema):
         unknown = EXCLUDE
 
     customers_master = fields.String(
-        load_default=None, allow_none=True, validate=validate.OneOf([SEVERA, EEKONOMI])
+        load_default=None, allow_none=True, validate=validate.OneOf(list(Side))
     )
     products_master = fields.String(
-        load_default=None, allow_none=True, validate=validate.OneOf([SEVERA, EEKONOMI])
+        load_default=None, allow_none=True, validate=validate.OneOf(list(Side))
     )
     cost_center_id = fields.String(load_default=None, allow_none=True)
     default_article_number = fields.String(load_default=None, allow_none=True)

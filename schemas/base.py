@@ -16,6 +16,8 @@ from typing import Any, TypeVar, cast
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from schemas.errors import MappingError
+
 __all__ = [
     "EEkonomiSchema",
     "MappingError",
@@ -53,20 +55,6 @@ def shared(schema_class: type[S]) -> S:
     if instance is None:
         instance = _SHARED[schema_class] = schema_class()
     return cast(S, instance)
-
-
-class MappingError(ValueError):
-    """A record cannot be mapped; ``reason`` tells a person what to change.
-
-    Attributes:
-        record_label: which record, as a person finds it, e.g. ``customer 1049 'Foo AB'``.
-        reason: what is wrong and how to fix it (R-4.3 error list).
-    """
-
-    def __init__(self, record_label: str, reason: str) -> None:
-        self.record_label = record_label
-        self.reason = reason
-        super().__init__(f"{record_label}: {reason}")
 
 
 class SeveraSchema(Schema):

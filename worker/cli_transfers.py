@@ -19,6 +19,7 @@ import click
 
 from config import company
 from config.company import SETTINGS
+from schemas.sides import Direction
 from worker.queues import REGISTER_NAMES
 
 CONNECTION = click.option(
@@ -327,9 +328,7 @@ def _known(client: Any, connection_id: str, register: str, natural_key: str) -> 
     from worker.sync.errorlist import ErrorList  # noqa: PLC0415
 
     errors = ErrorList(client, connection_id)
-    listed = any(
-        errors.get(register, d, natural_key) for d in ("severa→eekonomi", "eekonomi→severa")
-    )
+    listed = any(errors.get(register, d, natural_key) for d in Direction.of_records())
     return listed or Binder(client, connection_id, register).get(natural_key) is not None
 
 

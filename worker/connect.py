@@ -8,8 +8,8 @@ import redis
 import requests
 
 from config import Settings
+from schemas.sides import Side
 from worker.clients.factory import new_session
-from worker.clients.http import EEKONOMI
 from worker.clients.oauth import (
     AuthorizationFailed,
     Company,
@@ -56,7 +56,7 @@ def connect_eekonomi(
         )
     if callback.state != state:
         raise AuthorizationFailed("the answer's state does not match this consent: start again")
-    store = TokenStore(client, secret_box(settings), connection_id=connection_id, api=EEKONOMI)
+    store = TokenStore(client, secret_box(settings), connection_id=connection_id, api=Side.EEKONOMI)
     company = complete_authorization(
         client, settings, connection_id,
         code=callback.code, state=callback.state, store=store, session=session,

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import redis
 
 from config import Settings
-from worker.clients.http import EEKONOMI
+from schemas.sides import Side
 from worker.clients.tokens import TokenStore
 from worker.connect import connect_eekonomi
 from worker.connection_status import get_status
@@ -82,7 +82,9 @@ def bootstrap_demo(
         wait_for_port(settings.severa_base_url, timeout)
         wait_for_port(settings.eekonomi_identity_url, timeout)
         client = redis.Redis.from_url(redis_url, decode_responses=True)
-        store = TokenStore(client, secret_box(settings), connection_id=connection_id, api=EEKONOMI)
+        store = TokenStore(
+            client, secret_box(settings), connection_id=connection_id, api=Side.EEKONOMI
+        )
         if store.load() is not None and get_status(client, connection_id).ok:
             echo(f"demo: connection {connection_id!r} is already authorized in eEkonomi")
             return True

@@ -26,8 +26,8 @@ import requests
 from config import Settings, load_settings
 from sandbox.core import RateWindow, SandboxServer
 from sandbox.eekonomi import RATE_LIMIT, EEkonomiSandbox, demo_data
+from schemas.sides import Side
 from worker.clients.factory import Clients, build_clients, new_session
-from worker.clients.http import EEKONOMI
 from worker.clients.oauth import Company, begin_authorization, complete_authorization, demo_consent
 from worker.clients.tokens import TokenStore
 from worker.crypto import secret_box
@@ -124,7 +124,7 @@ def sandbox_settings(port: int, redis_url: str, data_dir: Path, **environ: str) 
 
 
 def token_store(settings: Settings, client: redis.Redis, connection_id: str) -> TokenStore:
-    return TokenStore(client, secret_box(settings), connection_id=connection_id, api=EEKONOMI)
+    return TokenStore(client, secret_box(settings), connection_id=connection_id, api=Side.EEKONOMI)
 
 
 def authorize(

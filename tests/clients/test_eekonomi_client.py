@@ -26,6 +26,7 @@ import redis
 
 from config import Settings
 from sandbox.eekonomi import demo_data
+from schemas.sides import Side
 from tests.clients.eekonomi_support import (
     Sandbox,
     authorize,
@@ -36,7 +37,6 @@ from tests.clients.eekonomi_support import (
 )
 from worker.clients.eekonomi import EEkonomiClient
 from worker.clients.http import (
-    EEKONOMI,
     AmbiguousWriteError,
     ApiConfigError,
     ApiRecordError,
@@ -284,7 +284,7 @@ def _hammer(
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     eekonomi = clients_for(settings, client, connection_id).eekonomi
     eekonomi.transport.limiter = RedisRateLimiter(
-        client, connection_id=connection_id, api=EEKONOMI, rate_of=lambda bucket: Rate(25.0, 2)
+        client, connection_id=connection_id, api=Side.EEKONOMI, rate_of=lambda bucket: Rate(25.0, 2)
     )
     customer_id, article_id = ids
     barrier.wait(30)
@@ -522,7 +522,7 @@ def test_given_a_malformed_200_when_reading_then_a_clear_malformed_response_erro
     with pytest.raises(MalformedResponse) as raised:
         call(client)
 
-    assert raised.value.api == EEKONOMI
+    assert raised.value.api == Side.EEKONOMI
     assert f"eekonomi GET {path.removeprefix('/v2')}" in str(raised.value)
 
 

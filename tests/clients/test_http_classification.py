@@ -7,9 +7,8 @@ import json
 import pytest
 import requests
 
+from schemas.sides import Side
 from worker.clients.http import (
-    EEKONOMI,
-    SEVERA,
     Kind,
     classify,
     endpoint_of,
@@ -33,7 +32,9 @@ def eek(status: int, code: int, message: str = "m", field: str | None = None) ->
         "ErrorId": "5d4e3f2a-0000-4000-8000-000000000001",
         "Errors": [{"Field": field, "ErrorCode": str(code), "Message": message}] if field else [],
     }
-    return classify(EEKONOMI, status, parse_vendor_error(EEKONOMI, answer(status, body))).kind
+    return classify(
+        Side.EEKONOMI, status, parse_vendor_error(Side.EEKONOMI, answer(status, body))
+    ).kind
 
 
 @pytest.mark.parametrize(
@@ -72,16 +73,16 @@ def test_eekonomi_validation_error_carries_field_message_and_error_id() -> None:
         "ErrorId": "5d4e3f2a-0000-4000-8000-000000000002",
         "Errors": [{"Field": "Name", "ErrorCode": "2000", "Message": "Name is too long"}],
     }
-    vendor = parse_vendor_error(EEKONOMI, answer(400, body))
+    vendor = parse_vendor_error(Side.EEKONOMI, answer(400, body))
     assert vendor.field == "Name"
     assert vendor.error_id == "5d4e3f2a-0000-4000-8000-000000000002"
     assert "Name is too long" in (vendor.message or "")
 
 
 def test_oauth_invalid_grant_is_configuration_not_retry() -> None:
-    vendor = parse_vendor_error(EEKONOMI, answer(400, {"error": "invalid_grant"}))
+    vendor = parse_vendor_error(Side.EEKONOMI, answer(400, {"error": "invalid_grant"}))
     assert vendor.code == "invalid_grant"
-    assert classify(EEKONOMI, 400, vendor).kind is Kind.CONFIG
+    assert classify(Side.EEKONOMI, 400, vendor).kind is Kind.CONFIG
 
 
 @pytest.mark.parametrize(
@@ -105,18 +106,18 @@ def test_severa_error_types(status: int, error_type: str, kind: Kind) -> None:
             ],
         }
     }
-    vendor = parse_vendor_error(SEVERA, answer(status, body))
-    assert classify(SEVERA, status, vendor).kind is kind
+    vendor = parse_vendor_error(Side.SEVERA, answer(status, body))
+    assert classify(Side.SEVERA, status, vendor).kind is kind
 
 
 def test_statuses_without_a_known_code() -> None:
-    empty = parse_vendor_error(SEVERA, answer(502, "<html>Bad gateway</html>"))
-    assert classify(SEVERA, 502, empty).kind is Kind.TRANSIENT
-    assert classify(SEVERA, 404, empty).kind is Kind.NOT_FOUND
-    assert classify(SEVERA, 401, empty).kind is Kind.REFRESH
-    assert classify(SEVERA, 429, empty).kind is Kind.TRANSIENT
-    assert classify(SEVERA, 408, empty).kind is Kind.TRANSIENT
-    assert classify(SEVERA, 400, empty).kind is Kind.RECORD
+    empty = parse_vendor_error(Side.SEVERA, answer(502, "<html>Bad gateway</html>"))
+    assert classify(Side.SEVERA, 502, empty).kind is Kind.TRANSIENT
+    assert classify(Side.SEVERA, 404, empty).kind is Kind.NOT_FOUND
+    assert classify(Side.SEVERA, 401, empty).kind is Kind.REFRESH
+    assert classify(Side.SEVERA, 429, empty).kind is Kind.TRANSIENT
+    assert classify(Side.SEVERA, 408, empty).kind is Kind.TRANSIENT
+    assert classify(Side.SEVERA, 400, empty).kind is Kind.RECORD
 
 
 def test_a_5xx_is_never_blamed_on_the_record() -> None:
@@ -127,11 +128,11 @@ def test_rate_limit_wait_comes_from_the_message_then_retry_after_then_default() 
     msg = "API calls quota exceeded! maximum admitted 600 per Minute. Try again in 55 seconds."
     body = {"ErrorCode": 4010, "DeveloperErrorMessage": msg, "ErrorId": "x"}
     response = answer(429, body)
-    assert retry_after(EEKONOMI, response, parse_vendor_error(EEKONOMI, response)) == 55
+    assert retry_after(Side.EEKONOMI, response, parse_vendor_error(Side.EEKONOMI, response)) == 55
     severa = answer(429, {"error": {"type": "InvalidRequest"}}, {"Retry-After": "1"})
-    assert retry_after(SEVERA, severa, parse_vendor_error(SEVERA, severa)) == 1
+    assert retry_after(Side.SEVERA, severa, parse_vendor_error(Side.SEVERA, severa)) == 1
     bare = answer(429, "quota")
-    assert retry_after(EEKONOMI, bare, parse_vendor_error(EEKONOMI, bare)) == 60
+    assert retry_after(Side.EEKONOMI, bare, parse_vendor_error(Side.EEKONOMI, bare)) == 60
 
 
 def test_endpoints_for_rate_limiting_ignore_ids() -> None:

@@ -24,9 +24,8 @@ from typing import Any
 
 import requests
 
+from schemas.sides import Side
 from worker.clients.http import (
-    EEKONOMI,
-    SEVERA,
     AmbiguousWriteError,
     ApiConfigError,
     ApiError,
@@ -144,7 +143,7 @@ class SeveraAuth(_CachedBearer):
                     raise ApiConfigError(
                         "Severa rejected the client credentials: check SEVERA_CLIENT_ID and "
                         "SEVERA_CLIENT_SECRET, and the scopes ticked for them in Severa",
-                        api=SEVERA, method="POST", path="/v1/token", status=exc.status,
+                        api=Side.SEVERA, method="POST", path="/v1/token", status=exc.status,
                         vendor=exc.vendor,
                     ) from None  # fmt: skip
                 raise
@@ -152,7 +151,7 @@ class SeveraAuth(_CachedBearer):
         if not isinstance(payload, dict) or not payload.get("access_token"):
             raise ApiTransientError(
                 "Severa answered the token request without an access token",
-                api=SEVERA, method="POST", path="/v1/token", status=response.status_code,
+                api=Side.SEVERA, method="POST", path="/v1/token", status=response.status_code,
             )  # fmt: skip
         expires_in = float(payload.get("access_token_expires_in") or 3600)
         now = self.clock()
@@ -260,8 +259,6 @@ def save_authorization(store: TokenStore, tokens: TokenSet) -> None:
 
 
 __all__ = [
-    "EEKONOMI",
-    "SEVERA",
     "SEVERA_SCOPES",
     "EEkonomiAuth",
     "SeveraAuth",

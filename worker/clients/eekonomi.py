@@ -24,8 +24,8 @@ from typing import Any
 
 import requests
 
+from schemas.sides import Side
 from worker.clients.http import (
-    EEKONOMI,
     AmbiguousWriteError,
     ApiRecordError,
     ApiTransport,
@@ -75,7 +75,7 @@ class EEkonomiClient:
         limiter: Limiter | None = None,
     ) -> None:
         self.transport = ApiTransport(
-            api=EEKONOMI,
+            api=Side.EEKONOMI,
             base_url=base_url,
             session=session,
             auth=auth,
@@ -121,7 +121,7 @@ class EEkonomiClient:
         if not isinstance(body, dict):
             raise MalformedResponse(
                 "eEkonomi answered with something that is not an object",
-                api=EEKONOMI, method="GET", path=path,
+                api=Side.EEKONOMI, method="GET", path=path,
             )  # fmt: skip
         return body
 
@@ -145,7 +145,7 @@ class EEkonomiClient:
             error = AmbiguousWriteError if method == "POST" else MalformedResponse
             raise error(
                 "eEkonomi accepted a write but answered with something that is not a record",
-                api=EEKONOMI, method=method, path=path, status=response.status_code,
+                api=Side.EEKONOMI, method=method, path=path, status=response.status_code,
             )  # fmt: skip
         return result
 

@@ -16,9 +16,10 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from config import Settings
+from schemas.sides import Side
 from worker.clients.auth import SEVERA_SCOPES, EEkonomiAuth, SeveraAuth
 from worker.clients.eekonomi import EEkonomiClient
-from worker.clients.http import EEKONOMI, SEVERA, ApiTransport
+from worker.clients.http import ApiTransport
 from worker.clients.ratelimit import Rate, RedisRateLimiter
 from worker.clients.refdata import ReferenceCache, ReferenceData
 from worker.clients.severa import SeveraClient
@@ -99,12 +100,12 @@ def build_severa(
     Severa counts both against the client (severa-notes §5.2).
     """
     session = session or new_session()
-    store = TokenStore(redis_client, box, connection_id=connection_id, api=SEVERA)
+    store = TokenStore(redis_client, box, connection_id=connection_id, api=Side.SEVERA)
     limiter = RedisRateLimiter(
-        redis_client, connection_id=connection_id, api=SEVERA, rate_of=lambda bucket: rate
+        redis_client, connection_id=connection_id, api=Side.SEVERA, rate_of=lambda bucket: rate
     )
     token_transport = ApiTransport(
-        api=SEVERA,
+        api=Side.SEVERA,
         base_url=base_url,
         session=session,
         auth=None,
@@ -146,7 +147,7 @@ def identity_transport(
 ) -> ApiTransport:
     """The transport to eEkonomi's identity server (token endpoint; no bearer auth)."""
     return ApiTransport(
-        api=EEKONOMI,
+        api=Side.EEKONOMI,
         base_url=settings.eekonomi_identity_url,
         session=session,
         auth=None,
@@ -178,11 +179,11 @@ def build_clients(
     )
     severa = severa_connection.client
     severa_store = severa_connection.tokens
-    eekonomi_store = TokenStore(redis_client, box, connection_id=connection_id, api=EEKONOMI)
+    eekonomi_store = TokenStore(redis_client, box, connection_id=connection_id, api=Side.EEKONOMI)
     eekonomi_limiter = RedisRateLimiter(
         redis_client,
         connection_id=connection_id,
-        api=EEKONOMI,
+        api=Side.EEKONOMI,
         rate_of=lambda bucket: Rate.per_minute(settings.eekonomi_requests_per_minute, 20),
     )
     eekonomi_auth = EEkonomiAuth(

@@ -30,10 +30,8 @@ from typing import Any, Protocol
 
 import requests
 
+from schemas.sides import Side
 from worker.errors import ConfigError, RecordError, SyncError, TransientError
-
-SEVERA = "severa"
-EEKONOMI = "eekonomi"
 
 
 class Kind(enum.Enum):
@@ -57,87 +55,105 @@ class Resolution:
 #: (api, vendor error code or Severa error type) → resolution. ``None`` api = both.
 VENDOR_CODES: dict[tuple[str, int | str], Resolution] = {
     # eEkonomi ErrorCode (eaccounting-notes §5)
-    (EEKONOMI, 2000): Resolution(Kind.RECORD, "eEkonomi rejected a field value"),
-    (EEKONOMI, 3000): Resolution(Kind.RECORD, "a record it refers to does not exist in eEkonomi"),
-    (EEKONOMI, 4000): Resolution(Kind.RECORD, "it would duplicate an existing eEkonomi record"),
-    (EEKONOMI, 4001): Resolution(Kind.RECORD, "eEkonomi cannot delete it (it has dependents)"),
-    (EEKONOMI, 4002): Resolution(Kind.RECORD, "eEkonomi cannot create or update it"),
-    (EEKONOMI, 4003): Resolution(
+    (Side.EEKONOMI, 2000): Resolution(Kind.RECORD, "eEkonomi rejected a field value"),
+    (Side.EEKONOMI, 3000): Resolution(
+        Kind.RECORD, "a record it refers to does not exist in eEkonomi"
+    ),
+    (Side.EEKONOMI, 4000): Resolution(
+        Kind.RECORD, "it would duplicate an existing eEkonomi record"
+    ),
+    (Side.EEKONOMI, 4001): Resolution(Kind.RECORD, "eEkonomi cannot delete it (it has dependents)"),
+    (Side.EEKONOMI, 4002): Resolution(Kind.RECORD, "eEkonomi cannot create or update it"),
+    (Side.EEKONOMI, 4003): Resolution(
         Kind.CONFIG, "the eEkonomi company's startup guide is not completed: finish it in eEkonomi"
     ),
-    (EEKONOMI, 4004): Resolution(
+    (Side.EEKONOMI, 4004): Resolution(
         Kind.CONFIG, "the eEkonomi company is not active: reactivate it or connect another one"
     ),
-    (EEKONOMI, 4005): Resolution(Kind.CONFIG, "eEkonomi refused access: run `connect` again"),
-    (EEKONOMI, 4006): Resolution(
+    (Side.EEKONOMI, 4005): Resolution(Kind.CONFIG, "eEkonomi refused access: run `connect` again"),
+    (Side.EEKONOMI, 4006): Resolution(
         Kind.CONFIG,
         "the eEkonomi consent lacks a scope: run `connect` again and approve all requested scopes",
     ),
-    (EEKONOMI, 4007): Resolution(
+    (Side.EEKONOMI, 4007): Resolution(
         Kind.CONFIG, "the eEkonomi user lacks permission: connect with an administrator"
     ),
-    (EEKONOMI, 4009): Resolution(
+    (Side.EEKONOMI, 4009): Resolution(
         Kind.CONFIG, "the eEkonomi product variant does not include this feature"
     ),
-    (EEKONOMI, 4010): Resolution(Kind.TRANSIENT, "eEkonomi rate limit reached"),
-    (EEKONOMI, 4011): Resolution(Kind.CONFIG, "the eEkonomi user has no access to the company"),
-    (EEKONOMI, 4012): Resolution(
+    (Side.EEKONOMI, 4010): Resolution(Kind.TRANSIENT, "eEkonomi rate limit reached"),
+    (Side.EEKONOMI, 4011): Resolution(
+        Kind.CONFIG, "the eEkonomi user has no access to the company"
+    ),
+    (Side.EEKONOMI, 4012): Resolution(
         Kind.CONFIG, "the eEkonomi licence agreement is not accepted: accept it in eEkonomi"
     ),
-    (EEKONOMI, 4013): Resolution(
+    (Side.EEKONOMI, 4013): Resolution(
         Kind.RECORD, "eEkonomi cannot bookkeep it: the year or period is locked"
     ),
-    (EEKONOMI, 4019): Resolution(
+    (Side.EEKONOMI, 4019): Resolution(
         Kind.CONFIG, "the connected eEkonomi user is read-only: connect with a user who can write"
     ),
-    (EEKONOMI, 4024): Resolution(
+    (Side.EEKONOMI, 4024): Resolution(
         Kind.RECORD, "the article's account coding has no sales account: fix the coding in eEkonomi"
     ),
-    (EEKONOMI, 4025): Resolution(
+    (Side.EEKONOMI, 4025): Resolution(
         Kind.RECORD, "eEkonomi rejected the VAT number (VIES check): correct it at the source"
     ),
-    (EEKONOMI, 4032): Resolution(Kind.RECORD, "the supplier invoice does not balance"),
-    (EEKONOMI, 4034): Resolution(
+    (Side.EEKONOMI, 4032): Resolution(Kind.RECORD, "the supplier invoice does not balance"),
+    (Side.EEKONOMI, 4034): Resolution(
         Kind.CONFIG, "a sandbox OAuth client cannot reach production: use production credentials"
     ),
-    (EEKONOMI, 5000): Resolution(Kind.TRANSIENT, "eEkonomi internal error"),
-    (EEKONOMI, 5001): Resolution(Kind.TRANSIENT, "a service eEkonomi depends on did not answer"),
-    (EEKONOMI, 5002): Resolution(Kind.TRANSIENT, "eEkonomi cancelled the operation"),
-    (EEKONOMI, 5005): Resolution(Kind.RECORD, "the eEkonomi project it refers to has ended"),
-    (EEKONOMI, 5006): Resolution(Kind.RECORD, "the eEkonomi cost-center item it uses is inactive"),
-    (EEKONOMI, "invalid_grant"): Resolution(
+    (Side.EEKONOMI, 5000): Resolution(Kind.TRANSIENT, "eEkonomi internal error"),
+    (Side.EEKONOMI, 5001): Resolution(
+        Kind.TRANSIENT, "a service eEkonomi depends on did not answer"
+    ),
+    (Side.EEKONOMI, 5002): Resolution(Kind.TRANSIENT, "eEkonomi cancelled the operation"),
+    (Side.EEKONOMI, 5005): Resolution(Kind.RECORD, "the eEkonomi project it refers to has ended"),
+    (Side.EEKONOMI, 5006): Resolution(
+        Kind.RECORD, "the eEkonomi cost-center item it uses is inactive"
+    ),
+    (Side.EEKONOMI, "invalid_grant"): Resolution(
         Kind.CONFIG,
         "eEkonomi refused the saved authorization (refresh token revoked, expired or already "
         "used): run `python -m worker connect` to authorize again",
     ),
-    (EEKONOMI, "invalid_client"): Resolution(
+    (Side.EEKONOMI, "invalid_client"): Resolution(
         Kind.CONFIG, "eEkonomi rejected the OAuth client: check EEKONOMI_CLIENT_ID and _SECRET"
     ),
-    (EEKONOMI, "unauthorized_client"): Resolution(
+    (Side.EEKONOMI, "unauthorized_client"): Resolution(
         Kind.CONFIG, "the eEkonomi OAuth client may not use this grant: check the client"
     ),
-    (EEKONOMI, 6000): Resolution(Kind.RECORD, "eEkonomi rejected a query parameter"),
-    (EEKONOMI, 6001): Resolution(Kind.RECORD, "eEkonomi rejected an input format"),
+    (Side.EEKONOMI, 6000): Resolution(Kind.RECORD, "eEkonomi rejected a query parameter"),
+    (Side.EEKONOMI, 6001): Resolution(Kind.RECORD, "eEkonomi rejected an input format"),
     # Severa ExceptionModel.error.type (severa-notes §5.1)
-    (SEVERA, "InvalidParameter"): Resolution(Kind.RECORD, "Severa rejected a field value"),
-    (SEVERA, "InvalidRequest"): Resolution(Kind.RECORD, "Severa rejected the request"),
-    (SEVERA, "InvalidOperation"): Resolution(Kind.RECORD, "Severa does not allow this operation"),
-    (SEVERA, "AuthenticationRequired"): Resolution(Kind.REFRESH, "Severa access token expired"),
-    (SEVERA, "InsufficientApiScope"): Resolution(
+    (Side.SEVERA, "InvalidParameter"): Resolution(Kind.RECORD, "Severa rejected a field value"),
+    (Side.SEVERA, "InvalidRequest"): Resolution(Kind.RECORD, "Severa rejected the request"),
+    (Side.SEVERA, "InvalidOperation"): Resolution(
+        Kind.RECORD, "Severa does not allow this operation"
+    ),
+    (Side.SEVERA, "AuthenticationRequired"): Resolution(
+        Kind.REFRESH, "Severa access token expired"
+    ),
+    (Side.SEVERA, "InsufficientApiScope"): Resolution(
         Kind.CONFIG,
         "the Severa client credentials lack a scope: tick it under Settings → REST API in Severa",
     ),
-    (SEVERA, "AddonMissing"): Resolution(
+    (Side.SEVERA, "AddonMissing"): Resolution(
         Kind.CONFIG, "a Severa add-on is missing: enable the REST API upgrade in Severa"
     ),
-    (SEVERA, "FeatureIsNotEnabled"): Resolution(Kind.CONFIG, "a Severa feature is not enabled"),
-    (SEVERA, "OrganizationNotActive"): Resolution(
+    (Side.SEVERA, "FeatureIsNotEnabled"): Resolution(
+        Kind.CONFIG, "a Severa feature is not enabled"
+    ),
+    (Side.SEVERA, "OrganizationNotActive"): Resolution(
         Kind.CONFIG, "the Severa organization is not active"
     ),
-    (SEVERA, "PermissionDenied"): Resolution(Kind.CONFIG, "Severa denied permission"),
-    (SEVERA, "TrialExpired"): Resolution(Kind.CONFIG, "the Severa trial has expired"),
-    (SEVERA, "ConfigurationError"): Resolution(Kind.CONFIG, "Severa reports a configuration error"),
-    (SEVERA, "InternalSystemError"): Resolution(Kind.TRANSIENT, "Severa internal error"),
+    (Side.SEVERA, "PermissionDenied"): Resolution(Kind.CONFIG, "Severa denied permission"),
+    (Side.SEVERA, "TrialExpired"): Resolution(Kind.CONFIG, "the Severa trial has expired"),
+    (Side.SEVERA, "ConfigurationError"): Resolution(
+        Kind.CONFIG, "Severa reports a configuration error"
+    ),
+    (Side.SEVERA, "InternalSystemError"): Resolution(Kind.TRANSIENT, "Severa internal error"),
 }
 
 #: HTTP status → resolution when no vendor code decides it.
@@ -171,7 +187,7 @@ class VendorError:
     field: str | None = None
 
 
-def parse_vendor_error(api: str, response: requests.Response) -> VendorError:
+def parse_vendor_error(api: Side, response: requests.Response) -> VendorError:
     """Read eEkonomi's ``CommonExtendedBadRequest`` or Severa's ``ExceptionModel``; tolerant
     of non-JSON bodies (a proxy's HTML 502 must not hide the status)."""
     try:
@@ -181,9 +197,9 @@ def parse_vendor_error(api: str, response: requests.Response) -> VendorError:
         return VendorError(message=text or None)
     if not isinstance(body, dict):
         return VendorError(message=str(body)[:200])
-    if api == EEKONOMI and isinstance(body.get("error"), str):  # OAuth error (RFC 6749 §5.2)
+    if api == Side.EEKONOMI and isinstance(body.get("error"), str):  # OAuth error (RFC 6749 §5.2)
         return VendorError(code=body["error"], message=body.get("error_description"))
-    if api == EEKONOMI:
+    if api == Side.EEKONOMI:
         errors = body.get("Errors") or []
         first = errors[0] if errors and isinstance(errors[0], dict) else {}
         message = body.get("DeveloperErrorMessage") or first.get("Message")
@@ -208,11 +224,11 @@ def parse_vendor_error(api: str, response: requests.Response) -> VendorError:
     )
 
 
-def classify(api: str, status: int, vendor: VendorError) -> Resolution:
+def classify(api: Side, status: int, vendor: VendorError) -> Resolution:
     """The one decision of what a failed answer means."""
     if (
         status == 403
-        and api == EEKONOMI
+        and api == Side.EEKONOMI
         and ("module" in (vendor.message or "").lower() or (vendor.code == 4002 and status == 403))
     ):
         return NO_MODULE
@@ -245,7 +261,7 @@ class ApiError(SyncError):
         self,
         reason: str,
         *,
-        api: str,
+        api: Side,
         method: str,
         path: str,
         status: int | None = None,
@@ -309,10 +325,10 @@ _ERROR_CLASSES: dict[Kind, type[ApiError]] = {
 # -- rate-limit hints ------------------------------------------------------------------
 
 _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
-DEFAULT_RATE_LIMIT_WAIT = {EEKONOMI: 60.0, SEVERA: 1.0}
+DEFAULT_RATE_LIMIT_WAIT = {Side.EEKONOMI: 60.0, Side.SEVERA: 1.0}
 
 
-def retry_after(api: str, response: requests.Response, vendor: VendorError) -> float:
+def retry_after(api: Side, response: requests.Response, vendor: VendorError) -> float:
     """Seconds to wait after a 429: eEkonomi's "Try again in N seconds", else
     ``Retry-After``, else the API's default window."""
     match = _TRY_AGAIN.search(vendor.message or response.text or "")
@@ -367,7 +383,7 @@ class ApiTransport:
     def __init__(
         self,
         *,
-        api: str,
+        api: Side,
         base_url: str,
         session: requests.Session,
         auth: RefreshableAuth | None,
@@ -543,7 +559,7 @@ class MalformedResponse(ApiTransientError):
     and overloaded servers produce these; a persistent one ends in the error list)."""
 
 
-def _json_of(response: requests.Response, api: str, path: str) -> Any:
+def _json_of(response: requests.Response, api: Side, path: str) -> Any:
     try:
         return response.json()
     except ValueError:

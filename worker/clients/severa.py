@@ -26,8 +26,8 @@ from typing import Any
 
 import requests
 
+from schemas.sides import Side
 from worker.clients.http import (
-    SEVERA,
     AmbiguousWriteError,
     ApiTransientError,
     ApiTransport,
@@ -108,7 +108,7 @@ class SeveraClient:
         row_count: int = ROW_COUNT,
     ) -> None:
         self.transport = ApiTransport(
-            api=SEVERA,
+            api=Side.SEVERA,
             base_url=base_url,
             session=session,
             auth=auth,
@@ -132,7 +132,7 @@ class SeveraClient:
         if not isinstance(body, dict):
             raise ApiTransientError(
                 "Severa answered with something that is not an object",
-                api=SEVERA, method="GET", path=path,
+                api=Side.SEVERA, method="GET", path=path,
             )  # fmt: skip
         return body
 
@@ -151,7 +151,7 @@ class SeveraClient:
             raise AmbiguousWriteError(
                 f"Severa accepted the write but its answer could not be read ({exc.reason}): "
                 "look the record up before creating it again",
-                api=SEVERA, method="POST", path=path, status=response.status_code,
+                api=Side.SEVERA, method="POST", path=path, status=response.status_code,
             ) from None  # fmt: skip
 
     def _patch(self, path: str, changes: Mapping[str, Any]) -> Record:
@@ -373,12 +373,12 @@ def _single(body: Any, method: str, path: str) -> Record:
         if len(body) != 1 or not isinstance(body[0], dict):
             raise ApiTransientError(
                 f"Severa answered a write with {len(body)} records where one was expected",
-                api=SEVERA, method=method, path=path,
+                api=Side.SEVERA, method=method, path=path,
             )  # fmt: skip
         return body[0]
     if not isinstance(body, dict):
         raise ApiTransientError(
             "Severa answered a write with something that is not a record",
-            api=SEVERA, method=method, path=path,
+            api=Side.SEVERA, method=method, path=path,
         )  # fmt: skip
     return body

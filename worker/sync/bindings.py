@@ -27,11 +27,10 @@ from typing import Any
 
 import redis
 
+from schemas.sides import Side
 from worker.keys import key
 
-SEVERA = "severa"
-EEKONOMI = "eekonomi"
-SIDES = (SEVERA, EEKONOMI)
+SIDES = (Side.SEVERA, Side.EEKONOMI)
 
 
 @dataclass
@@ -51,10 +50,10 @@ class Binding:
         return cls(**json.loads(raw))
 
     def id_on(self, side: str) -> str:
-        return self.severa_id if side == SEVERA else self.eekonomi_id
+        return self.severa_id if side == Side.SEVERA else self.eekonomi_id
 
     def hash_on(self, side: str) -> str:
-        return self.severa_hash if side == SEVERA else self.eekonomi_hash
+        return self.severa_hash if side == Side.SEVERA else self.eekonomi_hash
 
 
 class Binder:

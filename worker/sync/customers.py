@@ -33,8 +33,9 @@ from schemas.customers import (
     severa_customer_to_record,
 )
 from schemas.records import CustomerRecord, content_hash
+from schemas.sides import Side
 from worker.keys import key
-from worker.sync.bindings import EEKONOMI, SEVERA, Binding
+from worker.sync.bindings import Binding
 from worker.sync.engine import (
     Outcome,
     Staged,
@@ -64,7 +65,7 @@ class Customers:
     def read(
         self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
     ) -> datetime | None:
-        if side == EEKONOMI:
+        if side == Side.EEKONOMI:
             listing = ctx.clients.eekonomi.list_customers(changed_since=since)
             for customer in listing:
                 number = str(customer.get("CustomerNumber") or "")
@@ -101,18 +102,18 @@ class Customers:
         link = link_of(ctx, NAME, natural_key)
         binding, severa_id, eekonomi_id = link.binding, link.severa_id, link.eekonomi_id
         side = flowing_side(staged, link, ctx.values["customers_master"])
-        if side == SEVERA and staged.severa is not None:
+        if side == Side.SEVERA and staged.severa is not None:
             record = severa_customer_to_record(staged.severa)
             severa_id = str(staged.severa["guid"])
             if content_hash(record) == binding.severa_hash and eekonomi_id:
-                return Outcome("unchanged", SEVERA)
+                return Outcome("unchanged", Side.SEVERA)
             return self._to_eekonomi(ctx, natural_key, record, binding, severa_id, eekonomi_id,
                                      staged.eekonomi)  # fmt: skip
-        if side == EEKONOMI and staged.eekonomi is not None:
+        if side == Side.EEKONOMI and staged.eekonomi is not None:
             record = eekonomi_customer_to_record(staged.eekonomi)
             eekonomi_id = str(staged.eekonomi["Id"])
             if content_hash(record) == binding.eekonomi_hash and severa_id:
-                return Outcome("unchanged", EEKONOMI)
+                return Outcome("unchanged", Side.EEKONOMI)
             return self._to_severa(ctx, natural_key, record, binding, severa_id, eekonomi_id)
         return Outcome("unchanged")
 
@@ -154,7 +155,7 @@ class Customers:
                 eekonomi_hash=content_hash(eekonomi_customer_to_record(written)),
             ),
         )
-        return Outcome(counter, SEVERA)
+        return Outcome(counter, Side.SEVERA)
 
     def _to_severa(
         self,
@@ -168,7 +169,7 @@ class Customers:
         severa = ctx.clients.severa
         binder = ctx.binder(NAME)
         owner = ctx.redis.hget(_names_key(ctx), name_key(record["name"]))
-        resuming = binder.pending_on(natural_key) == SEVERA
+        resuming = binder.pending_on(natural_key) == Side.SEVERA
         if not severa_id and resuming and natural_key.isdigit():
             for found in severa.list_customers(numbers=[int(natural_key)]):
                 severa_id = str(found["guid"])
@@ -182,7 +183,7 @@ class Customers:
             # Only the one name that matters is looked up (the index may be large).
             taken = [record["name"]] if owner and str(owner) != natural_key else []
             check_importable_into_severa(record, taken)
-            binder.mark_pending(natural_key, SEVERA)
+            binder.mark_pending(natural_key, Side.SEVERA)
             joined = self._create_in_severa(ctx, record)
             counter = "created"
         else:
@@ -200,7 +201,7 @@ class Customers:
         )
         if joined:
             ctx.redis.hset(_names_key(ctx), name_key(record["name"]), natural_key)
-        return Outcome(counter, EEKONOMI)
+        return Outcome(counter, Side.EEKONOMI)
 
     def _create_in_severa(self, ctx: SyncContext, record: CustomerRecord) -> dict[str, Any]:
         """Customer, then its invoicing address, then its contact and communications."""

@@ -42,12 +42,13 @@ from config import company
 from config.settings import Settings
 from schemas.base import MappingError
 from schemas.records import content_hash
+from schemas.sides import Direction, Side
 from worker.clients.factory import Clients
 from worker.clients.http import ApiError
 from worker.connection_status import get_status
 from worker.errors import ConfigError, RecordError
 from worker.keys import key
-from worker.sync.bindings import EEKONOMI, SEVERA, Binder, Binding, KeyIndex
+from worker.sync.bindings import Binder, Binding, KeyIndex
 from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef, entry_id
 from worker.sync.locks import AlreadyRunning, RunLock
 from worker.sync.runs import FAILED, RunReport, Runs
@@ -62,7 +63,6 @@ LOCK_TTL = 1800.0
 #: Staged data of a run that never finished is dropped after this long.
 STAGING_TTL = 7 * 24 * 3600
 
-DIRECTIONS = {SEVERA: "severa→eekonomi", EEKONOMI: "eekonomi→severa"}
 
 _SETTLE = """
 local added = redis.call('SADD', KEYS[2], ARGV[1])
@@ -132,7 +132,7 @@ class Staged:
     eekonomi: dict[str, Any] | None = None
 
     def on(self, side: str) -> dict[str, Any] | None:
-        return self.severa if side == SEVERA else self.eekonomi
+        return self.severa if side == Side.SEVERA else self.eekonomi
 
 
 @dataclass
@@ -230,7 +230,7 @@ class Stager:
         keys = [k for k in self._items if k in self._digests]
         if not keys:
             return
-        field = "severa_hash" if self.side == SEVERA else "eekonomi_hash"
+        field = "severa_hash" if self.side == Side.SEVERA else "eekonomi_hash"
         for natural_key, raw in zip(keys, self.client.hmget(self.bindings_key, keys), strict=True):
             if raw and json.loads(raw).get(field) == self._digests[natural_key]:
                 del self._items[natural_key]
@@ -362,7 +362,11 @@ def start_run(
             enqueue(keys)
 
         streamed = register.streamed_side(ctx) if stream else None
-        order = (SEVERA, EEKONOMI) if streamed in (None, EEKONOMI) else (EEKONOMI, SEVERA)
+        order = (
+            (Side.SEVERA, Side.EEKONOMI)
+            if streamed in (None, Side.EEKONOMI)
+            else (Side.EEKONOMI, Side.SEVERA)
+        )
         for side in order:
             since = read_watermark(ctx.redis, ctx.connection_id, register.name, side)
             stager = Stager(
@@ -385,7 +389,9 @@ def start_run(
         for batch in batches(_scan_members(ctx.redis, rest_key), 500):
             enqueue(batch)
         ctx.redis.delete(rest_key)
-        ErrorList(ctx.redis, ctx.connection_id).resolve(register.name, "connection", "(run)")
+        ErrorList(ctx.redis, ctx.connection_id).resolve(
+            register.name, Direction.CONNECTION, "(run)"
+        )
         if ctx.redis.eval(_FANNED_OUT, 1, run_key, expected):
             return finish_run(ctx, register.name, run_id)
     except (ConfigError, ApiError) as exc:
@@ -409,7 +415,7 @@ def settle_record(
         staged = register.fetch(ctx, natural_key)
     try:
         outcome = register.settle(ctx, natural_key, staged)
-    except (RecordError, MappingError, ConfigError) as exc:
+    except (RecordError, ConfigError) as exc:
         outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
     return outcome, count_and_maybe_finish(ctx, register.name, run_id, natural_key, outcome)
 
@@ -423,10 +429,10 @@ def record_failure(
     exc: BaseException,
 ) -> Outcome:
     """Put a failed record in the error list (R-4.3) and return its outcome."""
-    side = SEVERA if staged.severa is not None else EEKONOMI
+    side = Side.SEVERA if staged.severa is not None else Side.EEKONOMI
     entry = ErrorEntry(
         register=register.name,
-        direction=DIRECTIONS[side],
+        direction=side.outward,
         record_key=natural_key,
         record=register.describe(natural_key, staged),
         reason=_reason(exc),
@@ -455,7 +461,7 @@ def count_and_maybe_finish(
     resolved = (
         []
         if outcome.counter == "failed"
-        else [entry_id(register, direction, natural_key) for direction in DIRECTIONS.values()]
+        else [entry_id(register, direction, natural_key) for direction in Direction.of_records()]
     )
     finishing = ctx.redis.eval(
         _SETTLE,
@@ -550,7 +556,9 @@ def stalled_records(ctx: SyncContext, register: str, quiet: float) -> Stalled | 
 def finish_run(ctx: SyncContext, register: str, run_id: str) -> RunReport:
     """Step 5: advance the watermarks, release the lock, drop the staged data."""
     run_key = key(ctx.connection_id, "run", run_id)
-    marks = {side: ctx.redis.hget(run_key, f"watermark:{side}") for side in (SEVERA, EEKONOMI)}
+    marks = {
+        side: ctx.redis.hget(run_key, f"watermark:{side}") for side in (Side.SEVERA, Side.EEKONOMI)
+    }
     moved: dict[Any, Any] = {side: str(v) for side, v in marks.items() if v}
     if moved:
         ctx.redis.hset(watermarks_key(ctx.connection_id, register), mapping=moved)
@@ -558,7 +566,10 @@ def finish_run(ctx: SyncContext, register: str, run_id: str) -> RunReport:
     report = runs.finish(run_id)
     RunLock(ctx.redis, ctx.connection_id, register, LOCK_TTL).release_for(run_id)
     ctx.redis.delete(
-        *(key(ctx.connection_id, "run", run_id, "staged", side) for side in (SEVERA, EEKONOMI)),
+        *(
+            key(ctx.connection_id, "run", run_id, "staged", side)
+            for side in (Side.SEVERA, Side.EEKONOMI)
+        ),
         key(ctx.connection_id, "run", run_id, "keys"),
         key(ctx.connection_id, "run", run_id, "streamed"),
     )
@@ -570,7 +581,7 @@ def finish_run(ctx: SyncContext, register: str, run_id: str) -> RunReport:
 
 def load_staged(ctx: SyncContext, run_id: str, natural_key: str) -> Staged:
     pipe = ctx.redis.pipeline(transaction=False)
-    for side in (SEVERA, EEKONOMI):
+    for side in (Side.SEVERA, Side.EEKONOMI):
         pipe.hget(key(ctx.connection_id, "run", run_id, "staged", side), natural_key)
     severa, eekonomi = (json.loads(raw) if raw else None for raw in pipe.execute())
     return Staged(severa=severa, eekonomi=eekonomi)
@@ -605,7 +616,7 @@ def _record_config(ctx: SyncContext, register: str, message: str, run_id: str) -
     ErrorList(ctx.redis, ctx.connection_id).record(
         ErrorEntry(
             register=register,
-            direction="connection",
+            direction=Direction.CONNECTION,
             record_key="(run)",
             record=RecordRef(name=f"{register} transfer"),
             reason=message,
@@ -709,8 +720,8 @@ def link_of(ctx: SyncContext, register: str, natural_key: str) -> Link:
     """The record's binding and indexed ids, in one round trip (once per record)."""
     pipe = ctx.redis.pipeline(transaction=False)
     pipe.hget(ctx.binder(register).bindings_key, natural_key)
-    pipe.hget(ctx.index(register, SEVERA).key, natural_key)
-    pipe.hget(ctx.index(register, EEKONOMI).key, natural_key)
+    pipe.hget(ctx.index(register, Side.SEVERA).key, natural_key)
+    pipe.hget(ctx.index(register, Side.EEKONOMI).key, natural_key)
     raw, severa_id, eekonomi_id = pipe.execute()
     binding = Binding.from_json(raw) if raw else Binding()
     return Link(
@@ -721,8 +732,8 @@ def link_of(ctx: SyncContext, register: str, natural_key: str) -> Link:
 def flowing_side(staged: Staged, link: Link, master: str) -> str | None:
     """R-1.1/R-1.2: the side whose read version is to be written to the other side —
     the master's, or either side's when the other side has no such record yet."""
-    if staged.severa is not None and (master == SEVERA or not link.eekonomi_id):
-        return SEVERA
-    if staged.eekonomi is not None and (master == EEKONOMI or not link.severa_id):
-        return EEKONOMI
+    if staged.severa is not None and (master == Side.SEVERA or not link.eekonomi_id):
+        return Side.SEVERA
+    if staged.eekonomi is not None and (master == Side.EEKONOMI or not link.severa_id):
+        return Side.EEKONOMI
     return None

@@ -40,7 +40,7 @@ class RecordRef:
 @dataclass
 class ErrorEntry:
     register: str
-    direction: str  # "severa→eekonomi" or "eekonomi→severa"
+    direction: str  # a Direction value
     record_key: str
     record: RecordRef
     reason: str

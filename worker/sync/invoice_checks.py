@@ -53,12 +53,12 @@ from schemas.invoices import (
     severa_invoice_to_record,
 )
 from schemas.records import content_hash
+from schemas.sides import Direction, Side
 from worker.clients.eekonomi import odata_literal
 from worker.clients.http import ApiRecordError
-from worker.sync.bindings import EEKONOMI, SEVERA, Binding
+from worker.sync.bindings import Binding
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import ErrorList, RecordRef, entry_id
-from worker.sync.invoices import DIRECTION as TRANSFER_DIRECTION
 from worker.sync.invoices import (
     LINKED_BY_CONTENT,
     Unbooked,
@@ -105,7 +105,7 @@ class InvoiceCheck:
     def read(
         self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
     ) -> datetime | None:
-        if side == SEVERA:
+        if side == Side.SEVERA:
             return None
         linker = _Linker(ctx, stage, reports_unlinked=self.reports_unlinked)
         # Drafts before invoices: a draft booked between the two reads is then seen as
@@ -159,7 +159,7 @@ class InvoiceCheck:
             return self._settle_unlinked(ctx, natural_key)
         invoice = self._identified(ctx, natural_key, booked)
         if not self.qualifies(ctx, booked):
-            return Outcome("skipped", EEKONOMI, f"not {self.name} yet")
+            return Outcome("skipped", Side.EEKONOMI, f"not {self.name} yet")
         binder = ctx.binder(self.name)
         seen = content_hash(
             {k: booked.get(k) for k in ("Id", "InvoiceNumber", "PaymentReferenceNumber",
@@ -167,7 +167,7 @@ class InvoiceCheck:
         )  # fmt: skip
         binding = binder.get(natural_key)
         if binding is not None and binding.eekonomi_hash == seen:
-            return Outcome("unchanged", EEKONOMI)
+            return Outcome("unchanged", Side.EEKONOMI)
         severa = ctx.clients.severa
         if invoice is None:
             invoice = severa.get_invoice(natural_key)
@@ -192,7 +192,7 @@ class InvoiceCheck:
             natural_key,
             Binding(severa_id=natural_key, eekonomi_id=str(booked["Id"]), eekonomi_hash=seen),
         )
-        return Outcome("updated" if changes else "unchanged", EEKONOMI)
+        return Outcome("updated" if changes else "unchanged", Side.EEKONOMI)
 
     def _identified(
         self, ctx: SyncContext, natural_key: str, booked: Mapping[str, Any]
@@ -200,7 +200,7 @@ class InvoiceCheck:
         """The booked invoice of ``natural_key`` is known: its draft is no longer
         unbooked, a link by rows is remembered, and an open totals warning is settled
         against the booked totals. Returns the Severa invoice when it was read."""
-        warning = entry_id(INVOICES, TRANSFER_DIRECTION, totals_warning_key(natural_key))
+        warning = entry_id(INVOICES, Direction.SEVERA_TO_EEKONOMI, totals_warning_key(natural_key))
         pipe = ctx.redis.pipeline(transaction=False)
         pipe.hexists(ErrorList(ctx.redis, ctx.connection_id).entries_key, warning)
         pipe.hdel(unbooked_key(ctx), natural_key)
@@ -219,24 +219,24 @@ class InvoiceCheck:
         fits it and another draft alike: looked up again now (the read may be stale);
         what is still unlinked goes to the error list with what a person can do."""
         if not self.reports_unlinked:
-            return Outcome("unchanged", EEKONOMI)
+            return Outcome("unchanged", Side.EEKONOMI)
         staged = self.fetch(ctx, natural_key)
         if staged.eekonomi is None:
-            return Outcome("unchanged", EEKONOMI)  # the draft is back, or a new one made
+            return Outcome("unchanged", Side.EEKONOMI)  # the draft is back, or a new one made
         if UNLINKED not in staged.eekonomi:
             return self.settle(ctx, natural_key, staged)
         stand_in = staged.eekonomi
         invoice = ctx.clients.severa.get_invoice(natural_key)
         if invoice is None:
             forget_unbooked(ctx, natural_key)
-            return Outcome("skipped", EEKONOMI, "the Severa invoice was deleted")
+            return Outcome("skipped", Side.EEKONOMI, "the Severa invoice was deleted")
         status = str((invoice.get("status") or {}).get("guid") or "")
         if status == str(ctx.values["status_to_transfer"]):
-            return Outcome("skipped", EEKONOMI, "set back to 'to transfer': transferred again")
+            return Outcome("skipped", Side.EEKONOMI, "set back to 'to transfer': transferred again")
         if status != str(ctx.values["status_transferred"]):
             self._claim_by_number(ctx, natural_key, invoice)
             forget_unbooked(ctx, natural_key)
-            return Outcome("skipped", EEKONOMI, "moved on in Severa by hand")
+            return Outcome("skipped", Side.EEKONOMI, "moved on in Severa by hand")
         sent = self._status_name(ctx, str(ctx.values["status_sent"]))
         to_transfer = self._status_name(ctx, str(ctx.values["status_to_transfer"]))
         numbers = [str(n) for n in stand_in.get("numbers") or []]

@@ -72,10 +72,11 @@ from schemas.invoices import (
 from schemas.products import article_number_key
 from schemas.projects import short_code_key
 from schemas.records import content_hash
+from schemas.sides import Direction, Side
 from worker.clients.eekonomi import odata_literal
 from worker.errors import RecordError
 from worker.keys import key
-from worker.sync.bindings import EEKONOMI, SEVERA, Binding
+from worker.sync.bindings import Binding
 from worker.sync.customers import Customers
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import WARNING, ErrorEntry, ErrorList, RecordRef
@@ -86,7 +87,6 @@ NAME = "invoices"
 DONE = "status:transferred"
 #: A linked customer is re-synced before an invoice at most this often (seconds).
 CUSTOMER_FRESH_SECONDS = 300
-DIRECTION = "severa→eekonomi"
 #: The registers of the checks (:mod:`worker.sync.invoice_checks`), whose bindings hold
 #: the booked invoice of a Severa invoice once they have seen it.
 CHECKS = ("sent", "paid")
@@ -317,7 +317,7 @@ def record_totals(
     number = document.get("InvoiceNumber")
     check = check_totals(record, booked_totals(document) if number is not None else document)
     if check.ok:
-        errors.resolve(NAME, DIRECTION, warning_key)
+        errors.resolve(NAME, Direction.SEVERA_TO_EEKONOMI, warning_key)
         return True
     extra = {
         "severa_excluding_vat": str(check.severa_excluding),
@@ -326,7 +326,7 @@ def record_totals(
         "eekonomi_including_vat": str(check.eekonomi_including),
         "booked_invoice_number": "" if number is None else str(number),
     }
-    existing = errors.get(NAME, DIRECTION, warning_key)
+    existing = errors.get(NAME, Direction.SEVERA_TO_EEKONOMI, warning_key)
     if existing is not None and existing.extra == extra:
         return False
     if number is None:
@@ -342,7 +342,7 @@ def record_totals(
     errors.record(
         ErrorEntry(
             register=NAME,
-            direction=DIRECTION,
+            direction=Direction.SEVERA_TO_EEKONOMI,
             record_key=warning_key,
             record=RecordRef(
                 number="" if number is None else str(number),
@@ -382,7 +382,7 @@ class Invoices:
     def read(
         self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
     ) -> datetime | None:
-        if side == EEKONOMI:
+        if side == Side.EEKONOMI:
             # Drafts are written, never read back as changes (R-1.4) — except those with
             # a totals warning, which a person may have corrected since.
             self._reread_warned_drafts(ctx, stage)
@@ -438,18 +438,18 @@ class Invoices:
             # Linked, status not yet set (a crash after step 4): re-read the status.
             current = ctx.clients.severa.get_invoice(natural_key) or {}
             self._finish(ctx, natural_key, current, binding)
-            return Outcome("updated", SEVERA)
+            return Outcome("updated", Side.SEVERA)
         if _status_of(invoice) != to_transfer:
-            return Outcome("skipped", SEVERA, "no longer in the 'to transfer' status")
+            return Outcome("skipped", Side.SEVERA, "no longer in the 'to transfer' status")
         record = severa_invoice_to_record(invoice)
         label = invoice_label(invoice)
         draft: dict[str, Any] | None = None
         counter = "updated"
-        if binder.pending_on(natural_key) == EEKONOMI:
+        if binder.pending_on(natural_key) == Side.EEKONOMI:
             draft = self._find_by_marker(ctx, natural_key)
         if draft is None:
             payload = self._draft_payload(ctx, record, label)
-            binder.mark_pending(natural_key, EEKONOMI)
+            binder.mark_pending(natural_key, Side.EEKONOMI)
             draft = ctx.clients.eekonomi.create_customer_invoice_draft(payload)
             counter = "created"
         if "TotalAmount" in draft and "InvoiceNumber" not in draft:
@@ -470,7 +470,7 @@ class Invoices:
         pipe.execute()
         binder.bind(natural_key, binding)
         self._finish(ctx, natural_key, invoice, binding)
-        return Outcome(counter, SEVERA)
+        return Outcome(counter, Side.SEVERA)
 
     def _transferred_before(
         self, ctx: SyncContext, natural_key: str, invoice: Mapping[str, Any], binding: Binding
@@ -482,10 +482,10 @@ class Invoices:
         binding is dropped, and the caller makes a new draft."""
         to_transfer = str(ctx.values["status_to_transfer"])
         if _status_of(invoice) != to_transfer:
-            return Outcome("unchanged", SEVERA)
+            return Outcome("unchanged", Side.SEVERA)
         current = ctx.clients.severa.get_invoice(natural_key) or {}
         if _status_of(current) != to_transfer:
-            return Outcome("unchanged", SEVERA)
+            return Outcome("unchanged", Side.SEVERA)
         label = invoice_label(invoice)
         eekonomi = ctx.clients.eekonomi
         if eekonomi.get_customer_invoice_draft(binding.eekonomi_id) is not None:
@@ -540,12 +540,12 @@ class Invoices:
         invoice = ctx.clients.severa.get_invoice(natural_key)
         if invoice is None:  # deleted in Severa: nothing left to compare
             ErrorList(ctx.redis, ctx.connection_id).resolve(
-                NAME, DIRECTION, totals_warning_key(natural_key)
+                NAME, Direction.SEVERA_TO_EEKONOMI, totals_warning_key(natural_key)
             )
-            return Outcome("unchanged", EEKONOMI)
+            return Outcome("unchanged", Side.EEKONOMI)
         record = severa_invoice_to_record(invoice)
         record_totals(ctx, natural_key, record, draft, invoice_label(invoice))
-        return Outcome("unchanged", EEKONOMI)
+        return Outcome("unchanged", Side.EEKONOMI)
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -611,7 +611,7 @@ class Invoices:
             customers = Customers()
             try:
                 customers.settle(ctx, number, customers.fetch(ctx, number))
-            except (MappingError, RecordError) as exc:
+            except RecordError as exc:
                 ctx.redis.delete(fresh)
                 raise MappingError(
                     label, f"its customer {number} cannot be transferred: {_reason(exc)}"
@@ -703,7 +703,7 @@ class Invoices:
         binding = ctx.binder("products").get(natural_key)
         if binding is not None and binding.eekonomi_id:
             return binding.eekonomi_id
-        known = ctx.index("products", EEKONOMI).get(natural_key)
+        known = ctx.index("products", Side.EEKONOMI).get(natural_key)
         if known:
             return known
         cache = key(ctx.connection_id, "index", NAME, "articles")
@@ -724,7 +724,7 @@ class Invoices:
             projects = Projects()
             try:
                 projects.settle(ctx, natural_key, projects.fetch(ctx, natural_key))
-            except (MappingError, RecordError) as exc:
+            except RecordError as exc:
                 raise MappingError(
                     label,
                     f"its project {project_number} cannot become a cost-center item: "

@@ -27,7 +27,8 @@ from schemas.products import (
     severa_work_type_to_record,
 )
 from schemas.records import ProductRecord, content_hash
-from worker.sync.bindings import EEKONOMI, SEVERA, Binding
+from schemas.sides import Side
+from worker.sync.bindings import Binding
 from worker.sync.engine import (
     Outcome,
     Staged,
@@ -65,7 +66,7 @@ class Products:
     def read(
         self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
     ) -> datetime | None:
-        if side == EEKONOMI:
+        if side == Side.EEKONOMI:
             listing = ctx.clients.eekonomi.list_articles(changed_since=since)
             for article in listing:
                 number = str(article.get("Number") or "")
@@ -153,15 +154,15 @@ class Products:
         link = link_of(ctx, NAME, natural_key)
         binding, severa_id, eekonomi_id = link.binding, link.severa_id, link.eekonomi_id
         side = flowing_side(staged, link, ctx.values["products_master"])
-        if side == SEVERA and staged.severa is not None:
+        if side == Side.SEVERA and staged.severa is not None:
             record = _severa_record(staged.severa)
             if content_hash(record) == binding.severa_hash and eekonomi_id:
-                return Outcome("unchanged", SEVERA)
+                return Outcome("unchanged", Side.SEVERA)
             return self._to_eekonomi(ctx, natural_key, record, staged, eekonomi_id)
-        if side == EEKONOMI and staged.eekonomi is not None:
+        if side == Side.EEKONOMI and staged.eekonomi is not None:
             record = self._eekonomi_record(ctx, staged.eekonomi)
             if content_hash(record) == binding.eekonomi_hash and severa_id:
-                return Outcome("unchanged", EEKONOMI)
+                return Outcome("unchanged", Side.EEKONOMI)
             return self._to_severa(ctx, natural_key, record, binding, severa_id,
                                    str(staged.eekonomi["Id"]))  # fmt: skip
         return Outcome("unchanged")
@@ -211,7 +212,7 @@ class Products:
                 severa_kind=str(severa["kind"]),
             ),
         )
-        return Outcome(counter, SEVERA)
+        return Outcome(counter, Side.SEVERA)
 
     def _to_severa(
         self,
@@ -226,13 +227,13 @@ class Products:
         binder = ctx.binder(NAME)
         currency = str(ctx.clients.reference.company_settings().get("CurrencyCode") or "SEK")
         body = record_to_severa_product(record, currency_code=currency)
-        if not severa_id and binder.pending_on(natural_key) == SEVERA:
+        if not severa_id and binder.pending_on(natural_key) == Side.SEVERA:
             for found in severa.list_products(code=record["number"]):
                 if severa_key(found) == natural_key:
                     severa_id = str(found["guid"])
         kind = binding.severa_kind or str(ctx.redis.hget(_kinds_key(ctx), severa_id) or PRODUCT)
         if not severa_id:
-            binder.mark_pending(natural_key, SEVERA)
+            binder.mark_pending(natural_key, Side.SEVERA)
             written = severa.create_product(body)
             counter, kind = "created", PRODUCT
         else:
@@ -247,7 +248,7 @@ class Products:
                 severa_kind=kind,
             ),
         )
-        return Outcome(counter, EEKONOMI)
+        return Outcome(counter, Side.EEKONOMI)
 
 
 def _severa_record(entry: dict[str, Any]) -> ProductRecord:
@@ -269,7 +270,7 @@ def _indexed_other(
     ctx: SyncContext, natural_key: str, item: dict[str, Any]
 ) -> dict[str, Any] | None:
     """A Severa record of an earlier run that already owns this code, if any."""
-    guid = ctx.index(NAME, SEVERA).get(natural_key)
+    guid = ctx.index(NAME, Side.SEVERA).get(natural_key)
     if not guid or guid == str(item["guid"]):
         return None
     kind = str(ctx.redis.hget(_kinds_key(ctx), guid) or PRODUCT)

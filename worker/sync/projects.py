@@ -21,7 +21,8 @@ from schemas.projects import (
     short_code_key,
 )
 from schemas.records import content_hash
-from worker.sync.bindings import EEKONOMI, SEVERA, Binding
+from schemas.sides import Side
+from worker.sync.bindings import Binding
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext, digest_of
 from worker.sync.errorlist import RecordRef
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
@@ -42,7 +43,7 @@ class Projects:
     def read(
         self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
     ) -> datetime | None:
-        if side == EEKONOMI:
+        if side == Side.EEKONOMI:
             for natural_key, item in self._items(ctx).items():
                 stage.note_id(natural_key, str(item["Id"]))
             return None
@@ -65,7 +66,7 @@ class Projects:
 
     def streamed_side(self, ctx: SyncContext) -> str | None:
         """Severa projects only flow to eEkonomi (R-1.3), whose items are read first."""
-        return SEVERA
+        return Side.SEVERA
 
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         staged = Staged()
@@ -86,10 +87,10 @@ class Projects:
         if staged.severa is None:
             return Outcome("unchanged")  # eEkonomi edits do not flow back (R-1.3)
         binding = ctx.binder(NAME).get(natural_key) or Binding()
-        eekonomi_id = binding.eekonomi_id or ctx.index(NAME, EEKONOMI).get(natural_key) or ""
+        eekonomi_id = binding.eekonomi_id or ctx.index(NAME, Side.EEKONOMI).get(natural_key) or ""
         record = severa_project_to_record(staged.severa)
         if content_hash(record) == binding.severa_hash and eekonomi_id:
-            return Outcome("unchanged", SEVERA)
+            return Outcome("unchanged", Side.SEVERA)
         cost_center_id = str(ctx.values["cost_center_id"])
         payload = record_to_eekonomi_cost_center_item(record, cost_center_id=cost_center_id)
         eekonomi = ctx.clients.eekonomi
@@ -113,4 +114,4 @@ class Projects:
                 eekonomi_hash=content_hash(eekonomi_cost_center_item_to_record(written)),
             ),
         )
-        return Outcome(counter, SEVERA)
+        return Outcome(counter, Side.SEVERA)

@@ -40,6 +40,7 @@ from typing import Any
 from schemas.base import MappingError, to_decimal
 from schemas.projects import short_code_key
 from schemas.records import content_hash
+from schemas.sides import Side
 from schemas.supplier_invoices import (
     FeeRecord,
     cost_rows,
@@ -56,7 +57,7 @@ from worker.clients.http import ApiRecordError
 from worker.clients.paging import Record
 from worker.errors import ConfigError, RecordError
 from worker.keys import key
-from worker.sync.bindings import EEKONOMI, SEVERA, Binding
+from worker.sync.bindings import Binding
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import RecordRef
 
@@ -191,7 +192,7 @@ class SupplierInvoices:
     def read(
         self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
     ) -> datetime | None:
-        if side == SEVERA:
+        if side == Side.SEVERA:
             return None  # one way: fees are only written
         links = ProjectLinks(ctx)
         links.refresh()
@@ -236,7 +237,7 @@ class SupplierInvoices:
         data = staged.eekonomi
         if data is None:
             if binding is None:
-                return Outcome("skipped", EEKONOMI)
+                return Outcome("skipped", Side.EEKONOMI)
             raise RecordError(
                 f"supplier-invoice row {natural_key} is no longer a booked cost row in "
                 f"eEkonomi, but its project fee {binding.severa_id} stays in Severa; delete "
@@ -247,7 +248,7 @@ class SupplierInvoices:
         link = ProjectLinks(ctx).project_for(row, label)
         if link is None:
             if binding is None:
-                return Outcome("skipped", EEKONOMI)
+                return Outcome("skipped", Side.EEKONOMI)
             raise MappingError(
                 label,
                 f"the row no longer names a project, but its cost is project fee "
@@ -263,13 +264,13 @@ class SupplierInvoices:
         )
         digest = content_hash(desired)
         if binding is not None and binding.severa_hash == digest:
-            return Outcome("unchanged", EEKONOMI)
-        if binding is None and binder.pending_on(natural_key) == SEVERA:
+            return Outcome("unchanged", Side.EEKONOMI)
+        if binding is None and binder.pending_on(natural_key) == Side.SEVERA:
             found = self._find_created(ctx, natural_key, desired)
             if found is not None:  # created by an attempt that never got to bind it
                 binding = self._bind(ctx, natural_key, invoice, str(found["guid"]), "")
                 self._update(ctx, natural_key, invoice, binding, desired, link, label)
-                return Outcome("created", EEKONOMI)
+                return Outcome("created", Side.EEKONOMI)
         if binding is None:
             return self._create(ctx, natural_key, invoice, desired, link, label)
         return self._update(ctx, natural_key, invoice, binding, desired, link, label)
@@ -286,7 +287,7 @@ class SupplierInvoices:
         label: str,
     ) -> Outcome:
         binder = ctx.binder(NAME)
-        binder.mark_pending(natural_key, SEVERA)
+        binder.mark_pending(natural_key, Side.SEVERA)
         ctx.redis.hset(_pending_at_key(ctx), natural_key, datetime.now(UTC).isoformat())
         try:
             fee = ctx.clients.severa.create_project_fee(record_to_severa_project_fee(desired))
@@ -294,7 +295,7 @@ class SupplierInvoices:
             binder.clear_pending(natural_key)  # refused: nothing was created
             raise _explain_refusal(ctx, link, label, exc) from exc
         self._bind(ctx, natural_key, invoice, str(fee["guid"]), content_hash(desired))
-        return Outcome("created", EEKONOMI)
+        return Outcome("created", Side.EEKONOMI)
 
     def _update(
         self,
@@ -317,7 +318,7 @@ class SupplierInvoices:
         differences = fee_differences(severa_project_fee_to_record(fee), desired)
         if not differences:
             self._bind(ctx, natural_key, invoice, binding.severa_id, content_hash(desired))
-            return Outcome("unchanged", EEKONOMI)
+            return Outcome("unchanged", Side.EEKONOMI)
         invoiced = fee.get("invoice") or {}
         if invoiced.get("guid") or fee.get("invoiceRowGuid"):
             raise MappingError(
@@ -332,7 +333,7 @@ class SupplierInvoices:
         except ApiRecordError as exc:
             raise _explain_refusal(ctx, link, label, exc) from exc
         self._bind(ctx, natural_key, invoice, binding.severa_id, content_hash(desired))
-        return Outcome("updated", EEKONOMI)
+        return Outcome("updated", Side.EEKONOMI)
 
     def _bind(
         self, ctx: SyncContext, natural_key: str, invoice: Record, fee_guid: str, digest: str

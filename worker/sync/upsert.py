@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.base import MappingError
+from schemas.sides import Side
 from worker.clients.http import ApiRecordError
-from worker.sync.bindings import EEKONOMI, Binder
+from worker.sync.bindings import Binder
 from worker.sync.engine import differs
 
 Record = dict[str, Any]
@@ -48,7 +49,7 @@ def upsert_eekonomi(
 ) -> tuple[Record, str]:
     """Write ``payload`` for ``natural_key``; return (the record as eEkonomi has it now,
     ``created`` / ``updated`` / ``unchanged``). The caller binds it."""
-    if not eekonomi_id and binder.claim_create(natural_key, EEKONOMI) == EEKONOMI:
+    if not eekonomi_id and binder.claim_create(natural_key, Side.EEKONOMI) == Side.EEKONOMI:
         found = resource.find()
         if found is not None:
             eekonomi_id, current = str(found["Id"]), found
