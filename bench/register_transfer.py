@@ -645,6 +645,7 @@ def _status_kb(name: str) -> int:
 
 def stage_phase(connection_id: str, register: str) -> None:
     """Run steps 1–3 of a register run here, the fan-out only counted; print peak RSS."""
+    from worker.registry import register_named
     from worker.sync import engine, service
 
     ctx = service.context_for(connection_id)
@@ -657,7 +658,7 @@ def stage_phase(connection_id: str, register: str) -> None:
         fanned += len(batch)
 
     started = time.monotonic()
-    engine.start_run(ctx, service.register_named(register), uuid.uuid4().hex, enqueue)
+    engine.start_run(ctx, register_named(register), uuid.uuid4().hex, enqueue)
     peak = _status_kb("VmHWM")
     print(
         json.dumps(

@@ -20,51 +20,6 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from schemas.sides import Side
 
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    rule: str
-    meaning: str
-
-
-#: Every connection setting, in R-3 order; the CLI's ``settings show`` follows it.
-SETTINGS: tuple[Setting, ...] = (
-    Setting("customers_master", "R-3.1", "master system for customers: severa or eekonomi"),
-    Setting("products_master", "R-3.2", "master system for products: severa or eekonomi"),
-    Setting("cost_center_id", "R-3.3", "eEkonomi cost center whose items are the projects"),
-    Setting("default_article_number", "R-3.4", "eEkonomi article number for rows with no code"),
-    Setting(
-        "supplier_invoices_billable", "R-3.5", "supplier-invoice costs billable (price = cost)"
-    ),
-    Setting("status_to_transfer", "R-3.6", "Severa invoice status that marks 'to transfer'"),
-    Setting("status_transferred", "R-3.7", "Severa invoice status set after the transfer"),
-    Setting("status_sent", "R-3.8", "Severa invoice status set once eEkonomi has sent it"),
-    Setting("status_paid", "R-3.9", "Severa invoice status set once paid in eEkonomi"),
-    Setting("sent_means", "R-3.8", "'booked' or 'delivered' (SendType set and delivered)"),
-    Setting("register_interval_minutes", "R-6.4", "minutes between scheduled register syncs"),
-    Setting("invoice_interval_minutes", "R-6.4", "minutes between invoice transfers and checks"),
-    Setting(
-        "supplier_invoice_interval_minutes", "R-6.4", "minutes between supplier-invoice fetches"
-    ),
-)
-
-#: What each transfer needs before it may start (R-3).
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "customers": ("customers_master",),
-    "products": ("products_master",),
-    "projects": ("cost_center_id",),
-    "invoices": (
-        "default_article_number",
-        "status_to_transfer",
-        "status_transferred",
-        "cost_center_id",
-    ),
-    "sent": ("status_sent",),
-    "paid": ("status_paid",),
-    "supplier_invoices": ("supplier_invoices_billable",),
-}
-
-
 class SettingsMissing(Exception):  # noqa: N818 - reads as the state it reports
     """A transfer cannot start: these settings are not set."""
 
@@ -78,31 +33,103 @@ class SettingsMissing(Exception):  # noqa: N818 - reads as the state it reports
         )
 
 
+def _rule(rule: str, meaning: str) -> dict[str, str]:
+    """A setting's documentation, kept on its field: the spec rule and what it means."""
+    return {"rule": rule, "meaning": meaning}
+
+
+_MASTER = validate.OneOf(list(Side), error="must be severa or eekonomi")
+
+
 class CompanySettingsSchema(Schema):
+    """Every connection setting, declared once, in R-3 order (the CLI follows it)."""
+
     class Meta:
         unknown = EXCLUDE
 
     customers_master = fields.String(
-        load_default=None, allow_none=True, validate=validate.OneOf(list(Side))
+        load_default=None,
+        allow_none=True,
+        validate=_MASTER,
+        metadata=_rule("R-3.1", "master system for customers: severa or eekonomi"),
     )
     products_master = fields.String(
-        load_default=None, allow_none=True, validate=validate.OneOf(list(Side))
+        load_default=None,
+        allow_none=True,
+        validate=_MASTER,
+        metadata=_rule("R-3.2", "master system for products: severa or eekonomi"),
     )
-    cost_center_id = fields.String(load_default=None, allow_none=True)
-    default_article_number = fields.String(load_default=None, allow_none=True)
-    supplier_invoices_billable = fields.Boolean(load_default=None, allow_none=True)
-    status_to_transfer = fields.String(load_default=None, allow_none=True)
-    status_transferred = fields.String(load_default=None, allow_none=True)
-    status_sent = fields.String(load_default=None, allow_none=True)
-    status_paid = fields.String(load_default=None, allow_none=True)
+    cost_center_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata=_rule("R-3.3", "eEkonomi cost center whose items are the projects"),
+    )
+    default_article_number = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata=_rule("R-3.4", "eEkonomi article number for rows with no code"),
+    )
+    supplier_invoices_billable = fields.Boolean(
+        load_default=None,
+        allow_none=True,
+        metadata=_rule("R-3.5", "supplier-invoice costs billable (price = cost)"),
+    )
+    status_to_transfer = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata=_rule("R-3.6", "Severa invoice status that marks 'to transfer'"),
+    )
+    status_transferred = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata=_rule("R-3.7", "Severa invoice status set after the transfer"),
+    )
+    status_sent = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata=_rule("R-3.8", "Severa invoice status set once eEkonomi has sent it"),
+    )
+    status_paid = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata=_rule("R-3.9", "Severa invoice status set once paid in eEkonomi"),
+    )
     sent_means = fields.String(
-        load_default="booked", validate=validate.OneOf(["booked", "delivered"])
+        load_default="booked",
+        validate=validate.OneOf(["booked", "delivered"]),
+        metadata=_rule("R-3.8", "'booked' or 'delivered' (SendType set and delivered)"),
     )
-    register_interval_minutes = fields.Integer(load_default=15, validate=validate.Range(1, 1440))
-    invoice_interval_minutes = fields.Integer(load_default=10, validate=validate.Range(1, 1440))
+    register_interval_minutes = fields.Integer(
+        load_default=15,
+        validate=validate.Range(1, 1440),
+        metadata=_rule("R-6.4", "minutes between scheduled register syncs"),
+    )
+    invoice_interval_minutes = fields.Integer(
+        load_default=10,
+        validate=validate.Range(1, 1440),
+        metadata=_rule("R-6.4", "minutes between invoice transfers and checks"),
+    )
     supplier_invoice_interval_minutes = fields.Integer(
-        load_default=60, validate=validate.Range(1, 1440)
+        load_default=60,
+        validate=validate.Range(1, 1440),
+        metadata=_rule("R-6.4", "minutes between supplier-invoice fetches"),
     )
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One connection setting as documented (read off its schema field)."""
+
+    name: str
+    rule: str
+    meaning: str
+
+
+#: Every connection setting, in R-3 order; the CLI's ``settings show`` follows it.
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(name, field.metadata["rule"], field.metadata["meaning"])
+    for name, field in CompanySettingsSchema().fields.items()
+)
 
 
 def _key(connection_id: str) -> str:
@@ -128,14 +155,18 @@ def update(client: redis.Redis, connection_id: str, changes: Mapping[str, Any]) 
     return validated
 
 
-def missing_for(values: Mapping[str, Any], transfer: str) -> list[str]:
-    return [name for name in REQUIRED.get(transfer, ()) if values.get(name) in (None, "")]
+def missing_for(values: Mapping[str, Any], required: Iterable[str]) -> list[str]:
+    """The names in ``required`` that ``values`` leaves unset."""
+    return [name for name in required if values.get(name) in (None, "")]
 
 
-def require(client: redis.Redis, connection_id: str, transfer: str) -> dict[str, Any]:
-    """The connection's settings, or :class:`SettingsMissing` naming what to set."""
+def require(
+    client: redis.Redis, connection_id: str, transfer: str, required: Iterable[str]
+) -> dict[str, Any]:
+    """The connection's settings, or :class:`SettingsMissing` naming what ``transfer``
+    still needs of ``required`` (a register's ``spec.requires``, R-3)."""
     values = load(client, connection_id)
-    missing = missing_for(values, transfer)
+    missing = missing_for(values, required)
     if missing:
         raise SettingsMissing(transfer, missing)
     return values

@@ -128,11 +128,6 @@ class RecordTask(SyncTask):
         return max(wait, float(hinted or 0))
 
 
-#: Each register's record task (filled by :func:`register_tasks`), for resending a
-#: stalled run's records (``sync.resume_stalled_runs``).
-RECORD_TASKS: dict[str, Any] = {}
-
-
 def send_records(
     record_task: Any, connection_id: str, run_id: str, keys: list[str], queue: str | None
 ) -> None:
@@ -142,48 +137,29 @@ def send_records(
         record_task.apply_async(args=[connection_id, run_id, chunk], queue=queue)
 
 
-def register_tasks(
-    register: str, record: str, *, name: str | None = None, record_name: str | None = None
-) -> tuple[Any, Any]:
-    """The two tasks of a register transfer (R-4.1), with explicit dotted names:
-    ``sync.transfer_<register>`` (read and fan out) and ``sync.transfer_<record>``
-    (settle a few records), or ``name``/``record_name`` where R-4.1 names the transfer
-    otherwise ("Check sent invoices"). Each register module calls this once."""
-    from worker import app  # noqa: PLC0415 - the app imports task modules, not this one
+class TransferTask(SyncTask):
+    """A task that starts one transfer of a register: read and fan out (R-4.1)."""
 
-    name = name or f"sync.transfer_{register}"
-    record_name = record_name or f"sync.transfer_{record}"
+    abstract = True
 
-    @app.task(base=RecordTask, name=record_name, bind=True)
-    def transfer_record(
-        self: RecordTask, connection_id: str, run_id: str, keys: list[str] | str
-    ) -> Any:
-        return self.settle(
-            connection_id, register, run_id, [keys] if isinstance(keys, str) else keys
-        )
+    def start(self, register: str, connection_id: str, record_task: Any) -> dict[str, Any]:
+        """Start ``register``'s run (its id is this task's id) and fan its records out
+        as ``record_task`` messages; returns the report as of the fan-out.
 
-    @app.task(base=SyncTask, name=name, bind=True)
-    def transfer_register(self: SyncTask, connection_id: str) -> dict[str, Any]:
+        The records go to their register's queue in their run's family (worker.queues):
+        registers share the worker processes fairly, and a deployment (or a test) that
+        routes a connection's transfers to its own queue keeps all of their work there.
+        """
         run_id = str(self.request.id)
-        # The records go to their register's queue in their run's family (worker.queues):
-        # registers share the worker processes fairly, and a deployment (or a test) that
-        # routes a connection's transfers to its own queue keeps all of their work there.
         run_queue = (self.request.delivery_info or {}).get("routing_key") or RUN_QUEUE
         queue = record_queue(run_queue, register)
 
         def enqueue(keys: list[str]) -> None:
-            send_records(transfer_record, connection_id, run_id, keys, queue)
+            send_records(record_task, connection_id, run_id, keys, queue)
 
         return service.start_transfer(connection_id, register, run_id, enqueue, queue)
 
-    RECORD_TASKS[register] = transfer_record
-    transfer_register.__doc__ = (
-        f"R-4.1 '{name}': read what changed on both sides, fan out "
-        f"{record_name} tasks of up to {RECORDS_PER_TASK} records; returns the run report as "
-        "of the fan-out (the last record's task returns the final report)."
-    )
-    transfer_record.__doc__ = (
-        f"Settle some {record} records of a run (a key or a list of keys: one "
-        "record-task message of an earlier version still runs); transient errors retry."
-    )
-    return transfer_register, transfer_record
+
+def record_keys(keys: list[str] | str) -> list[str]:
+    """A record task's keys: a list, or one key (a message of an earlier version)."""
+    return [keys] if isinstance(keys, str) else keys

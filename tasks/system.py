@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tasks.base import RECORD_TASKS, SyncTask, send_records
+from tasks.base import SyncTask, send_records
 from worker import app
 from worker.liveness import record_heartbeat, worker_identity
+from worker.registry import spec_of
 from worker.state import connections, redis_client
 from worker.sync import service
 
@@ -44,9 +45,7 @@ def heartbeat_all() -> dict[str, int]:
 def schedule_transfers() -> dict[str, list[str]]:
     """Beat's tick for the registers: start each connection's due transfers (R-6.4)."""
     return service.start_due_transfers(
-        lambda register, connection_id: app.send_task(
-            service.task_name(register), args=[connection_id]
-        ),
+        lambda register, connection_id: app.send_task(spec_of(register).task, args=[connection_id]),
         time.time(),
     )
 
@@ -59,7 +58,7 @@ def resume_stalled_runs(connection_id: str) -> dict[str, int]:
     for its lock to expire. Returns the records resent per register."""
     resent: dict[str, int] = {}
     for stalled in service.stalled_runs(connection_id):
-        record_task = RECORD_TASKS[stalled.register]
+        record_task = app.tasks[spec_of(stalled.register).record_task]
         send_records(record_task, connection_id, stalled.run_id, stalled.keys, stalled.queue)
         resent[stalled.register] = len(stalled.keys)
     return resent

@@ -6,19 +6,14 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from worker.queues import REGISTER_NAMES, RUN_QUEUE, family, record_queue
+from worker.queues import RUN_QUEUE, family, record_queue
+from worker.registry import NAMES
 from worker.supervisor import read_procfile
-
-
-def test_every_register_of_the_service_has_a_record_queue() -> None:
-    from worker.sync.service import REGISTERS
-
-    assert tuple(REGISTERS) == REGISTER_NAMES
 
 
 def test_given_a_run_queue_then_its_records_go_to_a_queue_of_that_family() -> None:
     assert record_queue("sync", "customers") == "sync.customers"
-    assert family("q-1") == ["q-1", *(f"q-1.{name}" for name in REGISTER_NAMES)]
+    assert family("q-1") == ["q-1", *(f"q-1.{name}" for name in NAMES)]
 
 
 def test_the_celery_app_declares_the_default_family(celery_app: Any) -> None:

@@ -9,15 +9,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-#: Task modules; each registers its tasks under explicit dotted names.
-TASK_MODULES = [
-    "tasks.system",
-    "tasks.customers",
-    "tasks.products",
-    "tasks.projects",
-    "tasks.invoices",
-    "tasks.supplier_invoices",
-]
-
-app = Celery("severa_eekonomi_sync", include=TASK_MODULES)
+# The task modules are named by the Celery configuration (``include``: tasks.system
+# and each register's module, from worker.registry), read lazily like the rest of it.
+app = Celery("severa_eekonomi_sync")
 app.config_from_object("worker.celeryconfig")

@@ -24,6 +24,7 @@ from __future__ import annotations
 from config import get_settings
 from worker.embedded_redis_url import resolve_redis_url
 from worker.queues import RUN_QUEUE, family
+from worker.registry import task_modules
 from worker.schedule import build_beat_schedule
 
 _settings = get_settings()
@@ -56,6 +57,9 @@ task_default_queue = RUN_QUEUE
 # started without -Q consumes all of them, taking turns between them.
 task_queues = {name: {"exchange": name, "routing_key": name} for name in family(RUN_QUEUE)}
 task_track_started = True
+# Task modules, each defining its tasks under explicit dotted names: the liveness and
+# housekeeping tasks, then every register's (worker.registry).
+include = ["tasks.system", *task_modules()]
 
 worker_send_task_events = True
 task_send_sent_event = True

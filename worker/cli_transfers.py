@@ -20,7 +20,7 @@ import click
 from config import company
 from config.company import SETTINGS
 from schemas.sides import Direction
-from worker.queues import REGISTER_NAMES
+from worker.registry import NAMES, REGISTERS
 
 CONNECTION = click.option(
     "--connection",
@@ -57,7 +57,7 @@ def _when(epoch: float) -> str:
 
 
 @click.command("run")
-@click.argument("transfer", type=click.Choice([*REGISTER_NAMES, "all"]))
+@click.argument("transfer", type=click.Choice([*NAMES, "all"]))
 @CONNECTION
 @click.option("--now", is_flag=True, help="Do the work in this process instead of the worker.")
 @click.option(
@@ -72,7 +72,7 @@ def run_transfer(transfer: str, connection_id: str, now: bool, timeout: float) -
     followed here with a progress bar; --now runs it in this process. Ends with the
     run report (R-4.2). Exits 1 when a run was refused or records failed.
     """
-    names = list(REGISTER_NAMES) if transfer == "all" else [transfer]
+    names = list(NAMES) if transfer == "all" else [transfer]
     failed = False
     for name in names:
         report = (
@@ -99,10 +99,10 @@ def _run_now(connection_id: str, register: str) -> dict[str, Any] | None:
 
 def _run_enqueued(connection_id: str, register: str, timeout: float) -> dict[str, Any] | None:
     from worker import app  # noqa: PLC0415
+    from worker.registry import spec_of  # noqa: PLC0415
     from worker.sync.runs import Runs  # noqa: PLC0415
-    from worker.sync.service import task_name  # noqa: PLC0415
 
-    result = app.send_task(task_name(register), args=[connection_id])
+    result = app.send_task(spec_of(register).task, args=[connection_id])
     runs = Runs(_redis(), connection_id)
     deadline = time.monotonic() + timeout
     started = None
@@ -157,7 +157,7 @@ def status(connection_id: str, as_json: bool) -> None:
 
     client = _redis()
     runs = Runs(client, connection_id)
-    last = {name: runs.last(name) for name in REGISTER_NAMES}
+    last = {name: runs.last(name) for name in NAMES}
     connection = get_status(client, connection_id)
     errors = ErrorList(client, connection_id).count()
     if as_json:
@@ -195,7 +195,7 @@ def status(connection_id: str, as_json: bool) -> None:
 
 @click.group("errors", invoke_without_command=True)
 @CONNECTION
-@click.option("--register", type=click.Choice(REGISTER_NAMES), help="Only this register.")
+@click.option("--register", type=click.Choice(NAMES), help="Only this register.")
 @click.option("--search", help="Only entries mentioning this text (number, name, message).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
@@ -244,15 +244,16 @@ def errors_retry(obj: dict[str, Any], numbers: tuple[str, ...]) -> None:
     """Re-read and transfer listed records now: all of them, those of --register, or
     the given record numbers (customer number, article number, project number) —
     also records not in the list, to re-sync one by hand."""
+    from worker.registry import register_named  # noqa: PLC0415
     from worker.sync.engine import RunRefused, resync_record  # noqa: PLC0415
     from worker.sync.errorlist import RECORD, ErrorList  # noqa: PLC0415
-    from worker.sync.service import context_for, register_named  # noqa: PLC0415
+    from worker.sync.service import context_for  # noqa: PLC0415
 
     connection_id, only = obj["connection_id"], obj["register"]
     client = _redis()
     wanted: list[tuple[str, str]] = []
     if numbers:
-        registers = [only] if only else list(REGISTER_NAMES)
+        registers = [only] if only else list(NAMES)
         wanted = [(r, _natural_key(r, n)) for n in numbers for r in registers]
         if not only:  # a number names a record in whichever register has it listed/bound
             wanted = [(r, k) for r, k in wanted if _known(client, connection_id, r, k)] or wanted
@@ -296,7 +297,7 @@ def errors_dismiss(obj: dict[str, Any], numbers: tuple[str, ...], everything: bo
     error_list = ErrorList(_redis(), connection_id)
     entries = list(error_list.entries(register=only))
     if numbers:
-        registers = [only] if only else list(REGISTER_NAMES)
+        registers = [only] if only else list(NAMES)
         named = {n: {(r, _natural_key(r, n)) for r in registers} for n in numbers}
         listed = {(e.register, e.record_key) for e in entries}
         for number, candidates in named.items():
@@ -313,14 +314,9 @@ def errors_dismiss(obj: dict[str, Any], numbers: tuple[str, ...], everything: bo
 
 
 def _natural_key(register: str, number: str) -> str:
-    from schemas.products import article_number_key  # noqa: PLC0415
-    from schemas.projects import short_code_key  # noqa: PLC0415
+    from worker.registry import spec_of  # noqa: PLC0415
 
-    if register == "products":
-        return article_number_key(number)
-    if register == "projects":
-        return short_code_key(number)
-    return number.strip()
+    return spec_of(register).key_of_number(number)
 
 
 def _known(client: Any, connection_id: str, register: str, natural_key: str) -> bool:
@@ -392,10 +388,10 @@ def settings_check(connection_id: str) -> None:
 
     problems = check(connection_id)
     values = company.load(_redis(), connection_id)
-    for transfer in company.REQUIRED:
-        missing = company.missing_for(values, transfer)
+    for register in REGISTERS:
+        missing = company.missing_for(values, register.spec.requires)
         state = "ready" if not missing else "missing " + ", ".join(missing)
-        click.echo(f"{transfer:<18} {state}")
+        click.echo(f"{register.name:<18} {state}")
     for problem in problems:
         click.echo(f"problem: {problem}")
     sys.exit(1 if problems else 0)

@@ -48,11 +48,6 @@ DEMO_SETTINGS = {
 }
 
 
-#: The transfers the demo starts, in order (supplier invoices need the projects linked).
-DEMO_TRANSFERS = ("customers", "products", "projects", "invoices", "sent", "paid",
-                  "supplier_invoices")  # fmt: skip
-
-
 def wait_for_port(url: str, timeout: float) -> None:
     """Block until something accepts TCP connections at ``url``'s host and port."""
     parts = urlsplit(url)
@@ -119,17 +114,19 @@ def first_transfers(
     redis_url: str,
     connection_id: str,
     echo: Callable[[str], None],
-    registers: tuple[str, ...] = DEMO_TRANSFERS,
+    registers: tuple[str, ...] | None = None,
     timeout: float = 600.0,
 ) -> None:
-    """Start each register's transfer in the worker and print its report when done."""
+    """Start each register's transfer in the worker and print its report when done:
+    every register in :mod:`worker.registry`'s order unless ``registers`` says
+    otherwise (supplier invoices come last: they need the projects linked)."""
     from worker import app  # noqa: PLC0415
+    from worker.registry import NAMES, spec_of  # noqa: PLC0415
     from worker.sync.runs import Runs  # noqa: PLC0415
-    from worker.sync.service import task_name  # noqa: PLC0415
 
     runs = Runs(redis.Redis.from_url(redis_url, decode_responses=True), connection_id)
-    for register in registers:
-        result = app.send_task(task_name(register), args=[connection_id])
+    for register in registers or NAMES:
+        result = app.send_task(spec_of(register).task, args=[connection_id])
         echo(f"demo: started transfer of {register} (task {result.id}, see Flower)")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -12,28 +12,17 @@ rotation, so with a queue per register each register gets its share of the proce
 The run task's own queue (``sync`` by default, or whatever queue it was sent to) names
 the family: a run sent to ``q`` fans its records out to ``q.<register>``, so a
 deployment or a test that gives a connection its own queue keeps all of its work there.
-A worker must consume the whole family — :func:`family` lists it, the Celery
-configuration declares the default family, and ``celery worker`` without ``-Q``
-consumes it.
+A worker must consume the whole family — :func:`family` lists it (one record queue
+per register of :mod:`worker.registry`), the Celery configuration declares the default
+family, and ``celery worker`` without ``-Q`` consumes it.
 """
 
 from __future__ import annotations
 
+from worker.registry import NAMES
+
 #: The default queue of run tasks (``task_default_queue``).
 RUN_QUEUE = "sync"
-
-#: Every register with record tasks, by its name in ``worker.sync.service.REGISTERS``
-#: (kept here, free of imports, because the Celery configuration reads it at start-up;
-#: a test checks the two agree).
-REGISTER_NAMES = (
-    "customers",
-    "products",
-    "projects",
-    "invoices",
-    "sent",
-    "paid",
-    "supplier_invoices",
-)
 
 
 def record_queue(run_queue: str, register: str) -> str:
@@ -43,4 +32,4 @@ def record_queue(run_queue: str, register: str) -> str:
 
 def family(run_queue: str = RUN_QUEUE) -> list[str]:
     """``run_queue`` and the record queue of every register: what a worker consumes."""
-    return [run_queue, *(record_queue(run_queue, name) for name in REGISTER_NAMES)]
+    return [run_queue, *(record_queue(run_queue, name) for name in NAMES)]

@@ -160,10 +160,10 @@ def run_in_worker(
     world: World, celery_app: Any, register: str, queue: str, timeout: float = 120.0
 ) -> dict[str, Any]:
     """Start ``register``'s transfer on ``queue`` and wait for its run to finish."""
-    from worker.sync.service import task_name
+    from worker.registry import spec_of
 
     result = celery_app.send_task(  # type: ignore[attr-defined]
-        task_name(register), args=[world.connection_id], queue=queue
+        spec_of(register).task, args=[world.connection_id], queue=queue
     )
     return wait_for_run(world, str(result.id), timeout, result=result)
 

@@ -20,8 +20,8 @@ from tests.sync.conftest import (
     start_worker,
     wait_for_run_as_beat_would,
 )
+from worker.registry import spec_of
 from worker.sync.errorlist import RECORD, WARNING, ErrorList
-from worker.sync.service import task_name
 
 pytestmark = pytest.mark.integration
 
@@ -293,7 +293,7 @@ def test_r_6_1_given_sigkill_at_each_step_then_exactly_one_draft_and_the_right_s
     fault = dataclasses.replace(fault)  # parametrize shares one object; the sandbox spends it
     app.add_fault(fault)
     result = celery_app.send_task(  # type: ignore[attr-defined]
-        task_name("invoices"), args=[world.connection_id], queue=worker.queue
+        spec_of("invoices").task, args=[world.connection_id], queue=worker.queue
     )
     if fault.action == "drop":
         # The sandbox counts the armed object itself down: wait for its first hit (not

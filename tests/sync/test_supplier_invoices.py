@@ -249,9 +249,10 @@ def test_r_4_1_fetch_supplier_invoices_runs_from_the_cli_and_beat_hourly(world: 
     from click.testing import CliRunner
 
     from worker.cli import main
-    from worker.sync.service import due_transfers, task_name
+    from worker.registry import spec_of
+    from worker.sync.service import due_transfers
 
-    assert task_name("supplier_invoices") == "sync.fetch_supplier_invoices"
+    assert spec_of("supplier_invoices").task == "sync.fetch_supplier_invoices"
     cli = ["--now", "--connection", world.connection_id]
     CliRunner().invoke(main, ["run", "projects", *cli])
     result = CliRunner().invoke(main, ["run", "supplier_invoices", *cli])

@@ -48,6 +48,7 @@ from worker.sync.engine import (
     link_of,
 )
 from worker.sync.errorlist import RecordRef
+from worker.sync.register import RegisterSpec
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
 NAME = "customers"
@@ -58,6 +59,18 @@ JOIN_BATCH = 200
 class Customers:
     """The customers register (see the module docstring)."""
 
+    spec = RegisterSpec(
+        name=NAME,
+        title="Transfer customers",
+        task="sync.transfer_customers",
+        record_task="sync.transfer_customer",
+        tasks_module="tasks.customers",
+        requires=("customers_master",),
+        interval_setting="register_interval_minutes",
+        natural_key="customer number",
+        help="customers both ways; the master system's edits win (R-1.1)",
+        sandbox_paths=("/rest-api/v1/customers", "/v2/customers"),
+    )
     name = NAME
 
     # -- read ------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from worker.keys import key
 from worker.sync.bindings import Binder, Binding, KeyIndex
 from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef, entry_id
 from worker.sync.locks import AlreadyRunning, RunLock
+from worker.sync.register import RegisterSpec
 from worker.sync.runs import FAILED, RunReport, Runs
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,8 @@ class Register(Protocol):
 
     #: The register's name: the stem of its task, schema and sync modules.
     name: str
+    #: Its declaration: tasks, settings it needs, natural key, help (worker.registry).
+    spec: RegisterSpec
 
     def read(
         self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
@@ -326,7 +329,9 @@ def start_run(
     if not status.ok:
         raise RunRefused(f"{register.name}: the connection needs attention: {status.reason}")
     try:
-        ctx.values = company.require(ctx.redis, ctx.connection_id, register.name)
+        ctx.values = company.require(
+            ctx.redis, ctx.connection_id, register.name, register.spec.requires
+        )
     except company.SettingsMissing as exc:
         raise RunRefused(str(exc)) from None
     lock = RunLock(ctx.redis, ctx.connection_id, register.name, LOCK_TTL)
@@ -678,7 +683,9 @@ def resync_record(ctx: SyncContext, register: Register, natural_key: str, run_id
     scheduled run, and moves no watermark.
     """
     try:
-        ctx.values = company.require(ctx.redis, ctx.connection_id, register.name)
+        ctx.values = company.require(
+            ctx.redis, ctx.connection_id, register.name, register.spec.requires
+        )
     except company.SettingsMissing as exc:
         raise RunRefused(str(exc)) from None
     lock = RunLock(ctx.redis, ctx.connection_id, register.name, LOCK_TTL)

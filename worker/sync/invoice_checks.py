@@ -76,6 +76,7 @@ from worker.sync.invoices import (
     unlinked,
 )
 from worker.sync.invoices import NAME as INVOICES
+from worker.sync.register import RegisterSpec
 
 #: The staged stand-in for a Severa invoice whose draft is gone with no booked invoice
 #: linked to it, or whose booked invoice cannot be told apart (see ``_Linker``).
@@ -289,7 +290,19 @@ class InvoiceCheck:
 class SentInvoices(InvoiceCheck):
     """R-1.6 "Check sent invoices"."""
 
-    name = "sent"
+    spec = RegisterSpec(
+        name="sent",
+        title="Check sent invoices",
+        task="sync.check_sent_invoices",
+        record_task="sync.check_sent_invoice",
+        tasks_module="tasks.invoices",
+        requires=("status_sent",),
+        interval_setting="invoice_interval_minutes",
+        natural_key="Severa invoice",
+        help="booked drafts → invoice number, OCR and 'status_sent' in Severa (R-1.6)",
+        sandbox_paths=("/v2/customerinvoices", "/rest-api/v1/invoices/{guid}"),
+    )
+    name = spec.name
     target_setting = "status_sent"
     from_settings = ("status_to_transfer", "status_transferred")
     reports_unlinked = True
@@ -303,7 +316,19 @@ class SentInvoices(InvoiceCheck):
 class PaidInvoices(InvoiceCheck):
     """R-1.7 "Check paid invoices"."""
 
-    name = "paid"
+    spec = RegisterSpec(
+        name="paid",
+        title="Check paid invoices",
+        task="sync.check_paid_invoices",
+        record_task="sync.check_paid_invoice",
+        tasks_module="tasks.invoices",
+        requires=("status_paid",),
+        interval_setting="invoice_interval_minutes",
+        natural_key="Severa invoice",
+        help="invoices paid in full in eEkonomi → 'status_paid' in Severa (R-1.7)",
+        sandbox_paths=("/v2/customerinvoices", "/rest-api/v1/invoices/{guid}"),
+    )
+    name = spec.name
     target_setting = "status_paid"
     from_settings = ("status_to_transfer", "status_transferred", "status_sent")
 

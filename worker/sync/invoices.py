@@ -81,6 +81,7 @@ from worker.sync.customers import Customers
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import WARNING, ErrorEntry, ErrorList, RecordRef
 from worker.sync.projects import Projects
+from worker.sync.register import RegisterSpec
 
 NAME = "invoices"
 #: ``Binding.severa_hash`` of an invoice whose Severa status was set (step 5).
@@ -377,6 +378,27 @@ def booked_totals(booked: Mapping[str, Any]) -> dict[str, Any]:
 class Invoices:
     """The invoice transfer (see the module docstring)."""
 
+    spec = RegisterSpec(
+        name=NAME,
+        title="Transfer invoices",
+        task="sync.transfer_invoices",
+        record_task="sync.transfer_invoice",
+        tasks_module="tasks.invoices",
+        requires=(
+            "default_article_number",
+            "status_to_transfer",
+            "status_transferred",
+            "cost_center_id",
+        ),
+        interval_setting="invoice_interval_minutes",
+        natural_key="Severa invoice",
+        help="Severa invoices in 'status_to_transfer' → eEkonomi drafts (R-1.4)",
+        sandbox_paths=(
+            "/rest-api/v1/invoices",
+            "/rest-api/v1/invoices/{guid}/invoicerows",
+            "/v2/customerinvoicedrafts",
+        ),
+    )
     name = NAME
 
     def read(

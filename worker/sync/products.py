@@ -40,6 +40,7 @@ from worker.sync.engine import (
     link_of,
 )
 from worker.sync.errorlist import RecordRef
+from worker.sync.register import RegisterSpec
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
 NAME = "products"
@@ -61,6 +62,24 @@ def severa_key(item: dict[str, Any]) -> str:
 class Products:
     """The products register (see the module docstring)."""
 
+    spec = RegisterSpec(
+        name=NAME,
+        title="Transfer products",
+        task="sync.transfer_products",
+        record_task="sync.transfer_product",
+        tasks_module="tasks.products",
+        requires=("products_master",),
+        interval_setting="register_interval_minutes",
+        natural_key="article number (= Severa code)",
+        help="products, work types and travel-expense types ⇄ articles (R-1.2)",
+        key_of_number=article_number_key,
+        sandbox_paths=(
+            "/rest-api/v1/products",
+            "/rest-api/v1/worktypes",
+            "/rest-api/v1/travelexpensetypes",
+            "/v2/articles",
+        ),
+    )
     name = NAME
 
     def read(

@@ -25,6 +25,7 @@ from schemas.sides import Side
 from worker.sync.bindings import Binding
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext, digest_of
 from worker.sync.errorlist import RecordRef
+from worker.sync.register import RegisterSpec
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
 NAME = "projects"
@@ -38,6 +39,19 @@ def natural_key_of(project: dict[str, Any]) -> str:
 class Projects:
     """The projects register (see the module docstring)."""
 
+    spec = RegisterSpec(
+        name=NAME,
+        title="Transfer projects",
+        task="sync.transfer_projects",
+        record_task="sync.transfer_project",
+        tasks_module="tasks.projects",
+        requires=("cost_center_id",),
+        interval_setting="register_interval_minutes",
+        natural_key="project number (= cost-center item short code)",
+        help="projects → cost-center items of the chosen cost center (R-1.3)",
+        key_of_number=short_code_key,
+        sandbox_paths=("/rest-api/v1/projects", "/v2/costcenters", "/v2/costcenteritems"),
+    )
     name = NAME
 
     def read(

@@ -15,11 +15,10 @@ from typing import Any
 from config import company, get_settings
 from worker.clients.factory import build_clients
 from worker.errors import TransientError
+from worker.registry import REGISTERS, register_named
 from worker.state import redis_client
-from worker.sync.customers import Customers
 from worker.sync.engine import (
     Outcome,
-    Register,
     RunRefused,
     Stalled,
     SyncContext,
@@ -32,46 +31,7 @@ from worker.sync.engine import (
     stalled_records,
     start_run,
 )
-from worker.sync.invoice_checks import PaidInvoices, SentInvoices
-from worker.sync.invoices import Invoices
-from worker.sync.products import Products
-from worker.sync.projects import Projects
 from worker.sync.runs import RunReport
-from worker.sync.supplier_invoices import SupplierInvoices
-
-#: The registers by name, in the order ``run all`` transfers them: customers and
-#: products before projects, as later transfers (invoices) depend on all three.
-REGISTERS: dict[str, Register] = {
-    "customers": Customers(),
-    "products": Products(),
-    "projects": Projects(),
-    "invoices": Invoices(),
-    "sent": SentInvoices(),
-    "paid": PaidInvoices(),
-    "supplier_invoices": SupplierInvoices(),
-}
-
-#: The invoice transfers (R-4.1) run on their own interval (``invoice_interval_minutes``).
-INVOICE_TRANSFERS = ("invoices", "sent", "paid")
-
-#: Task names where R-4.1 does not call the transfer "Transfer <register>".
-TASK_NAMES = {
-    "sent": "sync.check_sent_invoices",
-    "paid": "sync.check_paid_invoices",
-    "supplier_invoices": "sync.fetch_supplier_invoices",
-}
-
-
-def task_name(register: str) -> str:
-    """The Celery task that starts ``register``'s transfer."""
-    return TASK_NAMES.get(register, f"sync.transfer_{register}")
-
-
-def register_named(name: str) -> Register:
-    try:
-        return REGISTERS[name]
-    except KeyError:
-        raise ValueError(f"unknown register {name!r}: one of {', '.join(REGISTERS)}") from None
 
 
 @functools.cache
@@ -134,7 +94,7 @@ def stalled_runs(connection_id: str) -> list[Stalled]:
     settings = get_settings()
     quiet = settings.broker_visibility_timeout + settings.task_retry_backoff_max + STALL_MARGIN
     ctx = context_for(connection_id)
-    found = (stalled_records(ctx, name, quiet) for name in REGISTERS)
+    found = (stalled_records(ctx, register.name, quiet) for register in REGISTERS)
     return [stalled for stalled in found if stalled is not None]
 
 
@@ -173,35 +133,26 @@ def _summary(natural_key: str, outcome: Outcome, report: RunReport | None) -> di
 
 def due_transfers(connection_id: str, now: float) -> list[str]:
     """The registers whose scheduled transfer is due for a connection (R-6.4): the
-    interval (``register_interval_minutes``; ``invoice_interval_minutes`` for the invoice
-    transfers) has passed since the last run started, no run is going on, and the
-    settings the register needs are set."""
+    interval (each register's ``spec.interval_setting``) has passed since the last run
+    started, no run is going on, and the settings the register needs are set."""
     from worker.sync.locks import RunLock  # noqa: PLC0415
     from worker.sync.runs import Runs  # noqa: PLC0415
 
     client = redis_client()
     values = company.load(client, connection_id)
-    intervals = {
-        name: 60.0 * float(values.get("invoice_interval_minutes") or 10)
-        if name in INVOICE_TRANSFERS
-        else 60.0 * float(values.get("register_interval_minutes") or 15)
-        for name in REGISTERS
-    }
-    # Purchases are booked in batches; hourly by default (``supplier_invoice_interval_minutes``).
-    intervals["supplier_invoices"] = 60.0 * float(
-        values.get("supplier_invoice_interval_minutes") or 60
-    )
     runs = Runs(client, connection_id)
     due = []
-    for name in REGISTERS:
-        if company.missing_for(values, name):
+    for register in REGISTERS:
+        spec = register.spec
+        if company.missing_for(values, spec.requires):
             continue
-        last = runs.last(name)
-        if RunLock(client, connection_id, name, 1).holder() is not None:
+        if RunLock(client, connection_id, spec.name, 1).holder() is not None:
             continue  # running (a run whose lock expired is no obstacle)
-        if last is not None and now - last.started_at < intervals[name]:
+        last = runs.last(spec.name)
+        interval = 60.0 * float(values[spec.interval_setting])
+        if last is not None and now - last.started_at < interval:
             continue
-        due.append(name)
+        due.append(spec.name)
     return due
 
 

@@ -60,6 +60,7 @@ from worker.keys import key
 from worker.sync.bindings import Binding
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import RecordRef
+from worker.sync.register import RegisterSpec
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,18 @@ class ProjectLinks:
 class SupplierInvoices:
     """The supplier-invoices register (see the module docstring)."""
 
+    spec = RegisterSpec(
+        name=NAME,
+        title="Fetch supplier invoices",
+        task="sync.fetch_supplier_invoices",
+        record_task="sync.transfer_supplier_invoice_row",
+        tasks_module="tasks.supplier_invoices",
+        requires=("supplier_invoices_billable",),
+        interval_setting="supplier_invoice_interval_minutes",
+        natural_key="supplier-invoice row (<invoice id>:<row id>)",
+        help="supplier-invoice cost rows on projects → Severa project fees (R-1.5)",
+        sandbox_paths=("/v2/supplierinvoices", "/rest-api/v1/projectfees"),
+    )
     name = NAME
 
     def read(
