@@ -46,121 +46,6 @@ class SettingsError(Exception):
         )
 
 
-@dataclass(frozen=True)
-class Variable:
-    """One documented setting: the README's configuration table is generated from these."""
-
-    name: str
-    default: str
-    meaning: str
-    secret: bool = False
-
-
-#: Every variable the service reads, in README order. ``default`` is shown as written.
-VARIABLES: tuple[Variable, ...] = (
-    Variable(
-        "REDIS_URL",
-        "(embedded)",
-        "Redis for the broker, results and all sync state. "
-        "Unset: `run` starts the embedded Redis (persistent, in DATA_DIR/redis).",
-    ),
-    Variable("DATA_DIR", "./data", "Where the embedded Redis, beat's schedule and run files live."),
-    Variable(
-        "EMBEDDED_REDIS_PORT", "0", "Port of the embedded Redis on 127.0.0.1 (0 = a free port)."
-    ),
-    Variable("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
-    Variable(
-        "WORKER_CONCURRENCY",
-        "4",
-        "Worker processes running tasks in parallel. Record tasks mostly wait for their "
-        "endpoint's rate limit, so more processes than cores let the registers transfer "
-        "side by side: about one per register transferring at once.",
-    ),
-    Variable(
-        "FLOWER_HOST",
-        "127.0.0.1",
-        "Address Flower listens on. Anything but 127.0.0.1 requires FLOWER_BASIC_AUTH.",
-    ),
-    Variable("FLOWER_PORT", "5555", "Port of Flower (monitoring UI, API and /metrics)."),
-    Variable(
-        "FLOWER_BASIC_AUTH",
-        "(none)",
-        "`user:password` (comma-separate several) protecting Flower.",
-        secret=True,
-    ),
-    Variable(
-        "BROKER_VISIBILITY_TIMEOUT",
-        "900",
-        "Seconds before Redis hands an unacknowledged "
-        "task to another worker; must exceed TASK_RETRY_BACKOFF_MAX.",
-    ),
-    Variable("TASK_RETRY_BACKOFF_MAX", "300", "Longest wait (s) between retries of a task."),
-    Variable("TASK_MAX_RETRIES", "8", "Retries of a task on transient API errors."),
-    Variable("HEARTBEAT_INTERVAL", "60", "Seconds between beat's liveness ticks per connection."),
-    Variable(
-        "CONNECTIONS",
-        "default",
-        "Comma-separated connection ids (a Severa company paired "
-        "with an eEkonomi company) this deployment serves.",
-    ),
-    Variable(
-        "SEVERA_BASE_URL",
-        "(sandbox)",
-        "Severa REST API base, e.g. https://api.severa.visma.com/rest-api.",
-    ),
-    Variable("SEVERA_CLIENT_ID", "(demo)", "Severa client credentials id (Settings → REST API)."),
-    Variable("SEVERA_CLIENT_SECRET", "(demo)", "Severa client secret.", secret=True),
-    Variable(
-        "EEKONOMI_API_URL",
-        "(sandbox)",
-        "eEkonomi API base, e.g. https://eaccountingapi.vismaonline.com/v2.",
-    ),
-    Variable(
-        "EEKONOMI_IDENTITY_URL",
-        "(sandbox)",
-        "eEkonomi identity server, e.g. https://identity.vismaonline.com.",
-    ),
-    Variable("EEKONOMI_CLIENT_ID", "(demo)", "eEkonomi OAuth client id."),
-    Variable("EEKONOMI_CLIENT_SECRET", "(demo)", "eEkonomi OAuth client secret.", secret=True),
-    Variable(
-        "EEKONOMI_REDIRECT_URI",
-        "http://127.0.0.1:8765/callback",
-        "OAuth redirect URI registered for the client (the `connect` command listens there).",
-    ),
-    Variable(
-        "SECRET_KEY",
-        "(demo: generated)",
-        "Fernet key encrypting tokens and secrets at rest "
-        "(create one: `python -m worker new-secret-key`). Required with real APIs; in demo "
-        "mode one is generated into DATA_DIR/secret.key.",
-        secret=True,
-    ),
-    Variable("HTTP_TIMEOUT", "30", "Seconds before an API call times out."),
-    Variable(
-        "SEVERA_REQUESTS_PER_SECOND",
-        "9",
-        "Requests per second to Severa per connection, "
-        "shared by all processes (Severa allows about 10).",
-    ),
-    Variable(
-        "EEKONOMI_REQUESTS_PER_MINUTE",
-        "570",
-        "Requests per minute per eEkonomi endpoint "
-        "per connection, shared by all processes (eEkonomi allows 600).",
-    ),
-    Variable(
-        "REFERENCE_DATA_TTL",
-        "300",
-        "Seconds reference data (units, codings, VAT rates, "
-        "statuses, cost centers) is cached per connection.",
-    ),
-    Variable("SANDBOX_SEVERA_PORT", "8001", "Port of the Severa sandbox in demo mode."),
-    Variable("SANDBOX_EEKONOMI_PORT", "8002", "Port of the eEkonomi sandbox in demo mode."),
-)
-
-SECRET_NAMES = frozenset(v.name for v in VARIABLES if v.secret)
-
-
 def _url(schemes: tuple[str, ...]) -> validate.Validator:
     def check(value: str) -> None:
         parts = urlsplit(value)
@@ -198,85 +83,260 @@ def _connections(value: str) -> None:
             )
 
 
+def _setting(
+    field_class: type[fields.Field[Any]],
+    name: str,
+    default: Any,
+    shown: str,
+    meaning: str,
+    *,
+    secret: bool = False,
+    **options: Any,
+) -> Any:
+    """Declare one variable: its type, name, default and validation, and — for the README
+    table, ``config`` and the secrecy rules — how its default reads and what it means."""
+    return field_class(
+        data_key=name,
+        load_default=default,
+        metadata={"shown": shown, "meaning": meaning, "secret": secret},
+        **options,
+    )
+
+
 class EnvSettingsSchema(Schema):
-    """Loads the raw environment (strings) into typed values; ``data_key`` is the variable."""
+    """Every variable the service reads, declared once, in README order. Loads the raw
+    environment (strings) into typed values; ``data_key`` is the variable."""
 
     class Meta:
         unknown = EXCLUDE
 
-    redis_url = fields.String(
-        data_key="REDIS_URL", load_default=None, validate=_url(("redis", "rediss", "unix"))
+    redis_url = _setting(
+        fields.String,
+        "REDIS_URL",
+        None,
+        "(embedded)",
+        "Redis for the broker, results and all sync state. "
+        "Unset: `run` starts the embedded Redis (persistent, in DATA_DIR/redis).",
+        validate=_url(("redis", "rediss", "unix")),
     )
-    data_dir = fields.String(data_key="DATA_DIR", load_default="./data")
-    embedded_redis_port = fields.Integer(
-        data_key="EMBEDDED_REDIS_PORT", load_default=0, validate=validate.Range(0, 65535)
+    data_dir = _setting(
+        fields.String,
+        "DATA_DIR",
+        "./data",
+        "./data",
+        "Where the embedded Redis, beat's schedule and run files live.",
     )
-    log_level = fields.String(
-        data_key="LOG_LEVEL",
-        load_default="INFO",
+    embedded_redis_port = _setting(
+        fields.Integer,
+        "EMBEDDED_REDIS_PORT",
+        0,
+        "0",
+        "Port of the embedded Redis on 127.0.0.1 (0 = a free port).",
+        validate=validate.Range(0, 65535),
+    )
+    log_level = _setting(
+        fields.String,
+        "LOG_LEVEL",
+        "INFO",
+        "INFO",
+        "DEBUG, INFO, WARNING or ERROR.",
         validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]),
     )
-    worker_concurrency = fields.Integer(
-        data_key="WORKER_CONCURRENCY", load_default=4, validate=validate.Range(1, 64)
+    worker_concurrency = _setting(
+        fields.Integer,
+        "WORKER_CONCURRENCY",
+        4,
+        "4",
+        "Worker processes running tasks in parallel. Record tasks mostly wait for their "
+        "endpoint's rate limit, so more processes than cores let the registers transfer "
+        "side by side: about one per register transferring at once.",
+        validate=validate.Range(1, 64),
     )
-    flower_host = fields.String(data_key="FLOWER_HOST", load_default="127.0.0.1")
-    flower_port = fields.Integer(
-        data_key="FLOWER_PORT", load_default=5555, validate=validate.Range(1, 65535)
+    flower_host = _setting(
+        fields.String,
+        "FLOWER_HOST",
+        "127.0.0.1",
+        "127.0.0.1",
+        "Address Flower listens on. Anything but 127.0.0.1 requires FLOWER_BASIC_AUTH.",
     )
-    flower_basic_auth = fields.String(
-        data_key="FLOWER_BASIC_AUTH", load_default=None, validate=_basic_auth
+    flower_port = _setting(
+        fields.Integer,
+        "FLOWER_PORT",
+        5555,
+        "5555",
+        "Port of Flower (monitoring UI, API and /metrics).",
+        validate=validate.Range(1, 65535),
     )
-    broker_visibility_timeout = fields.Integer(
-        data_key="BROKER_VISIBILITY_TIMEOUT", load_default=900, validate=validate.Range(10)
+    flower_basic_auth = _setting(
+        fields.String,
+        "FLOWER_BASIC_AUTH",
+        None,
+        "(none)",
+        "`user:password` (comma-separate several) protecting Flower.",
+        secret=True,
+        validate=_basic_auth,
     )
-    task_retry_backoff_max = fields.Integer(
-        data_key="TASK_RETRY_BACKOFF_MAX", load_default=300, validate=validate.Range(1)
+    broker_visibility_timeout = _setting(
+        fields.Integer,
+        "BROKER_VISIBILITY_TIMEOUT",
+        900,
+        "900",
+        "Seconds before Redis hands an unacknowledged "
+        "task to another worker; must exceed TASK_RETRY_BACKOFF_MAX.",
+        validate=validate.Range(10),
     )
-    task_max_retries = fields.Integer(
-        data_key="TASK_MAX_RETRIES", load_default=8, validate=validate.Range(0, 100)
+    task_retry_backoff_max = _setting(
+        fields.Integer,
+        "TASK_RETRY_BACKOFF_MAX",
+        300,
+        "300",
+        "Longest wait (s) between retries of a task.",
+        validate=validate.Range(1),
     )
-    heartbeat_interval = fields.Integer(
-        data_key="HEARTBEAT_INTERVAL", load_default=60, validate=validate.Range(1)
+    task_max_retries = _setting(
+        fields.Integer,
+        "TASK_MAX_RETRIES",
+        8,
+        "8",
+        "Retries of a task on transient API errors.",
+        validate=validate.Range(0, 100),
     )
-    connections = fields.String(
-        data_key="CONNECTIONS", load_default="default", validate=_connections
+    heartbeat_interval = _setting(
+        fields.Integer,
+        "HEARTBEAT_INTERVAL",
+        60,
+        "60",
+        "Seconds between beat's liveness ticks per connection.",
+        validate=validate.Range(1),
     )
-    severa_base_url = fields.String(
-        data_key="SEVERA_BASE_URL", load_default=None, validate=_url(("http", "https"))
+    connections = _setting(
+        fields.String,
+        "CONNECTIONS",
+        "default",
+        "default",
+        "Comma-separated connection ids (a Severa company paired "
+        "with an eEkonomi company) this deployment serves.",
+        validate=_connections,
     )
-    severa_client_id = fields.String(data_key="SEVERA_CLIENT_ID", load_default=None)
-    severa_client_secret = fields.String(data_key="SEVERA_CLIENT_SECRET", load_default=None)
-    eekonomi_api_url = fields.String(
-        data_key="EEKONOMI_API_URL", load_default=None, validate=_url(("http", "https"))
-    )
-    eekonomi_identity_url = fields.String(
-        data_key="EEKONOMI_IDENTITY_URL", load_default=None, validate=_url(("http", "https"))
-    )
-    eekonomi_client_id = fields.String(data_key="EEKONOMI_CLIENT_ID", load_default=None)
-    eekonomi_client_secret = fields.String(data_key="EEKONOMI_CLIENT_SECRET", load_default=None)
-    eekonomi_redirect_uri = fields.String(
-        data_key="EEKONOMI_REDIRECT_URI",
-        load_default="http://127.0.0.1:8765/callback",
+    severa_base_url = _setting(
+        fields.String,
+        "SEVERA_BASE_URL",
+        None,
+        "(sandbox)",
+        "Severa REST API base, e.g. https://api.severa.visma.com/rest-api.",
         validate=_url(("http", "https")),
     )
-    secret_key = fields.String(data_key="SECRET_KEY", load_default=None, validate=_fernet_key)
-    http_timeout = fields.Float(
-        data_key="HTTP_TIMEOUT", load_default=30.0, validate=validate.Range(0.1, 600)
+    severa_client_id = _setting(
+        fields.String,
+        "SEVERA_CLIENT_ID",
+        None,
+        "(demo)",
+        "Severa client credentials id (Settings → REST API).",
     )
-    severa_requests_per_second = fields.Float(
-        data_key="SEVERA_REQUESTS_PER_SECOND", load_default=9.0, validate=validate.Range(0.01)
+    severa_client_secret = _setting(
+        fields.String,
+        "SEVERA_CLIENT_SECRET",
+        None,
+        "(demo)",
+        "Severa client secret.",
+        secret=True,
     )
-    eekonomi_requests_per_minute = fields.Float(
-        data_key="EEKONOMI_REQUESTS_PER_MINUTE", load_default=570.0, validate=validate.Range(1)
+    eekonomi_api_url = _setting(
+        fields.String,
+        "EEKONOMI_API_URL",
+        None,
+        "(sandbox)",
+        "eEkonomi API base, e.g. https://eaccountingapi.vismaonline.com/v2.",
+        validate=_url(("http", "https")),
     )
-    reference_data_ttl = fields.Integer(
-        data_key="REFERENCE_DATA_TTL", load_default=300, validate=validate.Range(0)
+    eekonomi_identity_url = _setting(
+        fields.String,
+        "EEKONOMI_IDENTITY_URL",
+        None,
+        "(sandbox)",
+        "eEkonomi identity server, e.g. https://identity.vismaonline.com.",
+        validate=_url(("http", "https")),
     )
-    sandbox_severa_port = fields.Integer(
-        data_key="SANDBOX_SEVERA_PORT", load_default=8001, validate=validate.Range(1, 65535)
+    eekonomi_client_id = _setting(
+        fields.String, "EEKONOMI_CLIENT_ID", None, "(demo)", "eEkonomi OAuth client id."
     )
-    sandbox_eekonomi_port = fields.Integer(
-        data_key="SANDBOX_EEKONOMI_PORT", load_default=8002, validate=validate.Range(1, 65535)
+    eekonomi_client_secret = _setting(
+        fields.String,
+        "EEKONOMI_CLIENT_SECRET",
+        None,
+        "(demo)",
+        "eEkonomi OAuth client secret.",
+        secret=True,
+    )
+    eekonomi_redirect_uri = _setting(
+        fields.String,
+        "EEKONOMI_REDIRECT_URI",
+        "http://127.0.0.1:8765/callback",
+        "http://127.0.0.1:8765/callback",
+        "OAuth redirect URI registered for the client (the `connect` command listens there).",
+        validate=_url(("http", "https")),
+    )
+    secret_key = _setting(
+        fields.String,
+        "SECRET_KEY",
+        None,
+        "(demo: generated)",
+        "Fernet key encrypting tokens and secrets at rest "
+        "(create one: `python -m worker new-secret-key`). Required with real APIs; in demo "
+        "mode one is generated into DATA_DIR/secret.key.",
+        secret=True,
+        validate=_fernet_key,
+    )
+    http_timeout = _setting(
+        fields.Float,
+        "HTTP_TIMEOUT",
+        30.0,
+        "30",
+        "Seconds before an API call times out.",
+        validate=validate.Range(0.1, 600),
+    )
+    severa_requests_per_second = _setting(
+        fields.Float,
+        "SEVERA_REQUESTS_PER_SECOND",
+        9.0,
+        "9",
+        "Requests per second to Severa per connection, "
+        "shared by all processes (Severa allows about 10).",
+        validate=validate.Range(0.01),
+    )
+    eekonomi_requests_per_minute = _setting(
+        fields.Float,
+        "EEKONOMI_REQUESTS_PER_MINUTE",
+        570.0,
+        "570",
+        "Requests per minute per eEkonomi endpoint "
+        "per connection, shared by all processes (eEkonomi allows 600).",
+        validate=validate.Range(1),
+    )
+    reference_data_ttl = _setting(
+        fields.Integer,
+        "REFERENCE_DATA_TTL",
+        300,
+        "300",
+        "Seconds reference data (units, codings, VAT rates, "
+        "statuses, cost centers) is cached per connection.",
+        validate=validate.Range(0),
+    )
+    sandbox_severa_port = _setting(
+        fields.Integer,
+        "SANDBOX_SEVERA_PORT",
+        8001,
+        "8001",
+        "Port of the Severa sandbox in demo mode.",
+        validate=validate.Range(1, 65535),
+    )
+    sandbox_eekonomi_port = _setting(
+        fields.Integer,
+        "SANDBOX_EEKONOMI_PORT",
+        8002,
+        "8002",
+        "Port of the eEkonomi sandbox in demo mode.",
+        validate=validate.Range(1, 65535),
     )
 
     @validates_schema
@@ -322,6 +382,30 @@ class EnvSettingsSchema(Schema):
             errors["SECRET_KEY"] = _KEY_MISSING_MESSAGE
         if errors:
             raise ValidationError(errors)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One documented setting, read off its declaration in :class:`EnvSettingsSchema`:
+    the README's configuration table and ``config`` show these."""
+
+    name: str
+    default: str
+    meaning: str
+    secret: bool = False
+
+
+#: Every variable the service reads, in README order. ``default`` is shown as written.
+VARIABLES: tuple[Variable, ...] = tuple(
+    Variable(
+        field.data_key or name,
+        field.metadata["shown"],
+        field.metadata["meaning"],
+        field.metadata["secret"],
+    )
+    for name, field in EnvSettingsSchema().fields.items()
+)
+SECRET_NAMES = frozenset(v.name for v in VARIABLES if v.secret)
 
 
 @dataclass(frozen=True)
@@ -439,37 +523,24 @@ def _flatten(messages: Any) -> dict[str, str]:
 
 
 def _build(data: dict[str, Any]) -> Settings:
+    """The frozen settings: every declared variable as loaded, then what is derived
+    from them — the absolute data directory, the connection ids, demo mode and, in demo
+    mode, the sandboxes' URLs and demo credentials."""
     demo = not data["severa_client_id"]
     severa_port = data["sandbox_severa_port"]
     eekonomi_port = data["sandbox_eekonomi_port"]
-    return Settings(
-        redis_url=data["redis_url"],
-        data_dir=Path(data["data_dir"]).expanduser().resolve(),
-        embedded_redis_port=data["embedded_redis_port"],
-        log_level=data["log_level"],
-        worker_concurrency=data["worker_concurrency"],
-        flower_host=data["flower_host"],
-        flower_port=data["flower_port"],
-        flower_basic_auth=data["flower_basic_auth"],
-        broker_visibility_timeout=data["broker_visibility_timeout"],
-        task_retry_backoff_max=data["task_retry_backoff_max"],
-        task_max_retries=data["task_max_retries"],
-        heartbeat_interval=data["heartbeat_interval"],
-        connections=tuple(dict.fromkeys(c.strip() for c in data["connections"].split(","))),
-        demo=demo,
-        severa_base_url=data["severa_base_url"] or f"http://127.0.0.1:{severa_port}/rest-api",
-        severa_client_id=data["severa_client_id"] or DEMO_SEVERA_CLIENT_ID,
-        severa_client_secret=data["severa_client_secret"] or DEMO_SEVERA_CLIENT_SECRET,
-        eekonomi_api_url=data["eekonomi_api_url"] or f"http://127.0.0.1:{eekonomi_port}/v2",
-        eekonomi_identity_url=data["eekonomi_identity_url"] or f"http://127.0.0.1:{eekonomi_port}",
-        eekonomi_client_id=data["eekonomi_client_id"] or DEMO_EEKONOMI_CLIENT_ID,
-        eekonomi_client_secret=data["eekonomi_client_secret"] or DEMO_EEKONOMI_CLIENT_SECRET,
-        eekonomi_redirect_uri=data["eekonomi_redirect_uri"],
-        sandbox_severa_port=severa_port,
-        sandbox_eekonomi_port=eekonomi_port,
-        http_timeout=data["http_timeout"],
-        severa_requests_per_second=data["severa_requests_per_second"],
-        eekonomi_requests_per_minute=data["eekonomi_requests_per_minute"],
-        reference_data_ttl=data["reference_data_ttl"],
-        secret_key=data["secret_key"],
-    )
+    derived = {
+        "data_dir": Path(data["data_dir"]).expanduser().resolve(),
+        "connections": tuple(dict.fromkeys(c.strip() for c in data["connections"].split(","))),
+        "demo": demo,
+        "severa_base_url": data["severa_base_url"] or f"http://127.0.0.1:{severa_port}/rest-api",
+        "severa_client_id": data["severa_client_id"] or DEMO_SEVERA_CLIENT_ID,
+        "severa_client_secret": data["severa_client_secret"] or DEMO_SEVERA_CLIENT_SECRET,
+        "eekonomi_api_url": data["eekonomi_api_url"] or f"http://127.0.0.1:{eekonomi_port}/v2",
+        "eekonomi_identity_url": (
+            data["eekonomi_identity_url"] or f"http://127.0.0.1:{eekonomi_port}"
+        ),
+        "eekonomi_client_id": data["eekonomi_client_id"] or DEMO_EEKONOMI_CLIENT_ID,
+        "eekonomi_client_secret": data["eekonomi_client_secret"] or DEMO_EEKONOMI_CLIENT_SECRET,
+    }
+    return Settings(**{**data, **derived})

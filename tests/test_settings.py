@@ -148,3 +148,17 @@ def test_given_bad_setting_when_cli_starts_then_exit_2_naming_the_variable(tmp_p
     assert result.returncode == 2
     assert "FLOWER_PORT" in result.stderr
     assert "integer" in result.stderr.lower()
+
+
+def test_every_declared_variable_is_a_typed_attribute_of_the_settings_and_nothing_else() -> None:
+    """A setting is declared once (its schema field: name, default, validation, meaning,
+    secrecy); the frozen Settings only types it — adding one without the other fails."""
+    import dataclasses
+
+    from config.settings import EnvSettingsSchema, Settings
+
+    declared = set(EnvSettingsSchema().fields)
+    attributes = {f.name for f in dataclasses.fields(Settings)}
+    assert attributes - declared == {"demo"}  # derived, not read from the environment
+    assert declared <= attributes
+    assert [v.name for v in VARIABLES] == [f.data_key for f in EnvSettingsSchema().fields.values()]
