@@ -10,6 +10,7 @@ import redis
 from marshmallow import ValidationError
 
 from config import company
+from worker.registry import spec_of
 from worker.sync.bindings import Binder, Binding
 from worker.sync.errorlist import ErrorEntry, ErrorList, RecordRef
 from worker.sync.locks import AlreadyRunning, transfer_lock
@@ -81,14 +82,17 @@ def test_connection_settings_validate_and_transfers_refuse_without_them(
     fake: fakeredis.FakeRedis,
 ) -> None:
     with pytest.raises(company.SettingsMissing) as caught:
-        company.require(fake, "default", "invoices")
+        company.require(fake, "default", "invoices", spec_of("invoices").requires)
     assert "status_to_transfer (R-3.6)" in str(caught.value)
     with pytest.raises(ValidationError):
         company.update(fake, "default", {"customers_master": "fortnox"})
     with pytest.raises(ValidationError):
         company.update(fake, "default", {"no_such_setting": "x"})
     company.update(fake, "default", {"customers_master": "severa"})
-    assert company.require(fake, "default", "customers")["customers_master"] == "severa"
+    assert (
+        company.require(fake, "default", "customers", ("customers_master",))["customers_master"]
+        == "severa"
+    )
     assert company.load(fake, "other")["customers_master"] is None
 
 
