@@ -33,6 +33,7 @@ __all__ = [
     "net_from_gross",
     "raise_if_invalid",
     "required_messages",
+    "severa_amount",
     "shared",
     "swedish_unit",
     "to_decimal",
@@ -117,6 +118,14 @@ def to_decimal(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def severa_amount(value: Any) -> Decimal | None:
+    """The amount of a Severa ``Money`` (``{amount, currencyCode, …}``) as Decimal; a bare
+    number is accepted too."""
+    if isinstance(value, Mapping):
+        value = value.get("amount")
+    return to_decimal(value)
 
 
 def gross_from_net(net: Decimal, vat_rate: Decimal) -> Decimal:

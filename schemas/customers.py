@@ -1,12 +1,16 @@
 """Customers (R-5.1): Severa customer + addresses + contacts ⇄ eEkonomi customer.
 
 Severa spreads a customer over three resources (customer, addresses, contact persons
-with their communications), eEkonomi keeps it flat. The schema classes below are the
+with their communications), eEkonomi keeps it flat. The schema classes are the
 declarative mapping, one per vendor resource, with the canonical attribute names of
 :class:`~schemas.records.CustomerRecord`; the rules that are not one-to-one are the
-named functions next to them. The functions at the end are what the engine calls.
+named functions next to them. This module holds the customer itself; the rules of its
+parts are in :mod:`schemas.customer_identity` (number, name, org/VAT number),
+:mod:`schemas.customer_addresses` (which address, its lines and country) and
+:mod:`schemas.customer_contacts` (which contact, its e-mail and phones). The functions
+at the end are what the synchronizer (:mod:`worker.sync.customers`) calls.
 
-Input of :func:`severa_customer_to_record` (one dict, as the engine assembles it)::
+Input of :func:`severa_customer_to_record` (one dict, as the synchronizer assembles it)::
 
     {
         **customer,                      # GET /v1/customers/{guid}  (CustomerModel)
@@ -23,26 +27,17 @@ the country is recognised by its English, Swedish or Finnish name.
 
 Decisions on rules the spec leaves open (each repeated where it is implemented):
 
-* Org/VAT number: the one Severa value always goes to ``CorporateIdentityNumber`` as
-  written; it goes to ``VatNumber`` only when it is EU-VAT shaped (EU country prefix +
-  8–12 letters/digits, e.g. ``SE5566778899 01``), in compact form (``SE556677889901``),
-  because eEkonomi checks ``VatNumber`` against VIES and refuses the customer (4025)
-  for a plain org number. Back into Severa the VAT number wins over a plain org number.
-* Address lines beyond the first are joined with ``", "`` onto eEkonomi's second line.
-  Text longer than eEkonomi's ``maxLength`` fails the record with the field named; it
-  is never truncated (a cut address is wrong on every invoice afterwards).
-* The contact is the first *active* contact person linked to the chosen address (by
-  the contact's ``addressGuid`` or the address's ``contacts``), in the order given.
-  No link, no contact: the spec ties the reference to the invoicing address.
 * Terms of payment: Severa keeps only a number of days. With eEkonomi's terms list the
   days pick the matching terms; no days means the standard terms; days without
   matching terms fail the record rather than silently changing due dates.
+* An update from eEkonomi changes only :data:`SEVERA_CUSTOMER_UPDATABLE` on the Severa
+  customer and :data:`~schemas.customer_addresses.SEVERA_ADDRESS_UPDATABLE` on its
+  invoicing address; everything else is written when the customer is created.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from marshmallow import ValidationError, fields, post_dump, post_load, pre_dump, validate
@@ -58,152 +53,41 @@ from schemas.base import (
     required_messages,
     shared,
 )
+from schemas.customer_addresses import (
+    SeveraAddress,
+    address_problems,
+    choose_invoicing_address,
+)
+from schemas.customer_contacts import SeveraContact, first_linked_contact
+from schemas.customer_identity import (
+    customer_label,
+    customer_number_problem,
+    severa_org_or_vat_number,
+    split_org_and_vat_number,
+)
 from schemas.records import CustomerRecord
 
 __all__ = [
+    "SEVERA_CUSTOMER_UPDATABLE",
     "EEkonomiCustomer",
-    "SeveraAddress",
-    "SeveraContact",
     "SeveraCustomer",
-    "check_importable_into_severa",
     "choose_terms_of_payment",
-    "country_code_for",
-    "customer_label",
     "eekonomi_customer_to_record",
     "record_to_eekonomi_customer",
-    "record_to_severa_address",
-    "record_to_severa_contact",
-    "record_to_severa_contact_communications",
     "record_to_severa_customer",
+    "record_to_severa_customer_update",
     "severa_customer_to_record",
-    "split_contact_name",
-    "split_org_and_vat_number",
 ]
 
 FIX_IN_SEVERA = "Severa"
 
+#: R-1.1: the CustomerModel fields an update from eEkonomi (the master) may change on an
+#: existing Severa customer — also the JSON Patch paths. The number never changes: it is
+#: how both systems match the customer (R-2.2). Payment term and currency are written
+#: when the customer is created in Severa and left to Severa afterwards.
+SEVERA_CUSTOMER_UPDATABLE = ("name", "email", "website", "vatNumber", "isActive")
+
 # -- named rules ----------------------------------------------------------------------
-
-#: Prefixes VIES knows: the EU member states (Greece is EL) and Northern Ireland (XI).
-EU_VAT_PREFIXES = frozenset(
-    {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU"}
-    | {"IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI"}
-)
-_VAT_SHAPE = re.compile(r"^([A-Z]{2})([0-9A-Z]{8,12})$")
-
-
-def compact_vat_number(value: str | None) -> str | None:
-    """The VIES form of ``value`` when it is EU-VAT shaped, else ``None``.
-
-    eEkonomi's own description of ``VatNumber``: a 2-letter country code followed by
-    8–12 letters and digits. Spaces, dots and dashes are dropped (``SE5566778899 01`` →
-    ``SE556677889901``); a plain org number (``556677-8899``) has no prefix and a
-    non-EU number (``NO…MVA``) is not checked by VIES, so neither qualifies.
-    """
-    if not value:
-        return None
-    compact = re.sub(r"[\s.\-]", "", value).upper()
-    match = _VAT_SHAPE.match(compact)
-    if match is None or match.group(1) not in EU_VAT_PREFIXES:
-        return None
-    return compact
-
-
-def split_org_and_vat_number(value: str | None) -> tuple[str | None, str | None]:
-    """R-5.1: the one Severa value → (CorporateIdentityNumber, VatNumber).
-
-    Both fields get it, except that ``VatNumber`` only gets VAT-shaped values (see
-    :func:`compact_vat_number`): eEkonomi validates it against VIES.
-    """
-    text = clean_text(value)
-    return text, compact_vat_number(text)
-
-
-def severa_org_or_vat_number(record: Mapping[str, Any]) -> str | None:
-    """The single Severa ``vatNumber`` for a record: the reverse of the split.
-
-    A record loaded from Severa gives back exactly what Severa had (its corporate
-    identity number is the original text). From eEkonomi, where the two are separate,
-    the VAT number wins: it contains the org number and is what the field is called.
-    """
-    org = record.get("corporate_identity_number")
-    vat = record.get("vat_number")
-    if org and compact_vat_number(org):
-        return cast(str, org)
-    return cast("str | None", vat or org)
-
-
-def split_address_lines(addressline: str | None) -> tuple[str | None, str | None]:
-    """R-5.1: Severa's multi-line address → eEkonomi's two lines.
-
-    Lines are newline-separated in Severa's single ``addressline``; blank lines are
-    dropped, the first line stays, every other line is joined onto the second with
-    ``", "`` (``"Storgatan 1\\nBox 12\\nPlan 3"`` → ``"Storgatan 1"``, ``"Box 12, Plan 3"``).
-    """
-    lines = [line.strip() for line in (addressline or "").splitlines() if line.strip()]
-    if not lines:
-        return None, None
-    return lines[0], ", ".join(lines[1:]) or None
-
-
-def split_contact_name(name: str) -> tuple[str, str]:
-    """R-5.1: into Severa the contact name is split at the first space.
-
-    ``"Anna Maria Svensson"`` → ``("Anna", "Maria Svensson")``. Severa requires both
-    names to be non-empty, so a one-word name keeps the word as first name and ``"-"``
-    as last name.
-    """
-    first, _, last = " ".join(name.split()).partition(" ")
-    return first, last or "-"
-
-
-#: Country names Severa shows (English, Swedish, Finnish, native) → ISO alpha-2.
-_COUNTRY_NAMES: dict[str, str] = {
-    **dict.fromkeys(["sweden", "sverige", "ruotsi"], "SE"),
-    **dict.fromkeys(["finland", "suomi"], "FI"),
-    **dict.fromkeys(["norway", "norge", "norja", "noreg"], "NO"),
-    **dict.fromkeys(["denmark", "danmark", "tanska"], "DK"),
-    **dict.fromkeys(["iceland", "island", "islanti"], "IS"),
-    **dict.fromkeys(["estonia", "estland", "viro", "eesti"], "EE"),
-    **dict.fromkeys(["latvia", "lettland", "latvija"], "LV"),
-    **dict.fromkeys(["lithuania", "litauen", "liettua", "lietuva"], "LT"),
-    **dict.fromkeys(["germany", "tyskland", "saksa", "deutschland"], "DE"),
-    **dict.fromkeys(["netherlands", "the netherlands", "nederländerna", "alankomaat"], "NL"),
-    **dict.fromkeys(["belgium", "belgien", "belgia"], "BE"),
-    **dict.fromkeys(["france", "frankrike", "ranska"], "FR"),
-    **dict.fromkeys(["spain", "spanien", "espanja", "españa"], "ES"),
-    **dict.fromkeys(["italy", "italien", "italia"], "IT"),
-    **dict.fromkeys(["poland", "polen", "puola", "polska"], "PL"),
-    **dict.fromkeys(["austria", "österrike", "itävalta", "österreich"], "AT"),
-    **dict.fromkeys(["switzerland", "schweiz", "sveitsi"], "CH"),
-    **dict.fromkeys(["ireland", "irland", "irlanti"], "IE"),
-    **dict.fromkeys(["portugal", "portugali"], "PT"),
-    **dict.fromkeys(["united kingdom", "storbritannien", "iso-britannia", "great britain"], "GB"),
-    **dict.fromkeys(["united states", "usa", "förenta staterna", "yhdysvallat"], "US"),
-}
-
-
-def country_code_for(country: Mapping[str, Any] | None) -> str | None:
-    """ISO alpha-2 code of a Severa country reference, or ``None`` when unknown.
-
-    Severa's address country has no code, only ``guid``/``name``/``englishName``:
-    ``code2`` (added from Severa's country list) wins, then the names are looked up.
-    """
-    if not country:
-        return None
-    code = clean_text(country.get("code2"))
-    if code and len(code) == 2:
-        return code.upper()
-    for key in ("englishName", "name"):
-        name = clean_text(country.get(key))
-        if name is None:
-            continue
-        if len(name) == 2 and name.isalpha():
-            return name.upper()
-        found = _COUNTRY_NAMES.get(name.casefold())
-        if found:
-            return found
-    return None
 
 
 def choose_terms_of_payment(
@@ -234,230 +118,7 @@ def choose_terms_of_payment(
     return str(candidates[0]["Id"])
 
 
-def customer_label(number: Any, name: Any) -> str:
-    """How a person finds the customer: ``customer 1049 'Foo AB'``."""
-    return f"customer {number if number not in (None, '') else '(no number)'} '{name or ''}'"
-
-
-def customer_number_problem(number: str | None) -> str | None:
-    """Why a customer number cannot be a Severa customer number (R-5.1), or ``None``.
-
-    Severa stores it as an int64: digits only, no leading zero (``00123`` would come
-    back as ``123`` and no longer match eEkonomi, R-2.2).
-    """
-    if not number:
-        return "has no customer number; give it a number in eEkonomi"
-    if not number.isdigit() or not number.isascii():
-        return (
-            f"customer number '{number}' is not numeric; Severa only accepts digits, "
-            "so renumber the customer in eEkonomi"
-        )
-    if number.startswith("0") or len(number) > 18:
-        return (
-            f"customer number '{number}' does not fit Severa's integer customer numbers "
-            "(leading zero or more than 18 digits); renumber the customer in eEkonomi"
-        )
-    return None
-
-
-def name_key(name: str) -> str:
-    """Customer names compared for uniqueness: case and spacing do not count."""
-    return " ".join(name.split()).casefold()
-
-
 # -- Severa ---------------------------------------------------------------------------
-
-
-class SeveraCommunication(SeveraSchema):
-    """ContactCommunicationModel: a contact's e-mail or phone (Severa keeps them apart)."""
-
-    value = fields.String(required=True)
-    kind = fields.Method(
-        deserialize="load_kind", data_key="communicationType", load_only=True, allow_none=True
-    )
-    communication_type = fields.Method(
-        "dump_type_ref", data_key="communicationType", dump_only=True
-    )
-    contact = fields.Method("dump_contact_ref", dump_only=True)
-    is_forbidden_to_use = fields.Boolean(data_key="isForbiddenToUse", dump_default=False)
-
-    def load_kind(self, value: Mapping[str, Any]) -> str | None:
-        return cast("str | None", value.get("type"))
-
-    def dump_type_ref(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        return {"guid": obj["communication_type_guid"]}
-
-    def dump_contact_ref(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        return {"guid": obj["contact_guid"]}
-
-
-class SeveraContact(SeveraSchema):
-    """ContactModel ⇄ the contact/reference columns of R-5.1."""
-
-    guid = fields.String(load_only=True, allow_none=True)
-    address_guid = fields.String(data_key="addressGuid", allow_none=True)
-    contact_is_active = fields.Boolean(data_key="isActive", load_default=True, load_only=True)
-    contact_is_deleted = fields.Boolean(data_key="isDeleted", load_default=False, load_only=True)
-    first_name = fields.String(data_key="firstName", allow_none=True)
-    last_name = fields.String(data_key="lastName", allow_none=True)
-    contact_name = fields.String(data_key="name", allow_none=True, load_only=True)
-    emails = fields.List(fields.String(), allow_none=True, load_only=True)
-    phone_numbers = fields.List(
-        fields.String(), data_key="phoneNumbers", allow_none=True, load_only=True
-    )
-    communications = fields.List(
-        fields.Nested(SeveraCommunication), load_default=list, load_only=True
-    )
-    customer = fields.Method("dump_customer_ref", dump_only=True)
-
-    @post_load
-    def collect_contact_details(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        """Name, e-mail, phone and mobile of the contact (R-5.1).
-
-        Typed communications (``EmailAddress``, ``Phone``, ``MobilePhone``) are used
-        when the caller supplies them; otherwise the contact's read-only ``emails`` and
-        ``phoneNumbers`` give e-mail and phone (they cannot tell a mobile apart).
-        """
-        by_kind: dict[str, str] = {}
-        for item in data.pop("communications"):
-            text = clean_text(item.get("value"))
-            if text and item.get("kind"):
-                by_kind.setdefault(item["kind"], text)
-        emails = [e for e in (data.pop("emails", None) or []) if clean_text(e)]
-        phones = [p for p in (data.pop("phone_numbers", None) or []) if clean_text(p)]
-        full_name = clean_text(data.get("contact_name")) or clean_text(
-            " ".join(filter(None, (data.get("first_name"), data.get("last_name"))))
-        )
-        return {
-            "guid": data.get("guid"),
-            "address_guid": data.get("address_guid"),
-            "usable": data["contact_is_active"] and not data["contact_is_deleted"],
-            "contact_name": " ".join(full_name.split()) if full_name else None,
-            "contact_email": by_kind.get("EmailAddress") or (emails[0].strip() if emails else None),
-            "contact_phone": by_kind.get("Phone")
-            or (phones[0].strip() if phones and not by_kind else None),
-            "contact_mobile": by_kind.get("MobilePhone"),
-        }
-
-    @pre_dump
-    def split_name(self, record: Mapping[str, Any], **_: Any) -> dict[str, Any]:
-        first, last = split_contact_name(record["contact_name"])
-        return {**record, "first_name": first, "last_name": last}
-
-    def dump_customer_ref(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        return {"guid": obj["customer_guid"]}
-
-
-class SeveraAddress(SeveraSchema):
-    """AddressModel ⇄ the address columns of R-5.1 (address, postal code, city, country,
-    phone)."""
-
-    guid = fields.String(load_only=True, allow_none=True)
-    is_billing_address = fields.Boolean(
-        data_key="isBillingAddress", load_default=False, dump_default=True
-    )
-    is_postal_address = fields.Boolean(
-        data_key="isPostalAddress", load_default=False, dump_default=True
-    )
-    contact_guids = fields.Method(deserialize="load_guids", data_key="contacts", load_only=True)
-    addressline = fields.String(allow_none=True)  # Severa's one multi-line string
-    postal_code = fields.String(data_key="postalCode", allow_none=True)
-    city = fields.String(allow_none=True)
-    country = fields.Dict(allow_none=True, load_only=True)
-    country_ref = fields.Method("dump_country_ref", data_key="country", dump_only=True)
-    phone = fields.String(allow_none=True)
-
-    def load_guids(self, value: Any) -> list[str]:
-        return [str(item["guid"]) for item in value or [] if item.get("guid")]
-
-    def dump_country_ref(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
-        guid = obj.get("country_guid")
-        return {"guid": guid} if guid else None
-
-    @post_load
-    def split_lines(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        line1, line2 = split_address_lines(data.pop("addressline", None))
-        country = data.pop("country", None)
-        return {
-            **data,
-            "contact_guids": data.get("contact_guids") or [],
-            "address_line1": line1,
-            "address_line2": line2,
-            "postal_code": clean_text(data.get("postal_code")),
-            "city": clean_text(data.get("city")),
-            "phone": clean_text(data.get("phone")),
-            "country_code": country_code_for(country),
-            "country_name": _country_name(country),
-        }
-
-    @post_dump
-    def omit_unset_country(self, payload: dict[str, Any], **_: Any) -> dict[str, Any]:
-        if payload.get("country") is None:
-            payload.pop("country", None)
-        return payload
-
-    @pre_dump
-    def join_lines(self, record: Mapping[str, Any], **_: Any) -> dict[str, Any]:
-        lines = [record.get("address_line1"), record.get("address_line2")]
-        return {**record, "addressline": "\n".join(line for line in lines if line) or None}
-
-
-def _country_name(country: Mapping[str, Any] | None) -> str | None:
-    if not country:
-        return None
-    return clean_text(country.get("englishName")) or clean_text(country.get("name"))
-
-
-def address_problems(address: Mapping[str, Any]) -> list[str]:
-    """What keeps the chosen address from being an eEkonomi invoice address (R-2.1)."""
-    problems = [
-        f"has no {label}"
-        for label, key in (("postal code", "postal_code"), ("city", "city"))
-        if not address.get(key)
-    ]
-    if address.get("country_code") is None:
-        name = address.get("country_name")
-        problems.append(
-            f"has a country '{name}' that could not be matched to a country code"
-            if name
-            else "has no country"
-        )
-    return problems
-
-
-def choose_invoicing_address(
-    addresses: Sequence[Mapping[str, Any]], headquarter_guid: str | None
-) -> Mapping[str, Any] | None:
-    """R-5.1: the first invoicing address, else the main address.
-
-    The main address is the customer's ``headquarterAddress``. When that is not set
-    either, the first postal address and then the first address listed are taken, so
-    that a customer with one unflagged address still transfers.
-    """
-    for address in addresses:
-        if address["is_billing_address"]:
-            return address
-    for address in addresses:
-        if headquarter_guid and address.get("guid") == headquarter_guid:
-            return address
-    for address in addresses:
-        if address["is_postal_address"]:
-            return address
-    return addresses[0] if addresses else None
-
-
-def first_linked_contact(
-    contacts: Sequence[Mapping[str, Any]], address: Mapping[str, Any]
-) -> Mapping[str, Any] | None:
-    """R-5.1: the first usable contact person linked to the invoicing address."""
-    guid = address.get("guid")
-    linked = set(address.get("contact_guids") or [])
-    for contact in contacts:
-        if not contact["usable"] or not contact["contact_name"]:
-            continue
-        if (guid and contact.get("address_guid") == guid) or contact.get("guid") in linked:
-            return contact
-    return None
 
 
 class SeveraCustomer(SeveraSchema):
@@ -669,7 +330,7 @@ class EEkonomiCustomer(EEkonomiSchema):
         }
 
 
-# -- the API the engine calls ---------------------------------------------------------
+# -- the API the synchronizer calls ------------------------------------------------------
 
 _RECORD_KEYS = tuple(CustomerRecord.__annotations__)
 
@@ -760,32 +421,6 @@ def eekonomi_customer_to_record(
     return _as_record(loaded)
 
 
-def check_importable_into_severa(record: CustomerRecord, existing_names: Iterable[str]) -> None:
-    """R-5.1: may this eEkonomi customer be created in Severa?
-
-    Its number must be numeric and its name unused. ``existing_names`` are Severa's
-    customer names (for an update, leave out the customer's own current name). Names
-    are compared without regard to case and spacing: Severa users would not tell
-    "Foo AB" and "foo  ab" apart either.
-
-    Raises:
-        MappingError: naming every problem at once.
-    """
-    label = customer_label(record["number"], record["name"])
-    problems = []
-    number_problem = customer_number_problem(record["number"])
-    if number_problem:
-        problems.append(number_problem)
-    taken = {name_key(name) for name in existing_names if name}
-    if name_key(record["name"]) in taken:
-        problems.append(
-            f"Severa already has a customer named '{record['name']}'; customer names must "
-            "be unique in Severa, so rename one of them"
-        )
-    if problems:
-        raise MappingError(label, "; ".join(problems))
-
-
 def record_to_severa_customer(
     record: CustomerRecord, *, currency_guids: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -817,94 +452,12 @@ def record_to_severa_customer(
         raise mapping_error(label, error) from error
 
 
-def record_to_severa_address(
-    record: CustomerRecord, *, country_guids: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """Record → Severa AddressModel body (POST /v1/customers/{guid}/addresses).
-
-    The address is flagged as the invoicing and postal address. ``country_guids`` maps
-    ISO alpha-2 → Severa country guid (``/v1/localization/countries``).
-    """
-    country_guid = None
-    code = record["country_code"]
-    if code and country_guids is not None:
-        country_guid = country_guids.get(code)
-        if country_guid is None:
-            raise MappingError(
-                customer_label(record["number"], record["name"]),
-                f"country {code} is not in Severa's country list; correct the customer's "
-                "country in eEkonomi",
-            )
-    return cast(
-        dict[str, Any], shared(SeveraAddress).dump({**record, "country_guid": country_guid})
-    )
-
-
-def record_to_severa_contact(
-    record: CustomerRecord, *, customer_guid: str, address_guid: str | None = None
-) -> dict[str, Any] | None:
-    """Record → Severa ContactModel body (POST /v1/contactpersons), ``None`` without a
-    contact name. Linked to ``address_guid`` so it reads back as the invoicing
-    address's contact. E-mail and phones go separately, see
-    :func:`record_to_severa_contact_communications`."""
-    if not record["contact_name"]:
-        return None
-    return cast(
-        dict[str, Any],
-        shared(SeveraContact).dump(
-            {**record, "customer_guid": customer_guid, "address_guid": address_guid}
-        ),
-    )
-
-
-def record_to_severa_contact_communications(
-    record: CustomerRecord,
-    *,
-    contact_guid: str,
-    communication_types: Sequence[Mapping[str, Any]],
-) -> list[dict[str, Any]]:
-    """Record → ContactCommunicationModel bodies (POST /v1/contactcommunications).
-
-    Severa cannot store e-mail or phone on the contact itself. ``communication_types``
-    is ``GET /v1/communicationtypes``; the first active type of each kind is used.
-    ``isForbiddenToUse`` is sent as ``false`` since the spec's default is ``true``.
+def record_to_severa_customer_update(record: CustomerRecord) -> dict[str, Any]:
+    """Record → the fields of an existing Severa customer an update may change
+    (:data:`SEVERA_CUSTOMER_UPDATABLE`), as CustomerModel keys.
 
     Raises:
-        MappingError: Severa has no active communication type for a value we have.
+        MappingError: a non-numeric customer number (R-5.1).
     """
-    wanted = (
-        ("EmailAddress", record["contact_email"]),
-        ("Phone", record["contact_phone"]),
-        ("MobilePhone", record["contact_mobile"]),
-    )
-    bodies = []
-    schema = shared(SeveraCommunication)
-    for kind, value in wanted:
-        if not value:
-            continue
-        type_guid = next(
-            (
-                t["guid"]
-                for t in communication_types
-                if t.get("type") == kind and t.get("isActive", True) and t.get("guid")
-            ),
-            None,
-        )
-        if type_guid is None:
-            raise MappingError(
-                customer_label(record["number"], record["name"]),
-                f"Severa has no active communication type '{kind}'; add one in Severa",
-            )
-        bodies.append(
-            cast(
-                dict[str, Any],
-                schema.dump(
-                    {
-                        "value": value,
-                        "communication_type_guid": type_guid,
-                        "contact_guid": contact_guid,
-                    }
-                ),
-            )
-        )
-    return bodies
+    body = record_to_severa_customer(record)
+    return {name: body[name] for name in SEVERA_CUSTOMER_UPDATABLE if name in body}

@@ -12,24 +12,17 @@ and collects (number, OCR, sent, paid) flow back. Decisions on what the spec lea
   booked invoice when ``CreatedFromDraftId`` is not filled (eaccounting-notes §6.8).
 * **Header**: the billing customer (else the customer); invoice and due dates as
   calendar dates, sent as midnight UTC — never converted through a time zone, so
-  they cannot move a day; Severa's payment term in days picks eEkonomi terms with that
-  many days, else the customer's terms apply (the due date is sent explicitly anyway);
-  the receiver address snapshot's first line → ``InvoiceAddress1``, the other lines
-  joined → ``InvoiceAddress2`` (as R-5.1 does for customers). Postal code, city and
+  they cannot move a day; the terms of payment (below); the receiver address
+  snapshot's first line → ``InvoiceAddress1``, the other lines joined →
+  ``InvoiceAddress2`` (as R-5.1 does for customers). Postal code, city and
   country are read-only on drafts: they come from the eEkonomi customer (§6.7).
 * **Text**: drafts have no header text, so ``notes`` becomes a text row before the
   article rows and ``freeText1``/``freeText2`` text rows after them (R-5.4); a text
   longer than eEkonomi's 2 000 characters is split over several rows, never cut.
-* **Rows**: the article is the first of the row's codes (grouped rows carry their
-  product / work-type codes, R-1.8) that is an eEkonomi article, else the default
-  article (R-3.4). VAT follows the article, whatever the Severa row said (R-5.4).
-  Prices are rounded half-up to the decimals eEkonomi keeps (2, or 4 for a foreign
-  currency), quantities to 2; any difference that makes shows in the totals check.
-* **Projects** (R-5.4): a row's cost-center item is the invoice's project; when the
-  invoice spans several projects, the row's source items decide — a row whose items
-  belong to several projects is split into one draft row per project (same price,
-  each project's quantity) when the items' quantities add up to the row's, else it
-  goes to the project with the largest quantity.
+* **Terms of payment**: Severa's payment term in days picks eEkonomi terms with that
+  many days (:func:`draft_terms_of_payment_id`), else none is sent and the customer's
+  terms apply — the due date is sent explicitly anyway, so it cannot move.
+* **Rows** (article, projects, rounding, unit): :mod:`schemas.invoice_rows`.
 * **Totals** (Decimal only): excl. VAT must agree to the öre; incl. VAT is compared
   before eEkonomi's rounding to whole kronor (``TotalRoundings``) and may differ by
   half an öre per row, since Severa rounds VAT per row and eEkonomi per rate.
@@ -43,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, TypedDict
 
 from marshmallow import ValidationError, fields, post_load, pre_load
@@ -52,39 +45,36 @@ from schemas.base import (
     EEkonomiSchema,
     SeveraSchema,
     clean_text,
-    json_number,
     mapping_error,
     max_length,
     raise_if_invalid,
     required_messages,
+    severa_amount,
     shared,
     to_decimal,
 )
+from schemas.customers import choose_terms_of_payment
+from schemas.invoice_rows import DraftLine, EEkonomiDraftRow, draft_line_payload
 
 __all__ = [
     "MARKER_FIELD",
-    "DraftLine",
     "InvoiceRecord",
-    "InvoiceRowRecord",
     "TotalsCheck",
     "booked_changes",
+    "booked_totals",
     "check_totals",
+    "draft_terms_of_payment_id",
     "eekonomi_date",
     "invoice_label",
     "is_delivered",
     "is_paid",
     "marker_for",
-    "quantities_by_project",
     "record_to_eekonomi_draft",
-    "round_price",
-    "round_quantity",
-    "row_codes",
     "severa_guid_of",
-    "severa_invoice_row_to_record",
     "severa_invoice_to_record",
-    "source_item_code",
     "text_rows",
 ]
+
 
 #: The draft field that carries the Severa invoice's identity (see the module docstring).
 MARKER_FIELD = "SubscriptionNumber"
@@ -147,25 +137,6 @@ class InvoiceRecord(TypedDict):
     project_numbers: dict[str, str]
 
 
-class InvoiceRowRecord(TypedDict):
-    """One Severa invoice row (R-5.4)."""
-
-    guid: str
-    row_type: str
-    codes: list[str]
-    description: str | None
-    quantity: Decimal
-    unit: str | None
-    unit_price: Decimal
-
-
-def _amount(value: Any) -> Decimal | None:
-    """Severa's ``Money`` is ``{amount, currencyCode}``; a bare number is accepted too."""
-    if isinstance(value, Mapping):
-        value = value.get("amount")
-    return to_decimal(value)
-
-
 def _free_text(value: Any) -> str | None:
     """``freeText1``/``freeText2`` are ``{value, text, plainText, ...}``: the plain text
     is what a reader sees (tags removed), else the raw value."""
@@ -219,7 +190,10 @@ class SeveraInvoice(SeveraSchema):
             for line in str((data["receiver_address"] or {}).get("addressline") or "").splitlines()
             if line.strip()
         ]
-        excl, incl = _amount(data["total_excluding_tax"]), _amount(data["total_including_tax"])
+        excl, incl = (
+            severa_amount(data["total_excluding_tax"]),
+            severa_amount(data["total_including_tax"]),
+        )
         if excl is None or incl is None:
             raise ValidationError("the invoice has no totals", "totalExcludingTax")
         return {
@@ -248,30 +222,6 @@ class SeveraInvoice(SeveraSchema):
         }
 
 
-class SeveraInvoiceRow(SeveraSchema):
-    """InvoiceRowOutputModel → :class:`InvoiceRowRecord` (load only)."""
-
-    guid = fields.String(required=True)
-    row_type = fields.String(data_key="rowType", load_default="", allow_none=True)
-    codes = fields.Raw(data_key="code", load_default=None, allow_none=True)
-    description = fields.String(load_default=None, allow_none=True)
-    quantity = fields.Raw(load_default=None, allow_none=True)
-    unit = fields.String(data_key="measurementUnit", load_default=None, allow_none=True)
-    unit_price = fields.Raw(data_key="unitPrice", load_default=None, allow_none=True)
-
-    @post_load
-    def to_record(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        return {
-            "guid": data["guid"],
-            "row_type": data["row_type"] or "",
-            "codes": row_codes(data["codes"]),
-            "description": clean_text(data["description"]),
-            "quantity": to_decimal(data["quantity"]) or Decimal(0),
-            "unit": clean_text(data["unit"]),
-            "unit_price": _amount(data["unit_price"]) or Decimal(0),
-        }
-
-
 def severa_invoice_to_record(payload: Mapping[str, Any]) -> InvoiceRecord:
     """Severa invoice → record. Raises :class:`~schemas.base.MappingError`."""
     try:
@@ -281,80 +231,20 @@ def severa_invoice_to_record(payload: Mapping[str, Any]) -> InvoiceRecord:
     return data
 
 
-def severa_invoice_row_to_record(payload: Mapping[str, Any]) -> InvoiceRowRecord:
+def draft_terms_of_payment_id(
+    days: int | None, terms_of_payment: Sequence[Mapping[str, Any]]
+) -> str | None:
+    """R-5.4: the draft's ``TermsOfPaymentId`` — eEkonomi sales terms with the invoice's
+    payment days (the rule of R-5.1, :func:`~schemas.customers.choose_terms_of_payment`),
+    else ``None``: the customer's terms apply. Unlike a customer, an invoice does not fail
+    for days without terms: its due date is sent explicitly, so it cannot move."""
     try:
-        data: InvoiceRowRecord = shared(SeveraInvoiceRow).load(payload)
-    except ValidationError as error:
-        raise mapping_error(f"invoice row {payload.get('guid')}", error) from error
-    return data
-
-
-def row_codes(value: Any) -> list[str]:
-    """A row's codes, distinct and in order (R-1.8: ``code`` is an array on grouped rows;
-    a single string is accepted as one code)."""
-    items = [value] if isinstance(value, str) else list(value or [])
-    found: list[str] = []
-    for item in items:
-        text = clean_text(item)
-        if text is not None and text not in found:
-            found.append(text)
-    return found
-
-
-def source_item_code(item: Mapping[str, Any]) -> str | None:
-    """The product / work-type / travel-expense-type code of a row's source item (R-1.8)."""
-    for owner in ("product", "workType", "travelExpense"):
-        sub = item.get(owner)
-        if isinstance(sub, Mapping) and clean_text(sub.get("code")):
-            return clean_text(sub.get("code"))
-    return None
-
-
-def quantities_by_project(
-    row: InvoiceRowRecord,
-    items: Sequence[Mapping[str, Any]],
-    project_numbers: Mapping[str, str],
-) -> list[tuple[str, Decimal]]:
-    """R-5.4 for an invoice spanning projects: ``[(project number, quantity)]`` of a row.
-
-    Items are grouped by project (``project.number``, else the invoice's own list by
-    guid). One project → the whole row. Several → split by each project's quantity when
-    they add up to the row's quantity, else the whole row to the largest one (a person
-    edited the row's quantity after grouping; splitting then would invent numbers).
-    """
-    totals: dict[str, Decimal] = {}
-    for item in items:
-        project = item.get("project") or {}
-        number = project.get("number")
-        if number is None:
-            number = project_numbers.get(str(project.get("guid") or ""))
-        if number is None:
-            continue
-        quantity = item.get("invoiceQuantity")
-        if quantity is None:
-            quantity = item.get("quantity")
-        totals[str(number)] = totals.get(str(number), Decimal(0)) + (
-            to_decimal(quantity) or Decimal(0)
-        )
-    if not totals:
-        return []
-    if len(totals) == 1 or sum(totals.values(), Decimal(0)) != row["quantity"]:
-        largest = max(totals, key=lambda n: (abs(totals[n]), n))
-        return [(largest, row["quantity"])]
-    return sorted(totals.items())
+        return choose_terms_of_payment(days, terms_of_payment, "") or None
+    except ValueError:
+        return None
 
 
 # -- records → eEkonomi draft -----------------------------------------------------------
-
-
-def round_price(price: Decimal, *, foreign: bool) -> Decimal:
-    """eEkonomi keeps 2 decimals on a domestic price, 4 on a foreign one (§6.7)."""
-    places = Decimal("0.0001") if foreign else CENT
-    return price.quantize(places, rounding=ROUND_HALF_UP)
-
-
-def round_quantity(quantity: Decimal) -> Decimal:
-    return quantity.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def eekonomi_date(day: date | None) -> str | None:
@@ -372,27 +262,6 @@ def text_rows(text: str | None) -> list[dict[str, Any]]:
          "ReversedConstructionServicesVatFree": False}
         for start in range(0, len(text), TEXT_ROW_MAX)
     ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class DraftLine:
-    """A row resolved against eEkonomi: article, cost-center item and its slot (1–3)."""
-
-    article_id: str
-    text: str | None
-    quantity: Decimal
-    unit_price: Decimal
-    unit_abbreviation: str | None
-    unit_name: str | None
-    cost_center_slot: int | None
-    cost_center_item_id: str | None
-
-
-class _Amount(fields.Decimal):
-    """A rounded Decimal carried as the shortest JSON number (see ``schemas.base.Money``)."""
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        return None if value is None else json_number(Decimal(value))
 
 
 class EEkonomiDraft(EEkonomiSchema):
@@ -421,45 +290,20 @@ class EEkonomiDraft(EEkonomiSchema):
     rows = fields.List(fields.Dict(), data_key="Rows")
 
 
-class EEkonomiDraftRow(EEkonomiSchema):
-    """CustomerInvoiceDraftRowApi of an article row."""
-
-    article_id = fields.String(data_key="ArticleId", required=True)
-    text = fields.String(data_key="Text", allow_none=True, validate=max_length(2000, "Severa"))
-    quantity = _Amount(data_key="Quantity")
-    unit_price = _Amount(data_key="UnitPrice")
-    unit_abbreviation = fields.String(data_key="UnitAbbreviation", allow_none=True)
-    unit_name = fields.String(data_key="UnitName", allow_none=True)
-    is_text_row = fields.Boolean(data_key="IsTextRow")
-    reversed = fields.Boolean(data_key="ReversedConstructionServicesVatFree")
-
-
-def _row_payload(line: DraftLine) -> dict[str, Any]:
-    row: dict[str, Any] = shared(EEkonomiDraftRow).dump(
-        {
-            "article_id": line.article_id,
-            "text": line.text,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "unit_abbreviation": line.unit_abbreviation,
-            "unit_name": line.unit_name,
-            "is_text_row": False,
-            "reversed": False,
-        }
-    )
-    if line.cost_center_slot is not None:
-        row[f"CostCenterItemId{line.cost_center_slot}"] = line.cost_center_item_id
-    return row
-
-
 def record_to_eekonomi_draft(
     invoice: InvoiceRecord,
     lines: Iterable[DraftLine],
     *,
     customer_id: str,
-    terms_of_payment_id: str | None,
+    terms_of_payment: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Record + resolved rows → a CustomerInvoiceDraftApi body (POST).
+
+    Args:
+        lines: the article rows (:func:`schemas.invoice_rows.draft_lines`).
+        customer_id: the eEkonomi customer (transferred first by the synchronizer).
+        terms_of_payment: ``GET /termsofpayments`` items, for
+            :func:`draft_terms_of_payment_id`.
 
     Raises:
         MappingError: a reference or address line over eEkonomi's limit, a row text
@@ -468,7 +312,7 @@ def record_to_eekonomi_draft(
     label = f"invoice {invoice['guid']}"
     rows = [
         *text_rows(invoice["notes"]),
-        *(_row_payload(line) for line in lines),
+        *(draft_line_payload(line) for line in lines),
         *text_rows(invoice["free_text1"]),
         *text_rows(invoice["free_text2"]),
     ]
@@ -478,7 +322,9 @@ def record_to_eekonomi_draft(
             "customer_id": customer_id,
             "invoice_date": eekonomi_date(invoice["invoice_date"]),
             "due_date": eekonomi_date(invoice["due_date"]),
-            "terms_of_payment_id": terms_of_payment_id,
+            "terms_of_payment_id": draft_terms_of_payment_id(
+                invoice["payment_term_days"], terms_of_payment
+            ),
             "our_reference": invoice["our_reference"],
             "your_reference": invoice["your_reference"],
             "address_line1": invoice["address_line1"],
@@ -493,7 +339,7 @@ def record_to_eekonomi_draft(
     raise_if_invalid(schema, payload, label)
     for index, row in enumerate(payload["Rows"]):
         if not row.get("IsTextRow"):
-            raise_if_invalid(EEkonomiDraftRow(), row, f"{label} row {index + 1}")
+            raise_if_invalid(shared(EEkonomiDraftRow), row, f"{label} row {index + 1}")
     return payload
 
 
@@ -517,12 +363,22 @@ class TotalsCheck:
             and abs(self.severa_including - self.eekonomi_including) <= self.tolerance_including
         )
 
-    def describe(self) -> str:
+    def describe(self, booked_number: Any = None) -> str:
+        """The warning a person reads: about the draft, or about the invoice booked from
+        it (``booked_number``), which can no longer be corrected, only credited."""
+        if booked_number is None:
+            return (
+                f"totals differ: Severa {self.severa_excluding} excl. VAT / "
+                f"{self.severa_including} incl. VAT, eEkonomi draft {self.eekonomi_excluding} "
+                f"excl. VAT / {self.eekonomi_including} incl. VAT (before rounding to whole "
+                "units); the draft was kept: correct it in eEkonomi before sending it"
+            )
         return (
             f"totals differ: Severa {self.severa_excluding} excl. VAT / "
-            f"{self.severa_including} incl. VAT, eEkonomi draft {self.eekonomi_excluding} "
-            f"excl. VAT / {self.eekonomi_including} incl. VAT (before rounding to whole "
-            "units); the draft was kept: correct it in eEkonomi before sending it"
+            f"{self.severa_including} incl. VAT, booked eEkonomi invoice {booked_number} "
+            f"{self.eekonomi_excluding} excl. VAT / {self.eekonomi_including} incl. VAT "
+            "(before rounding to whole units); a booked invoice cannot be changed: credit "
+            "it in eEkonomi if the difference matters"
         )
 
 
@@ -543,6 +399,22 @@ def check_totals(invoice: InvoiceRecord, draft: Mapping[str, Any]) -> TotalsChec
         eekonomi_including=(total - roundings).quantize(CENT),
         tolerance_including=Decimal("0.005") * max(article_rows, 1),
     )
+
+
+def booked_totals(booked: Mapping[str, Any]) -> dict[str, Any]:
+    """A booked invoice's totals in the invoice currency, shaped as a draft's (what
+    :func:`check_totals` reads): on booked invoices ``TotalAmount`` and
+    ``TotalRoundings`` are in the company currency (eaccounting-notes §6.8)."""
+    rate = to_decimal(booked.get("CurrencyRate")) or Decimal(1)
+    roundings = to_decimal(booked.get("TotalRoundings")) or Decimal(0)
+    total = booked.get("TotalAmountInvoiceCurrency")
+    vat = booked.get("TotalVatAmountInvoiceCurrency")
+    return {
+        "TotalAmount": booked.get("TotalAmount") if total is None else total,
+        "TotalVatAmount": booked.get("TotalVatAmount") if vat is None else vat,
+        "TotalRoundings": roundings / rate if rate not in (0, 1) else roundings,
+        "Rows": booked.get("Rows") or [],
+    }
 
 
 # -- booked invoice → Severa (R-1.6, R-1.7) ------------------------------------------------

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from marshmallow import ValidationError, fields, post_dump, post_load, validate
 
@@ -54,7 +54,10 @@ from schemas.base import (
 from schemas.records import ProductKind, ProductRecord
 
 __all__ = [
+    "SEVERA_REGISTER_NAMES",
+    "SEVERA_UPDATABLE",
     "EEkonomiArticle",
+    "SeveraRegister",
     "SeveraProduct",
     "SeveraTravelExpenseType",
     "SeveraWorkType",
@@ -62,10 +65,13 @@ __all__ = [
     "default_unit",
     "eekonomi_article_to_record",
     "find_services_coding",
+    "price_currency",
     "product_label",
     "record_to_eekonomi_article",
     "record_to_severa_product",
+    "record_to_severa_update",
     "resolve_unit_id",
+    "severa_item_to_record",
     "severa_product_to_record",
     "severa_travel_expense_type_to_record",
     "severa_work_type_to_record",
@@ -88,6 +94,30 @@ _KIND_NAMES: dict[ProductKind, str] = {
     "daily_allowance": "travel-expense type",
     "other_expense": "travel-expense type",
 }
+
+#: The Severa register a record lives in (R-1.2): what a binding remembers, so that an
+#: update from eEkonomi goes to the right one.
+SeveraRegister = Literal["product", "work_type", "travel_expense_type"]
+
+SEVERA_REGISTER_NAMES: dict[SeveraRegister, str] = {
+    "product": "product",
+    "work_type": "work type",
+    "travel_expense_type": "travel-expense type",
+}
+
+#: R-1.2: the fields an update from eEkonomi (the master) may change on the Severa
+#: record, per register (ProductInputModel keys, also the JSON Patch paths). Only
+#: products carry a sales price; work types and travel-expense types are priced in
+#: price lists, so only their name and active flag follow the article. The code never
+#: changes: it is the article number both systems match on (R-2.3).
+SEVERA_UPDATABLE: dict[SeveraRegister, tuple[str, ...]] = {
+    "product": ("name", "isActive", "unitPrice"),
+    "work_type": ("name", "isActive"),
+    "travel_expense_type": ("name", "isActive"),
+}
+
+#: The currency of a price written to Severa when eEkonomi names none (a Swedish company).
+DEFAULT_CURRENCY = "SEK"
 
 # -- named rules ----------------------------------------------------------------------
 
@@ -132,6 +162,12 @@ def product_label(kind: ProductKind, number: Any, name: Any) -> str:
     text = clean_text(number)
     shown = f"'{text}'" if text is not None else "(no code)"
     return f"{_KIND_NAMES[kind]} {shown} '{name or ''}'"
+
+
+def price_currency(company_currency: str | None) -> str:
+    """The currency of a product price written to Severa: the eEkonomi company's, in
+    which the article's prices are kept (``unitPrice`` must name one)."""
+    return clean_text(company_currency) or DEFAULT_CURRENCY
 
 
 def with_prices(
@@ -405,22 +441,62 @@ def severa_travel_expense_type_to_record(payload: Mapping[str, Any]) -> ProductR
     return _as_record(_load(shared(SeveraTravelExpenseType), payload, label))
 
 
+def severa_item_to_record(
+    register: SeveraRegister,
+    payload: Mapping[str, Any],
+    *,
+    code_also_used_by: tuple[SeveraRegister, Any] | None = None,
+) -> ProductRecord:
+    """A record of any of Severa's three registers → record.
+
+    Args:
+        code_also_used_by: the register and name of another Severa record with the same
+            code, when the synchronizer saw one.
+
+    Raises:
+        MappingError: the record cannot be mapped, or its code is not unique (R-2.3).
+    """
+    to_record = {
+        "product": severa_product_to_record,
+        "work_type": severa_work_type_to_record,
+        "travel_expense_type": severa_travel_expense_type_to_record,
+    }[register]
+    record = to_record(payload)
+    if code_also_used_by is not None:
+        other_register, other_name = code_also_used_by
+        # R-2.3: a code becomes one article number; two Severa records cannot share it.
+        raise MappingError(
+            product_label(record["kind"], record["number"], record["name"]),
+            f"its code is also used by the {SEVERA_REGISTER_NAMES[other_register]} "
+            f"'{other_name}'; codes become eEkonomi article numbers and must be unique "
+            "across products, work types and travel-expense types (R-2.3): rename one of "
+            "them in Severa",
+        )
+    return record
+
+
 def record_to_eekonomi_article(
-    record: ProductRecord, *, coding_id: str, units: Sequence[Mapping[str, Any]]
+    record: ProductRecord,
+    *,
+    codings: Sequence[Mapping[str, Any]],
+    units: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any]:
     """Record → eEkonomi ArticleApi body (POST, or merged into the GET body for PUT).
 
     Args:
-        coding_id: the "services, 25% VAT" coding (see :func:`find_services_coding`).
+        codings: ``GET /articleaccountcodings`` items; the article gets the "services,
+            25% VAT" one (R-5.2, :func:`find_services_coding`).
         units: ``GET /units`` items; the record's unit must be among them (products
             fall back to ``st``).
 
     Raises:
-        MappingError: no such unit, a number or name too long, a price out of range.
+        MappingError: no such unit, no single services coding, a number or name too
+            long, a price out of range.
     """
     label = product_label(record["kind"], record["number"], record["name"])
     fallback = default_unit("product") if record["kind"] == "product" else None
     try:
+        coding_id = find_services_coding(codings)
         unit_id = resolve_unit_id(record["unit"], units, fallback=fallback)
     except ValueError as error:
         raise MappingError(label, str(error)) from error
@@ -471,15 +547,25 @@ def eekonomi_article_to_record(
     return record
 
 
-def record_to_severa_product(record: ProductRecord, *, currency_code: str) -> dict[str, Any]:
+def record_to_severa_product(
+    record: ProductRecord, *, company_currency: str | None
+) -> dict[str, Any]:
     """Record → Severa ProductInputModel body (POST /v1/products), always a product (R-1.2).
 
     Args:
-        currency_code: the Severa organisation's currency (``unitPrice`` needs one).
+        company_currency: the eEkonomi company's currency (:func:`price_currency`).
     """
     label = product_label("product", record["number"], record["name"])
     if not record["number"].strip():
         raise MappingError(label, "the article has no number; give it one in eEkonomi")
-    return cast(
-        dict[str, Any], shared(SeveraProduct).dump({**record, "currency_code": currency_code})
-    )
+    currency = price_currency(company_currency)
+    return cast(dict[str, Any], shared(SeveraProduct).dump({**record, "currency_code": currency}))
+
+
+def record_to_severa_update(
+    record: ProductRecord, register: SeveraRegister, *, company_currency: str | None
+) -> dict[str, Any]:
+    """Record → the fields of the Severa record in ``register`` an update may change
+    (:data:`SEVERA_UPDATABLE`), as ProductInputModel keys."""
+    body = record_to_severa_product(record, company_currency=company_currency)
+    return {name: body[name] for name in SEVERA_UPDATABLE[register] if name in body}

@@ -29,7 +29,7 @@ Decisions on rules the spec leaves open:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -47,6 +47,7 @@ from schemas.base import (
     shared,
     to_decimal,
 )
+from schemas.errors import ConfigError
 
 __all__ = [
     "SEVERA_MONEY_PLACES",
@@ -55,10 +56,13 @@ __all__ = [
     "FeeRecord",
     "SeveraProjectFee",
     "cost_rows",
+    "default_vat_rate",
     "describe_differences",
     "fee_differences",
+    "fee_currency",
     "fee_patch",
     "is_cost_account",
+    "is_invoiced",
     "project_refs",
     "record_to_severa_project_fee",
     "row_key",
@@ -76,6 +80,8 @@ PAYABLES_ACCOUNTS = range(2440, 2450)
 #: ``Status`` of a booked ("normal") supplier invoice; 0 is a draft, 2 deleted.
 BOOKED = 1
 ITEM_SLOTS = ("CostCenterItemId1", "CostCenterItemId2", "CostCenterItemId3")
+#: The currency of a fee when eEkonomi names none (a Swedish company).
+DEFAULT_CURRENCY = "SEK"
 
 
 class FeeRecord(TypedDict):
@@ -194,22 +200,53 @@ def _cost(row: Mapping[str, Any], is_credit: bool) -> Decimal:
     return -cost if is_credit and cost > 0 else cost
 
 
+def default_vat_rate(vat_rates: Iterable[Mapping[str, Any]]) -> Decimal:
+    """R-5.5: a fee's VAT rate — the Severa company's default, i.e. the active rate of
+    ``GET /v1/vatrates`` marked ``isDefault``.
+
+    Raises:
+        ConfigError: Severa has no such rate. Every row would fail alike, so it is the
+            connection's to fix, not each row's.
+    """
+    for rate in vat_rates:
+        if rate.get("isDefault") and rate.get("isActive", True):
+            percentage = to_decimal(rate.get("percentage"))
+            if percentage is not None:
+                return percentage
+    raise ConfigError("the Severa company has no default VAT rate; mark one as default (R-5.5)")
+
+
+def fee_currency(company_currency: str | None, invoice: Mapping[str, Any]) -> str:
+    """The currency of a fee's amounts: the eEkonomi company's, in which the rows are
+    booked (see the module docstring); the invoice's own only when eEkonomi names no
+    company currency."""
+    return str(company_currency or invoice.get("CurrencyCode") or DEFAULT_CURRENCY)
+
+
 def supplier_cost_to_record(
     invoice: Mapping[str, Any],
     row: Mapping[str, Any],
     *,
     project_guid: str,
     billable: bool,
-    vat_rate: Decimal,
-    currency_code: str,
+    vat_rates: Iterable[Mapping[str, Any]],
+    company_currency: str | None,
 ) -> FeeRecord:
     """One cost row of a booked supplier invoice → :class:`FeeRecord` (R-5.5).
+
+    Args:
+        project_guid: the Severa project the row is linked to.
+        billable: the R-3.5 setting (price = cost, or 0).
+        vat_rates: Severa's VAT rates, for :func:`default_vat_rate`.
+        company_currency: the eEkonomi company's currency, for :func:`fee_currency`.
 
     Raises:
         MappingError: a missing date, voucher or supplier name, or a cost with more
             decimals than Severa keeps.
+        ConfigError: Severa has no default VAT rate.
     """
     label = row_label(invoice, row)
+    vat_rate = default_vat_rate(vat_rates)  # the connection's problem before the row's
     try:
         header = shared(EEkonomiSupplierInvoice).load(invoice)
         line = shared(EEkonomiSupplierInvoiceRow).load(row)
@@ -233,7 +270,7 @@ def supplier_cost_to_record(
         unit_price=cost if billable else Decimal(0),
         is_billable=billable,
         vat_rate=vat_rate,
-        currency_code=currency_code,
+        currency_code=fee_currency(company_currency, invoice),
     )
 
 
@@ -298,6 +335,13 @@ def severa_project_fee_to_record(fee: Mapping[str, Any]) -> FeeRecord:
         vat_rate=to_decimal(fee.get("vatRate")) or Decimal(0),
         currency_code=str((fee.get("unitCost") or {}).get("currencyCode") or ""),
     )
+
+
+def is_invoiced(fee: Mapping[str, Any]) -> bool:
+    """Whether Severa has invoiced a fee (ProjectFeeOutputModel): an invoiced fee can no
+    longer be changed (severa-notes §6.11), so a later change of its row is reported
+    instead of written."""
+    return bool((fee.get("invoice") or {}).get("guid") or fee.get("invoiceRowGuid"))
 
 
 #: Record field → (what a person calls it, the JSON Patch path that sets it).

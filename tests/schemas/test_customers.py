@@ -9,17 +9,18 @@ from typing import Any
 import pytest
 
 from schemas.base import MappingError
-from schemas.customers import (
-    check_importable_into_severa,
-    compact_vat_number,
-    eekonomi_customer_to_record,
-    record_to_eekonomi_customer,
-    record_to_severa_address,
+from schemas.customer_addresses import record_to_severa_address
+from schemas.customer_contacts import (
     record_to_severa_contact,
     record_to_severa_contact_communications,
+    split_contact_name,
+)
+from schemas.customer_identity import check_importable_into_severa, compact_vat_number
+from schemas.customers import (
+    eekonomi_customer_to_record,
+    record_to_eekonomi_customer,
     record_to_severa_customer,
     severa_customer_to_record,
-    split_contact_name,
 )
 from schemas.records import CustomerRecord, content_hash
 from tests.schemas.conftest import load_fixture

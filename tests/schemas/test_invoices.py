@@ -10,23 +10,20 @@ from typing import Any
 import pytest
 
 from schemas.base import MappingError
+from schemas.invoice_rows import DraftLine
 from schemas.invoices import (
-    DraftLine,
-    InvoiceRowRecord,
     booked_changes,
+    booked_totals,
     check_totals,
+    draft_terms_of_payment_id,
     is_delivered,
     is_paid,
     marker_for,
-    quantities_by_project,
     record_to_eekonomi_draft,
-    round_price,
-    row_codes,
     severa_guid_of,
-    severa_invoice_row_to_record,
     severa_invoice_to_record,
-    source_item_code,
 )
+from tests.schemas.conftest import load_fixture
 
 GUID = "143d3e10-2d1c-59eb-9988-f8e515ef5858"
 CUSTOMER = "2b81e90c-929c-557e-8626-58aad74f3ef5"
@@ -64,19 +61,6 @@ def invoice(**changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
 
-def row(**changes: Any) -> InvoiceRowRecord:
-    base = {
-        "guid": "r1",
-        "rowType": "Hours",
-        "code": ["KONS-SR", "KONS-SR"],
-        "description": "Konsult senior",
-        "quantity": 12.5,
-        "measurementUnit": "h",
-        "unitPrice": money(1250.0),
-    }
-    return severa_invoice_row_to_record({**base, **changes})
-
-
 def line(**changes: Any) -> DraftLine:
     base: dict[str, Any] = {
         "article_id": ARTICLE,
@@ -93,9 +77,7 @@ def line(**changes: Any) -> DraftLine:
 
 def draft(**changes: Any) -> dict[str, Any]:
     record = severa_invoice_to_record(invoice(**changes))
-    return record_to_eekonomi_draft(
-        record, [line()], customer_id=CUSTOMER, terms_of_payment_id=None
-    )
+    return record_to_eekonomi_draft(record, [line()], customer_id=CUSTOMER)
 
 
 def test_r_5_4_header_billing_customer_calendar_dates_references_address(
@@ -120,6 +102,34 @@ def test_r_6_1_the_marker_names_the_severa_invoice_and_nothing_else() -> None:
     assert severa_guid_of(marker_for(GUID)) == GUID
     assert severa_guid_of("Avtal 12") is None
     assert severa_guid_of(None) is None
+
+
+def terms() -> list[dict[str, Any]]:
+    return list(load_fixture("eekonomi/terms_of_payments")["Data"])
+
+
+def test_r_5_4_given_payment_days_with_terms_then_the_draft_carries_those_terms() -> None:
+    record = severa_invoice_to_record(invoice())  # paymentTerm 30
+
+    body = record_to_eekonomi_draft(
+        record, [line()], customer_id=CUSTOMER, terms_of_payment=terms()
+    )
+
+    # "30 dagar" (Normal), not "Löpande månad + 30": the rule of R-5.1.
+    assert body["TermsOfPaymentId"] == "f1e2d3c4-b5a6-4978-8695-a4b3c2d1e030"
+
+
+def test_r_5_4_given_days_without_terms_then_no_terms_are_sent_and_the_invoice_still_maps() -> None:
+    """Unlike a customer (R-5.1), the invoice does not fail: its due date is explicit."""
+    assert draft_terms_of_payment_id(17, terms()) is None
+    assert draft_terms_of_payment_id(None, terms()) is None
+    assert draft_terms_of_payment_id(30, []) is None
+    record = severa_invoice_to_record(invoice(paymentTerm=17))
+    body = record_to_eekonomi_draft(
+        record, [line()], customer_id=CUSTOMER, terms_of_payment=terms()
+    )
+    assert body["TermsOfPaymentId"] is None
+    assert body["DueDate"] == "2025-04-02T00:00:00Z"
 
 
 def test_r_5_4_the_three_text_fields_become_text_rows_around_the_article_rows() -> None:
@@ -150,38 +160,6 @@ def test_given_no_date_then_the_invoice_fails_with_a_reason() -> None:
         severa_invoice_to_record(invoice(date=None))
 
 
-def test_r_1_8_grouped_rows_carry_their_codes_distinct_and_in_order() -> None:
-    assert row()["codes"] == ["KONS-SR"]
-    assert row_codes(["MIL", " ", None, "RESA", "MIL"]) == ["MIL", "RESA"]
-    assert row(code=None)["codes"] == []
-    assert source_item_code({"workType": {"code": "PL"}}) == "PL"
-    assert source_item_code({"product": {"code": "LIC-01"}}) == "LIC-01"
-    assert source_item_code({"travelExpense": {"code": "MIL"}}) == "MIL"
-    assert source_item_code({"name": "Diverse"}) is None
-
-
-def test_r_5_4_a_row_spanning_projects_is_split_by_its_source_items() -> None:
-    grouped = row(quantity=20)
-    items = [
-        {"project": {"guid": "p2", "number": 1002}, "quantity": 5},
-        {"project": {"guid": "p3"}, "quantity": 5},  # fees carry no project number
-        {"project": {"guid": "p2", "number": 1002}, "quantity": 5},
-        {"project": {"guid": "p3"}, "quantity": 5},
-    ]
-    numbers = {"p2": "1002", "p3": "1003"}
-    assert quantities_by_project(grouped, items, numbers) == [
-        ("1002", Decimal(10)),
-        ("1003", Decimal(10)),
-    ]
-    # Quantities that do not add up (edited row): the whole row to the largest project.
-    assert quantities_by_project(row(quantity=18), items[:3], numbers) == [("1002", Decimal(18))]
-
-
-def test_prices_keep_the_decimals_eekonomi_keeps() -> None:
-    assert round_price(Decimal("1234.5678"), foreign=False) == Decimal("1234.57")
-    assert round_price(Decimal("1234.5678"), foreign=True) == Decimal("1234.5678")
-
-
 def test_totals_check_reports_a_price_with_more_decimals_than_eekonomi_keeps() -> None:
     record = severa_invoice_to_record(
         invoice(totalExcludingTax=money(4928.70), totalIncludingTax=money(5893.32))
@@ -199,6 +177,33 @@ def test_totals_check_accepts_the_rounding_to_whole_kronor() -> None:
     computed = {"TotalAmount": 53156.0, "TotalVatAmount": 10631.25, "TotalRoundings": -0.25,
                 "Rows": [{"IsTextRow": False}] * 3}  # fmt: skip
     assert check_totals(record, computed).ok
+
+
+def test_given_a_foreign_currency_booked_invoice_then_totals_compare_in_its_currency() -> None:
+    """eaccounting-notes §6.8: a booked invoice's TotalAmount and TotalRoundings are in
+    the company currency; the invoice-currency totals and the rate give the draft's view."""
+    booked = {"TotalAmount": 11250.0, "TotalVatAmount": 2250.0, "TotalRoundings": 0.5,
+              "TotalAmountInvoiceCurrency": 1000.0, "TotalVatAmountInvoiceCurrency": 200.0,
+              "CurrencyRate": 11.25, "Rows": [{"IsTextRow": False}]}  # fmt: skip
+
+    totals = booked_totals(booked)
+
+    assert (totals["TotalAmount"], totals["TotalVatAmount"]) == (1000.0, 200.0)
+    assert totals["TotalRoundings"] == Decimal("0.5") / Decimal("11.25")
+    domestic = booked_totals({"TotalAmount": 125.0, "TotalVatAmount": 25.0, "TotalRoundings": 0})
+    assert (domestic["TotalAmount"], domestic["TotalRoundings"], domestic["Rows"]) == (125.0, 0, [])
+
+
+def test_given_totals_that_differ_on_a_booked_invoice_then_the_warning_says_to_credit_it() -> None:
+    record = severa_invoice_to_record(invoice())
+    check = check_totals(record, {"TotalAmount": 53000.0, "TotalVatAmount": 10600.0,
+                                  "TotalRoundings": 0, "Rows": []})  # fmt: skip
+
+    assert not check.ok
+    assert "the draft was kept" in check.describe()
+    booked = check.describe(booked_number=1004)
+    assert "booked eEkonomi invoice 1004 42400.00 excl. VAT" in booked
+    assert "credit it in eEkonomi" in booked
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,16 @@ import pytest
 
 from schemas.base import MappingError, gross_from_net, net_from_gross, swedish_unit
 from schemas.products import (
+    SEVERA_UPDATABLE,
+    SeveraRegister,
     article_number_key,
     eekonomi_article_to_record,
     find_services_coding,
+    price_currency,
     record_to_eekonomi_article,
     record_to_severa_product,
+    record_to_severa_update,
+    severa_item_to_record,
     severa_product_to_record,
     severa_travel_expense_type_to_record,
     severa_work_type_to_record,
@@ -40,7 +45,7 @@ def travel(code: str) -> dict[str, Any]:
 
 
 def to_article(record: ProductRecord, **kwargs: Any) -> dict[str, Any]:
-    return record_to_eekonomi_article(record, coding_id=SERVICES_25, units=units(), **kwargs)
+    return record_to_eekonomi_article(record, codings=codings(), units=units(), **kwargs)
 
 
 def unit_abbreviation(article: dict[str, Any]) -> str:
@@ -80,7 +85,7 @@ def test_r_5_2_payloads_we_send_match_the_vendor_contracts(
     assert_contract(
         "severa",
         "ProductInputModel",
-        record_to_severa_product(article, currency_code="SEK"),
+        record_to_severa_product(article, company_currency="SEK"),
         sent=True,
     )
 
@@ -162,7 +167,7 @@ def test_r_5_2_articles_from_severa_get_the_services_25_coding() -> None:
 
     assert coding_id == SERVICES_25
     record = severa_work_type_to_record(load_fixture("severa/work_type"))
-    assert record_to_eekonomi_article(record, coding_id=coding_id, units=units())["CodingId"] == (
+    assert record_to_eekonomi_article(record, codings=codings(), units=units())["CodingId"] == (
         SERVICES_25
     )
 
@@ -230,7 +235,7 @@ def test_r_5_2_missing_eekonomi_unit_is_reported() -> None:
     without_hours = [u for u in units() if u["Abbreviation"] != "tim"]
 
     with pytest.raises(MappingError) as caught:
-        record_to_eekonomi_article(record, coding_id=SERVICES_25, units=without_hours)
+        record_to_eekonomi_article(record, codings=codings(), units=without_hours)
 
     assert caught.value.record_label == "work type 'KONS' 'Konsultation'"
     assert caught.value.reason == (
@@ -343,7 +348,7 @@ def test_r_5_2_negative_price_is_rejected_with_reason() -> None:
 def test_r_5_2_eekonomi_article_lands_in_the_severa_product_register() -> None:
     record = eekonomi_article_to_record(load_fixture("eekonomi/article"), codings=codings())
 
-    body = record_to_severa_product(record, currency_code="SEK")
+    body = record_to_severa_product(record, company_currency="SEK")
 
     assert record["kind"] == "product"
     assert body == {
@@ -390,7 +395,7 @@ def test_r_5_2_round_trip_severa_product_to_article_and_back() -> None:
 
 def test_r_5_2_round_trip_article_to_severa_product_and_back() -> None:
     record = eekonomi_article_to_record(load_fixture("eekonomi/article"), codings=codings())
-    body = json.loads(json.dumps(record_to_severa_product(record, currency_code="SEK")))
+    body = json.loads(json.dumps(record_to_severa_product(record, company_currency="SEK")))
     # What Severa answers on GET after the POST.
     read_back = {
         **body,
@@ -422,3 +427,63 @@ def test_r_5_2_services_coding_decided_by_name_when_other_codings_are_typed_serv
         {"Id": "misc", "Name": "Övrigt (saknar konto)", "Type": "Service", "VatRatePercent": 0.25},
     ]
     assert find_services_coding(codings) == "svc"
+
+
+# -- rules the synchronizer used to hold (issue 13) ----------------------------------------
+
+
+def test_r_5_2_given_no_single_services_coding_then_the_article_fails_naming_the_record() -> None:
+    twice = [*codings(), {**codings()[1], "Id": "other", "Name": "Tjänster 25% moms (EU)"}]
+    record = severa_work_type_to_record(load_fixture("severa/work_type"))
+
+    with pytest.raises(MappingError) as caught:
+        record_to_eekonomi_article(record, codings=twice, units=units())
+
+    assert caught.value.record_label == "work type 'KONS' 'Konsultation'"
+    assert "cannot tell which eEkonomi article coding" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("register", "fields"),
+    [
+        ("product", {"name", "isActive", "unitPrice"}),
+        ("work_type", {"name", "isActive"}),  # priced in price lists, not on the type
+        ("travel_expense_type", {"name", "isActive"}),
+    ],
+)
+def test_r_1_2_an_update_changes_only_the_fields_the_register_owns(
+    register: SeveraRegister, fields: set[str]
+) -> None:
+    record = eekonomi_article_to_record(load_fixture("eekonomi/article"), codings=codings())
+
+    update = record_to_severa_update(record, register, company_currency="SEK")
+
+    assert set(update) == fields == set(SEVERA_UPDATABLE[register])
+    assert update["name"] == "Ritningsgranskning"
+
+
+def test_given_no_company_currency_then_a_price_written_to_severa_is_in_sek() -> None:
+    record = eekonomi_article_to_record(load_fixture("eekonomi/article"), codings=codings())
+
+    assert price_currency(None) == price_currency(" ") == "SEK"
+    assert price_currency("EUR") == "EUR"
+    body = record_to_severa_product(record, company_currency=None)
+    assert body["unitPrice"] == {"amount": 980, "currencyCode": "SEK"}
+
+
+def test_r_2_3_given_a_code_another_severa_record_uses_then_both_fail_naming_the_other() -> None:
+    work_type = load_fixture("severa/work_type")
+
+    assert severa_item_to_record("work_type", work_type) == severa_work_type_to_record(work_type)
+    with pytest.raises(MappingError) as caught:
+        severa_item_to_record("work_type", work_type, code_also_used_by=("product", "Licens"))
+
+    assert caught.value.record_label == "work type 'KONS' 'Konsultation'"
+    assert caught.value.reason.startswith("its code is also used by the product 'Licens'")
+    assert "(R-2.3)" in caught.value.reason
+
+
+def test_r_1_2_each_severa_register_reads_with_its_own_schema() -> None:
+    product = load_fixture("severa/product")
+    assert severa_item_to_record("product", product) == severa_product_to_record(product)
+    assert severa_item_to_record("travel_expense_type", travel("MIL"))["kind"] == "mileage"

@@ -9,13 +9,17 @@ from typing import Any
 import pytest
 
 from schemas.base import MappingError
+from schemas.errors import ConfigError
 from schemas.supplier_invoices import (
     FeeRecord,
     cost_rows,
+    default_vat_rate,
     describe_differences,
+    fee_currency,
     fee_differences,
     fee_patch,
     is_cost_account,
+    is_invoiced,
     project_refs,
     record_to_severa_project_fee,
     row_key,
@@ -25,6 +29,10 @@ from schemas.supplier_invoices import (
 from tests.schemas.conftest import load_fixture
 
 PROJECT = "5eae0000-0000-4000-8000-000000001001"
+VAT_RATES = [
+    {"guid": "v12", "percentage": 12.0, "isDefault": False, "isActive": True},
+    {"guid": "v25", "percentage": 25.0, "isDefault": True, "isActive": True},
+]
 
 
 def invoice(**changes: Any) -> dict[str, Any]:
@@ -43,8 +51,8 @@ def to_record(
         row if row is not None else first_cost(payload),
         project_guid=PROJECT,
         billable=billable,
-        vat_rate=Decimal("25"),
-        currency_code="SEK",
+        vat_rates=VAT_RATES,
+        company_currency="SEK",
     )
 
 
@@ -194,3 +202,33 @@ def test_a_changed_row_patches_only_what_differs_and_says_what() -> None:
         "/unitPrice/amount": Decimal(8500),
     }
     assert "unit cost 8000 → 8500" in describe_differences(differences)
+
+
+# -- rules the synchronizer used to hold (issue 13) ----------------------------------------
+
+
+def test_r_5_5_the_vat_rate_is_the_severa_companys_active_default() -> None:
+    assert to_record(invoice())["vat_rate"] == Decimal(25)
+    inactive = [{**VAT_RATES[1], "isActive": False}, {**VAT_RATES[0], "isDefault": True}]
+    assert default_vat_rate(inactive) == Decimal(12)
+
+
+def test_r_5_5_given_no_default_vat_rate_then_the_connection_must_be_fixed_not_the_row() -> None:
+    with pytest.raises(ConfigError, match="no default VAT rate"):
+        default_vat_rate([{**VAT_RATES[1], "isDefault": False}])
+    broken_row = {**first_cost(invoice()), "AccountNumber": None}
+    with pytest.raises(ConfigError):  # before the row's own problem
+        supplier_cost_to_record(invoice(), broken_row, project_guid=PROJECT, billable=True,
+                                vat_rates=[], company_currency="SEK")  # fmt: skip
+
+
+def test_r_5_5_fees_carry_the_eekonomi_company_currency_not_the_invoices() -> None:
+    assert to_record(invoice(CurrencyCode="EUR"))["currency_code"] == "SEK"
+    assert fee_currency(None, {"CurrencyCode": "EUR"}) == "EUR"
+    assert fee_currency(None, {}) == "SEK"
+
+
+def test_given_a_fee_on_a_severa_invoice_then_it_counts_as_invoiced() -> None:
+    assert not is_invoiced({"invoice": None, "invoiceRowGuid": None})
+    assert is_invoiced({"invoice": {"guid": "i1", "number": 10012}})
+    assert is_invoiced({"invoice": None, "invoiceRowGuid": "r1"})

@@ -19,17 +19,22 @@ from datetime import datetime
 from typing import Any
 
 from schemas.base import MappingError
-from schemas.customers import (
-    check_importable_into_severa,
+from schemas.customer_addresses import (
     country_code_for,
-    customer_label,
-    eekonomi_customer_to_record,
-    name_key,
-    record_to_eekonomi_customer,
     record_to_severa_address,
+    record_to_severa_address_update,
+    severa_invoicing_address,
+)
+from schemas.customer_contacts import (
     record_to_severa_contact,
     record_to_severa_contact_communications,
+)
+from schemas.customer_identity import check_importable_into_severa, customer_label, name_key
+from schemas.customers import (
+    eekonomi_customer_to_record,
+    record_to_eekonomi_customer,
     record_to_severa_customer,
+    record_to_severa_customer_update,
     severa_customer_to_record,
 )
 from schemas.records import CustomerRecord, content_hash
@@ -269,9 +274,7 @@ class Customers:
             return self._create_in_severa(ctx, record)
         addresses = list(severa.list_customer_addresses(severa_id))
         contacts = list(severa.list_customer_contact_persons(severa_id))
-        address = next((a for a in addresses if a.get("isBillingAddress")), None) or (
-            addresses[0] if addresses else None
-        )
+        address = severa_invoicing_address(customer, addresses)
         return self._complete_in_severa(ctx, record, customer, address, contacts)
 
     def _update_in_severa(
@@ -285,23 +288,16 @@ class Customers:
                 customer_label(record["number"], record["name"]),
                 "the linked Severa customer was deleted; restore it in Severa",
             )
-        desired = record_to_severa_customer(record)
-        changes = {
-            f"/{name}": desired[name]
-            for name in differs(current, desired)
-            if name in ("name", "email", "website", "vatNumber", "isActive")
-        }
-        addresses = list(severa.list_customer_addresses(severa_id))
-        address = next((a for a in addresses if a.get("isBillingAddress")), None) or (
-            addresses[0] if addresses else None
-        )
-        wanted_address = record_to_severa_address(record)
+        # only the fields the schema lets an update change, on the address the
+        # schema's rule picks — the one a read of this customer maps.
+        desired = record_to_severa_customer_update(record)
+        changes = {f"/{name}": desired[name] for name in differs(current, desired)}
+        address = severa_invoicing_address(current, list(severa.list_customer_addresses(severa_id)))
         address_changes = {}
         if address is not None:
+            wanted_address = record_to_severa_address_update(record)
             address_changes = {
-                f"/{name}": wanted_address[name]
-                for name in differs(address, wanted_address)
-                if name in ("addressline", "postalCode", "city", "phone")
+                f"/{name}": wanted_address[name] for name in differs(address, wanted_address)
             }
         if not changes and not address_changes:
             return None

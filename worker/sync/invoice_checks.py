@@ -18,7 +18,7 @@ or not eEkonomi fills ``CreatedFromDraftId`` or keeps the draft.
 
 When eEkonomi keeps neither (both unconfirmed, eaccounting-notes §6.8), the rows do: a
 booked invoice with no draft id and no marker is linked to the unbooked draft (see
-:class:`worker.sync.invoices.Unbooked`) that has its customer and rows — one to one only,
+:class:`worker.sync.invoice_links.Unbooked`) that has its customer and rows — one to one only,
 never a guess between identical drafts — and the link is remembered, so the other check
 finds it without matching again. What cannot be linked is not missed silently: the
 sent check lists every draft of ours first, and a draft that is gone without a booked
@@ -59,7 +59,8 @@ from worker.clients.http import ApiRecordError
 from worker.sync.bindings import Binding
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import ErrorList, RecordRef, entry_id
-from worker.sync.invoices import (
+from worker.sync.invoice_links import (
+    INVOICES,
     LINKED_BY_CONTENT,
     Unbooked,
     booked_key,
@@ -69,13 +70,11 @@ from worker.sync.invoices import (
     load_unbooked,
     locate_booked,
     match_by_content,
-    record_totals,
     remember_unbooked,
-    totals_warning_key,
     unbooked_key,
     unlinked,
 )
-from worker.sync.invoices import NAME as INVOICES
+from worker.sync.invoices import record_totals, totals_warning_key
 from worker.sync.register import RegisterSpec
 
 #: The staged stand-in for a Severa invoice whose draft is gone with no booked invoice

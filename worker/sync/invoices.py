@@ -14,11 +14,13 @@ no number yet). One invoice settles in this order:
 4. the binding (Severa guid ⇄ draft id, plus draft id → guid for the checks);
 5. the Severa status "to transfer" → "transferred", and the binding marked done.
 
-Step 4 also remembers the draft as *unbooked* (:class:`Unbooked`: its id, customer,
-creation time and a print of its rows) until the checks see the invoice booked from it.
-eEkonomi may book a draft without saying so — no ``CreatedFromDraftId``, no marker (both
-unconfirmed, eaccounting-notes §6.8) — and the print is then what still links the two
-(:func:`locate_booked`, :func:`match_by_content`).
+Step 4 also remembers the draft as *unbooked* until the checks see the invoice booked
+from it (:mod:`worker.sync.invoice_links`).
+
+**Mapping.** Every rule that turns the invoice into a draft — which article, how a row is
+split per project and rounded, the currency, the terms of payment — is in
+:mod:`schemas.invoices` and :mod:`schemas.invoice_rows`; this module resolves what they
+need (customer, articles, cost-center items, reference lists) and writes.
 
 A crash after 2 leaves the pending mark: the next attempt finds the draft (or the
 invoice booked from it) by its marker instead of creating another. A crash after 4
@@ -43,35 +45,38 @@ the booked invoice's totals once it is booked (:func:`record_totals`).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+import functools
+from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from schemas.base import MappingError, swedish_unit, to_decimal
-from schemas.customers import choose_terms_of_payment
+from schemas.base import MappingError
+from schemas.invoice_rows import (
+    DraftLine,
+    InvoiceRowRecord,
+    article_codes,
+    choose_article_id,
+    cost_center_item_state,
+    cost_center_slot,
+    draft_lines,
+    draft_row_unit,
+    is_foreign_currency,
+    needs_source_items,
+    severa_invoice_row_to_record,
+    split_by_project,
+)
 from schemas.invoices import (
     MARKER_FIELD,
-    DraftLine,
     InvoiceRecord,
-    InvoiceRowRecord,
+    booked_totals,
     check_totals,
     invoice_label,
     marker_for,
-    quantities_by_project,
     record_to_eekonomi_draft,
-    round_price,
-    round_quantity,
-    severa_guid_of,
-    severa_invoice_row_to_record,
     severa_invoice_to_record,
-    source_item_code,
 )
 from schemas.products import article_number_key
 from schemas.projects import short_code_key
-from schemas.records import content_hash
 from schemas.sides import Direction, Side
 from worker.clients.eekonomi import odata_literal
 from worker.errors import RecordError
@@ -80,223 +85,28 @@ from worker.sync.bindings import Binding
 from worker.sync.customers import Customers
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import WARNING, ErrorEntry, ErrorList, RecordRef
+from worker.sync.invoice_links import (
+    INVOICES,
+    Unbooked,
+    content_print,
+    drafts_key,
+    locate_booked,
+    unbooked_key,
+)
 from worker.sync.projects import Projects
 from worker.sync.register import RegisterSpec
 
-NAME = "invoices"
+NAME = INVOICES
 #: ``Binding.severa_hash`` of an invoice whose Severa status was set (step 5).
 DONE = "status:transferred"
 #: A linked customer is re-synced before an invoice at most this often (seconds).
 CUSTOMER_FRESH_SECONDS = 300
-#: The registers of the checks (:mod:`worker.sync.invoice_checks`), whose bindings hold
-#: the booked invoice of a Severa invoice once they have seen it.
-CHECKS = ("sent", "paid")
-#: Added to a booked invoice that only its rows link to our draft (see locate_booked).
-LINKED_BY_CONTENT = "_linked_by_content"
-
-
-def drafts_key(ctx: SyncContext) -> str:
-    """Draft id → Severa invoice guid: how the checks recognise ``CreatedFromDraftId``."""
-    return key(ctx.connection_id, "index", NAME, "drafts")
-
-
-def unbooked_key(ctx: SyncContext) -> str:
-    """Severa guid → :class:`Unbooked`, for drafts whose booked invoice is not seen yet."""
-    return key(ctx.connection_id, "index", NAME, "unbooked")
-
-
-def booked_key(ctx: SyncContext) -> str:
-    """Booked invoice id → Severa guid, for invoices linked by their rows (or by the number
-    a person entered in Severa): later reads link them without matching again."""
-    return key(ctx.connection_id, "index", NAME, "booked")
 
 
 def totals_warning_key(natural_key: str) -> str:
     """The totals warning's own error-list key: a successful settle resolves the
     record's entries, and the warning must outlive it."""
     return f"{natural_key}:totals"
-
-
-# -- drafts not yet seen booked ----------------------------------------------------------
-
-
-@dataclass
-class Unbooked:
-    """A draft the transfer made, remembered until the invoice booked from it is seen.
-
-    ``prints`` are :func:`content_print` of the draft as created and, once a check saw it
-    changed in eEkonomi, as last seen: a person may correct a draft before booking it.
-    """
-
-    draft_id: str
-    customer_id: str
-    created: str
-    label: str
-    prints: list[str] = field(default_factory=list)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, raw: str) -> Unbooked:
-        return cls(**json.loads(raw))
-
-
-def load_unbooked(ctx: SyncContext, guids: Iterable[str] | None = None) -> dict[str, Unbooked]:
-    """The unbooked drafts (all, or those of ``guids``) by Severa guid."""
-    if guids is None:
-        found: Mapping[Any, Any] = ctx.redis.hgetall(unbooked_key(ctx))
-    else:
-        wanted = list(guids)
-        values = ctx.redis.hmget(unbooked_key(ctx), wanted) if wanted else []
-        found = dict(zip(wanted, values, strict=True))
-    return {str(g): Unbooked.from_json(raw) for g, raw in found.items() if raw}
-
-
-def remember_unbooked(ctx: SyncContext, natural_key: str, entry: Unbooked) -> None:
-    ctx.redis.hset(unbooked_key(ctx), natural_key, entry.to_json())
-
-
-def forget_unbooked(ctx: SyncContext, natural_key: str) -> None:
-    ctx.redis.hdel(unbooked_key(ctx), natural_key)
-
-
-def content_print(document: Mapping[str, Any]) -> str:
-    """What booking copies from a draft to its invoice, hashed: the customer and the rows
-    in order (article, text, quantity, price, discount). Not the dates (booking sets
-    them), not the references (they may be dropped)."""
-    rows = [
-        {
-            "text_row": bool(row.get("IsTextRow")),
-            "article": str(row.get("ArticleId") or ""),
-            "text": str(row.get("Text") or "").strip(),
-            "quantity": to_decimal(row.get("Quantity")) or Decimal(0),
-            "price": to_decimal(row.get("UnitPrice")) or Decimal(0),
-            "discount": to_decimal(row.get("DiscountPercentage")) or Decimal(0),
-        }
-        for row in document.get("Rows") or []
-    ]
-    return content_hash({"customer": str(document.get("CustomerId") or ""), "rows": rows})
-
-
-def unlinked(booked: Mapping[str, Any]) -> bool:
-    """A booked invoice that names no draft and carries no marker: eEkonomi kept neither."""
-    return not booked.get("CreatedFromDraftId") and severa_guid_of(booked.get(MARKER_FIELD)) is None
-
-
-@dataclass
-class ContentMatch:
-    """Unbooked drafts whose rows a booked invoice has: ``matched`` one-to-one only;
-    ``ambiguous`` when the invoice fits several drafts or the draft several invoices."""
-
-    matched: dict[str, dict[str, Any]] = field(default_factory=dict)
-    ambiguous: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-
-def match_by_content(
-    candidates: Iterable[Mapping[str, Any]], entries: Mapping[str, Unbooked]
-) -> ContentMatch:
-    """Link booked invoices without draft id or marker to unbooked drafts by their print.
-
-    A booked invoice fits a draft when it has the draft's customer and rows and was made
-    after it. Only a one-to-one fit links: two drafts with the same rows (identical
-    invoices to one customer) cannot be told apart, and guessing would put one invoice's
-    number and "sent" status on the other — those are reported instead.
-    """
-    by_print: dict[str, list[str]] = {}
-    for guid, entry in entries.items():
-        for printed in set(entry.prints):
-            by_print.setdefault(printed, []).append(guid)
-    booked_by_id: dict[str, dict[str, Any]] = {}
-    fits: dict[str, list[str]] = {}
-    per_guid: dict[str, list[str]] = {}
-    for booked in candidates:
-        booked_id = str(booked.get("Id") or "")
-        if not booked_id or booked_id in booked_by_id:
-            continue
-        guids = [
-            g
-            for g in by_print.get(content_print(booked), [])
-            if _not_before(booked.get("CreatedUtc"), entries[g].created)
-        ]
-        if not guids:
-            continue
-        booked_by_id[booked_id] = dict(booked)
-        fits[booked_id] = guids
-        for guid in guids:
-            per_guid.setdefault(guid, []).append(booked_id)
-    result = ContentMatch()
-    for guid, ids in per_guid.items():
-        if len(ids) == 1 and fits[ids[0]] == [guid]:
-            result.matched[guid] = booked_by_id[ids[0]]
-        else:
-            result.ambiguous[guid] = [booked_by_id[i] for i in ids]
-    return result
-
-
-@dataclass
-class Located:
-    """Where a Severa invoice's draft went: the booked invoice and whether only its rows
-    link it; else the booked invoices that fit it and another draft alike; and — asked
-    only when neither was found — whether the draft still exists."""
-
-    booked: dict[str, Any] | None = None
-    by_content: bool = False
-    ambiguous: list[dict[str, Any]] = field(default_factory=list)
-    draft_exists: bool = False
-
-
-def locate_booked(ctx: SyncContext, natural_key: str) -> Located:
-    """One Severa invoice's booked invoice, by everything that may link it, cheapest first:
-    ``CreatedFromDraftId``, the marker, what a check saw before, then the rows.
-
-    For the rare paths (error-list retries of the checks, an invoice set back to "to
-    transfer"); the checks' reads link many invoices at once instead.
-    """
-    eekonomi = ctx.clients.eekonomi
-    entry = load_unbooked(ctx, [natural_key]).get(natural_key)
-    binding = ctx.binder(NAME).get(natural_key)
-    draft_id = entry.draft_id if entry else (binding.eekonomi_id if binding else "")
-    filters = [f"{MARKER_FIELD} eq {odata_literal(marker_for(natural_key))}"]
-    if draft_id:
-        filters.insert(0, f"CreatedFromDraftId eq {draft_id}")
-    for wanted in filters:
-        for booked in eekonomi.list_customer_invoices(filter=wanted):
-            return Located(dict(booked))
-    for register in CHECKS:
-        seen = ctx.binder(register).get(natural_key)
-        if seen is not None and seen.eekonomi_id:
-            found = eekonomi.get_customer_invoice(seen.eekonomi_id)
-            if found is not None:
-                return Located(dict(found))
-    if entry is not None:
-        located = _locate_by_content(ctx, natural_key, entry)
-        if located.booked is not None or located.ambiguous:
-            return located
-    exists = bool(draft_id) and eekonomi.get_customer_invoice_draft(draft_id) is not None
-    return Located(draft_exists=exists)
-
-
-def _locate_by_content(ctx: SyncContext, natural_key: str, entry: Unbooked) -> Located:
-    """The customer's invoices booked since the draft was made, matched by their rows
-    against every unbooked draft of that customer (see match_by_content)."""
-    listing = ctx.clients.eekonomi.list_customer_invoices(
-        modified_since=_moment(entry.created),
-        filter=f"CustomerId eq {entry.customer_id}",
-    )
-    candidates = [dict(b) for b in listing if unlinked(b)]
-    ids = [str(b.get("Id")) for b in candidates]
-    claimed = dict(zip(ids, ctx.redis.hmget(booked_key(ctx), ids), strict=True)) if ids else {}
-    for booked in candidates:
-        if claimed.get(str(booked.get("Id"))) == natural_key:
-            return Located(booked, by_content=True)
-    free = [b for b in candidates if not claimed.get(str(b.get("Id")))]
-    others = {g: e for g, e in load_unbooked(ctx).items() if e.customer_id == entry.customer_id}
-    others[natural_key] = entry
-    match = match_by_content(free, others)
-    if natural_key in match.matched:
-        return Located(match.matched[natural_key], by_content=True)
-    return Located(ambiguous=match.ambiguous.get(natural_key, []))
 
 
 # -- the totals warning ------------------------------------------------------------------
@@ -330,16 +140,7 @@ def record_totals(
     existing = errors.get(NAME, Direction.SEVERA_TO_EEKONOMI, warning_key)
     if existing is not None and existing.extra == extra:
         return False
-    if number is None:
-        reason = check.describe()
-    else:
-        reason = (
-            f"totals differ: Severa {check.severa_excluding} excl. VAT / "
-            f"{check.severa_including} incl. VAT, booked eEkonomi invoice {number} "
-            f"{check.eekonomi_excluding} excl. VAT / {check.eekonomi_including} incl. VAT "
-            "(before rounding to whole units); a booked invoice cannot be changed: credit "
-            "it in eEkonomi if the difference matters"
-        )
+    reason = check.describe(booked_number=number)
     errors.record(
         ErrorEntry(
             register=NAME,
@@ -357,22 +158,6 @@ def record_totals(
         )
     )
     return False
-
-
-def booked_totals(booked: Mapping[str, Any]) -> dict[str, Any]:
-    """A booked invoice's totals in the invoice currency, shaped as a draft's (what
-    :func:`~schemas.invoices.check_totals` reads): on booked invoices ``TotalAmount``
-    and ``TotalRoundings`` are in the company currency (eaccounting-notes §6.8)."""
-    rate = to_decimal(booked.get("CurrencyRate")) or Decimal(1)
-    roundings = to_decimal(booked.get("TotalRoundings")) or Decimal(0)
-    total = booked.get("TotalAmountInvoiceCurrency")
-    vat = booked.get("TotalVatAmountInvoiceCurrency")
-    return {
-        "TotalAmount": booked.get("TotalAmount") if total is None else total,
-        "TotalVatAmount": booked.get("TotalVatAmount") if vat is None else vat,
-        "TotalRoundings": roundings / rate if rate not in (0, 1) else roundings,
-        "Rows": booked.get("Rows") or [],
-    }
 
 
 class Invoices:
@@ -598,14 +383,8 @@ class Invoices:
         """Steps 1–2's body: dependencies resolved, rows mapped (R-5.4)."""
         customer_id = self._customer_id(ctx, record, label)
         reference = ctx.clients.reference
-        company_settings = reference.company_settings()
-        try:
-            terms_id: str | None = choose_terms_of_payment(
-                record["payment_term_days"], reference.terms_of_payments(), ""
-            )
-        except ValueError:
-            terms_id = None  # the customer's terms; the due date is sent explicitly
-        foreign = record["currency_code"] not in (None, company_settings.get("CurrencyCode"))
+        company_currency = reference.company_settings().get("CurrencyCode")
+        foreign = is_foreign_currency(record["currency_code"], company_currency)
         rows = [
             severa_invoice_row_to_record(row)
             for row in ctx.clients.severa.list_invoice_rows(record["guid"])
@@ -616,7 +395,7 @@ class Invoices:
         for row in rows:
             lines.extend(self._lines(ctx, record, row, label, foreign=foreign))
         return record_to_eekonomi_draft(
-            record, lines, customer_id=customer_id, terms_of_payment_id=terms_id or None
+            record, lines, customer_id=customer_id, terms_of_payment=reference.terms_of_payments()
         )
 
     def _customer_id(self, ctx: SyncContext, record: InvoiceRecord, label: str) -> str:
@@ -656,39 +435,28 @@ class Invoices:
         *,
         foreign: bool,
     ) -> list[DraftLine]:
-        """One Severa row → one draft row (or one per project, see quantities_by_project)."""
-        codes = row["codes"]
-        projects = list(record["project_numbers"].values())
-        items: list[Mapping[str, Any]] = []
-        if (not codes or len(set(projects)) > 1) and row["row_type"] != "FlatRate":
-            items = self._source_items(ctx, row)
-            codes = codes or [c for c in (source_item_code(i) for i in items) if c]
-        article_id = self._article_id(ctx, codes, label)
-        if len(set(projects)) > 1:
-            split = quantities_by_project(row, items, record["project_numbers"]) or [
-                (projects[0], row["quantity"])
-            ]
-        elif projects:
-            split = [(projects[0], row["quantity"])]
-        else:
-            split = [("", row["quantity"])]
-        unit_abbreviation, unit_name = self._unit(ctx, row["unit"])
-        slot = self._cost_center_slot(ctx)
-        return [
-            DraftLine(
-                article_id=article_id,
-                text=row["description"],
-                quantity=round_quantity(quantity),
-                unit_price=round_price(row["unit_price"], foreign=foreign),
-                unit_abbreviation=unit_abbreviation,
-                unit_name=unit_name,
-                cost_center_slot=slot if project else None,
-                cost_center_item_id=self._cost_center_item(ctx, project, label)
-                if project
-                else None,
-            )
-            for project, quantity in split
-        ]
+        """One Severa row → its draft rows (:func:`schemas.invoice_rows.draft_lines`),
+        with the article, unit, cost center and projects' items the schema asks for."""
+        projects = record["project_numbers"]
+        items = self._source_items(ctx, row) if needs_source_items(row, projects) else []
+        article_id = choose_article_id(
+            article_codes(row, items),
+            str(ctx.values["default_article_number"]),
+            functools.partial(self._article_by_number, ctx),
+            label,
+        )
+        split = split_by_project(row, items, projects)
+        reference = ctx.clients.reference
+        # The units list is consulted only for a row that names a unit.
+        unit = draft_row_unit(row["unit"], reference.units()) if row["unit"] else (None, None)
+        slot = cost_center_slot(reference.cost_centers(), str(ctx.values["cost_center_id"]))
+        cost_center_items = {
+            project: self._cost_center_item(ctx, project, label) for project, _ in split if project
+        }
+        return draft_lines(
+            row, split, article_id=article_id, unit=unit, slot=slot,
+            cost_center_items=cost_center_items, foreign=foreign,
+        )  # fmt: skip
 
     def _source_items(self, ctx: SyncContext, row: InvoiceRowRecord) -> list[Mapping[str, Any]]:
         """The work hours, fees or travel expenses grouped into a row (severa-notes §6.15)."""
@@ -699,24 +467,6 @@ class Invoices:
             "TravelExpenses": severa.list_invoice_row_travel_expenses,
         }.get(row["row_type"])
         return list(listing(row["guid"])) if listing else []
-
-    def _article_id(self, ctx: SyncContext, codes: list[str], label: str) -> str:
-        """The first code that is an eEkonomi article (R-1.8), else the default (R-3.4)."""
-        for code in codes:
-            found = self._article_by_number(ctx, code)
-            if found:
-                return found
-        default = str(ctx.values["default_article_number"])
-        found = self._article_by_number(ctx, default)
-        if not found:
-            shown = ", ".join(codes) or "no code"
-            raise MappingError(
-                label,
-                f"a row has {shown} and the default article number {default!r} is not an "
-                "article in eEkonomi; choose an existing one with `settings set "
-                "default_article_number=…` (R-3.4)",
-            )
-        return found
 
     def _article_by_number(self, ctx: SyncContext, number: str) -> str | None:
         """Bindings and indexes of the products register first (no request), then one
@@ -772,67 +522,14 @@ class Invoices:
         the cache says inactive (it may predate the project's reopening). Checked here
         so a closed project fails the invoice without a draft request on every run."""
         reference = ctx.clients.reference
-        if _item_state(reference.cost_centers(), item_id) is not False:
+        if cost_center_item_state(reference.cost_centers(), item_id) is not False:
             return True  # active, or not cached yet (a new item): eEkonomi decides
         reference.cache.forget("eekonomi:costcenters")
-        return _item_state(reference.cost_centers(), item_id) is not False
-
-    def _cost_center_slot(self, ctx: SyncContext) -> int:
-        """``CostCenterItemId<N>``: N is the chosen cost center's number (1–3)."""
-        wanted = str(ctx.values["cost_center_id"])
-        for center in ctx.clients.reference.cost_centers():
-            if str(center.get("Id")) == wanted:
-                number = center.get("Number")
-                if isinstance(number, int) and 1 <= number <= 3:
-                    return number
-                raise MappingError(
-                    "the projects cost center",
-                    f"its number is {number!r}; eEkonomi rows hold cost centers 1–3",
-                )
-        raise MappingError(
-            "the projects cost center",
-            f"eEkonomi has no cost center {wanted}; choose one with `settings set "
-            "cost_center_id=…` (R-3.3)",
-        )
-
-    def _unit(self, ctx: SyncContext, unit: str | None) -> tuple[str | None, str | None]:
-        """The row's unit as an eEkonomi unit when one matches, else the article's."""
-        if not unit:
-            return None, None
-        wanted = swedish_unit(unit)
-        for candidate in ctx.clients.reference.units():
-            names = {
-                str(candidate.get(k) or "").casefold()
-                for k in ("Abbreviation", "Code", "AbbreviationEnglish")
-            }
-            if wanted in names:
-                return candidate.get("Abbreviation"), candidate.get("Name")
-        return None, None
-
-
-def _item_state(centers: Iterable[Mapping[str, Any]], item_id: str) -> bool | None:
-    for center in centers:
-        for item in center.get("Items") or []:
-            if str(item.get("Id")) == item_id:
-                return bool(item.get("IsActive", True))
-    return None
+        return cost_center_item_state(reference.cost_centers(), item_id) is not False
 
 
 def _status_of(invoice: Mapping[str, Any]) -> str:
     return str((invoice.get("status") or {}).get("guid") or "")
-
-
-def _moment(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def _not_before(later: Any, earlier: str) -> bool:
-    """Whether eEkonomi time ``later`` is not before ``earlier`` (unknown: assume so)."""
-    first, second = _moment(earlier), _moment(str(later or ""))
-    return first is None or second is None or second >= first
 
 
 def _reason(exc: Exception) -> str:

@@ -16,15 +16,15 @@ from typing import Any
 
 from schemas.base import MappingError
 from schemas.products import (
+    SEVERA_REGISTER_NAMES,
+    SeveraRegister,
     article_number_key,
     eekonomi_article_to_record,
-    find_services_coding,
     product_label,
     record_to_eekonomi_article,
     record_to_severa_product,
-    severa_product_to_record,
-    severa_travel_expense_type_to_record,
-    severa_work_type_to_record,
+    record_to_severa_update,
+    severa_item_to_record,
 )
 from schemas.records import ProductRecord, content_hash
 from schemas.sides import Side
@@ -45,13 +45,9 @@ from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
 NAME = "products"
 
-PRODUCT, WORK_TYPE, TRAVEL = "product", "work_type", "travel_expense_type"
-_TO_RECORD = {
-    PRODUCT: severa_product_to_record,
-    WORK_TYPE: severa_work_type_to_record,
-    TRAVEL: severa_travel_expense_type_to_record,
-}
-_KIND_NAMES = {PRODUCT: "product", WORK_TYPE: "work type", TRAVEL: "travel-expense type"}
+PRODUCT: SeveraRegister = "product"
+WORK_TYPE: SeveraRegister = "work_type"
+TRAVEL: SeveraRegister = "travel_expense_type"
 
 
 def severa_key(item: dict[str, Any]) -> str:
@@ -203,11 +199,9 @@ class Products:
         eekonomi = ctx.clients.eekonomi
         reference = ctx.clients.reference
         label = product_label(record["kind"], record["number"], record["name"])
-        try:
-            coding_id = find_services_coding(reference.article_account_codings())
-        except ValueError as exc:
-            raise MappingError(label, str(exc)) from exc
-        payload = record_to_eekonomi_article(record, coding_id=coding_id, units=reference.units())
+        payload = record_to_eekonomi_article(
+            record, codings=reference.article_account_codings(), units=reference.units()
+        )
         number = record["number"]
         resource = EEkonomiResource(
             find=lambda: eekonomi.find_article_by_number(number),
@@ -244,25 +238,28 @@ class Products:
     ) -> Outcome:
         severa = ctx.clients.severa
         binder = ctx.binder(NAME)
-        currency = str(ctx.clients.reference.company_settings().get("CurrencyCode") or "SEK")
-        body = record_to_severa_product(record, currency_code=currency)
+        currency = ctx.clients.reference.company_settings().get("CurrencyCode")
         if not severa_id and binder.pending_on(natural_key) == Side.SEVERA:
             for found in severa.list_products(code=record["number"]):
                 if severa_key(found) == natural_key:
                     severa_id = str(found["guid"])
-        kind = binding.severa_kind or str(ctx.redis.hget(_kinds_key(ctx), severa_id) or PRODUCT)
+        kind = _register_of(binding.severa_kind or ctx.redis.hget(_kinds_key(ctx), severa_id))
+        # R-1.2: a new article lands in Severa's products; an update goes to the register
+        # the record lives in, and changes only what the schema lets it.
         if not severa_id:
+            body = record_to_severa_product(record, company_currency=currency)
             binder.mark_pending(natural_key, Side.SEVERA)
             written = severa.create_product(body)
             counter, kind = "created", PRODUCT
         else:
-            written, counter = _update_severa_item(ctx, kind, severa_id, body)
+            wanted = record_to_severa_update(record, kind, company_currency=currency)
+            written, counter = _update_severa_item(ctx, kind, severa_id, wanted)
         binder.bind(
             natural_key,
             Binding(
                 severa_id=str(written["guid"]),
                 eekonomi_id=eekonomi_id,
-                severa_hash=content_hash(_TO_RECORD[kind](written)),
+                severa_hash=content_hash(severa_item_to_record(kind, written)),
                 eekonomi_hash=content_hash(record),
                 severa_kind=kind,
             ),
@@ -271,18 +268,25 @@ class Products:
 
 
 def _severa_record(entry: dict[str, Any]) -> ProductRecord:
-    kind, item = str(entry["kind"]), entry["item"]
-    record = _TO_RECORD[kind](item)
+    """The record of a staged Severa entry (see ``Products.read``), which fails when
+    another Severa record has its code (R-2.3)."""
     other = entry.get("collides_with")
-    if other is not None:
-        raise MappingError(
-            product_label(record["kind"], record["number"], record["name"]),
-            f"its code is also used by the {_KIND_NAMES[other['kind']]} "
-            f"'{other['item'].get('name')}'; codes become eEkonomi article numbers and must "
-            "be unique across products, work types and travel-expense types (R-2.3): "
-            "rename one of them in Severa",
-        )
-    return record
+    return severa_item_to_record(
+        _register_of(entry["kind"]),
+        entry["item"],
+        code_also_used_by=(
+            (_register_of(other["kind"]), other["item"].get("name")) if other else None
+        ),
+    )
+
+
+def _register_of(kind: Any) -> SeveraRegister:
+    """A stored register name as :data:`~schemas.products.SeveraRegister` (products when
+    unknown: R-1.2 lands articles there)."""
+    for register in (PRODUCT, WORK_TYPE, TRAVEL):
+        if kind == register:
+            return register
+    return PRODUCT
 
 
 def _indexed_other(
@@ -297,9 +301,10 @@ def _indexed_other(
 
 
 def _update_severa_item(
-    ctx: SyncContext, kind: str, guid: str, body: dict[str, Any]
+    ctx: SyncContext, kind: SeveraRegister, guid: str, wanted: dict[str, Any]
 ) -> tuple[dict[str, Any], str]:
-    """Patch name, active flag (and the price on products) of the Severa record."""
+    """Patch what differs of ``wanted`` (the fields the schema lets an update change,
+    :func:`~schemas.products.record_to_severa_update`) on the Severa record."""
     severa = ctx.clients.severa
     current = {
         PRODUCT: severa.get_product,
@@ -308,10 +313,9 @@ def _update_severa_item(
     }[kind](guid)
     if current is None:
         raise MappingError(
-            f"{_KIND_NAMES[kind]} {guid}", "the linked Severa record was deleted; restore it"
+            f"{SEVERA_REGISTER_NAMES[kind]} {guid}",
+            "the linked Severa record was deleted; restore it",
         )
-    owned = ("name", "isActive", "unitPrice") if kind == PRODUCT else ("name", "isActive")
-    wanted = {name: body[name] for name in owned if name in body}
     changes = {f"/{name}": wanted[name] for name in differs(current, wanted)}
     if not changes:
         return current, "unchanged"

@@ -34,10 +34,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from schemas.base import MappingError, to_decimal
+from schemas.base import MappingError
 from schemas.projects import short_code_key
 from schemas.records import content_hash
 from schemas.sides import Side
@@ -47,6 +46,7 @@ from schemas.supplier_invoices import (
     describe_differences,
     fee_differences,
     fee_patch,
+    is_invoiced,
     project_refs,
     record_to_severa_project_fee,
     row_label,
@@ -267,13 +267,14 @@ class SupplierInvoices:
                 f"the row no longer names a project, but its cost is project fee "
                 f"{binding.severa_id} in Severa; delete or move that fee in Severa by hand",
             )
+        reference = ctx.clients.reference
         desired = supplier_cost_to_record(
             invoice,
             row,
             project_guid=link.severa_guid,
             billable=bool(ctx.values.get("supplier_invoices_billable")),
-            vat_rate=_default_vat_rate(ctx),
-            currency_code=_currency(ctx, invoice),
+            vat_rates=reference.vat_rates(),
+            company_currency=reference.company_settings().get("CurrencyCode"),
         )
         digest = content_hash(desired)
         if binding is not None and binding.severa_hash == digest:
@@ -332,8 +333,8 @@ class SupplierInvoices:
         if not differences:
             self._bind(ctx, natural_key, invoice, binding.severa_id, content_hash(desired))
             return Outcome("unchanged", Side.EEKONOMI)
-        invoiced = fee.get("invoice") or {}
-        if invoiced.get("guid") or fee.get("invoiceRowGuid"):
+        if is_invoiced(fee):
+            invoiced = fee.get("invoice") or {}
             raise MappingError(
                 label,
                 "the row changed in eEkonomi after its project fee was invoiced in Severa "
@@ -400,22 +401,6 @@ def _pending_at_key(ctx: SyncContext) -> str:
 
 def _claims_key(ctx: SyncContext) -> str:
     return key(ctx.connection_id, "fee-claims", NAME)
-
-
-def _default_vat_rate(ctx: SyncContext) -> Decimal:
-    """The Severa company's default VAT rate (R-5.5), from the reference cache."""
-    for rate in ctx.clients.reference.vat_rates():
-        if rate.get("isDefault") and rate.get("isActive", True):
-            percentage = to_decimal(rate.get("percentage"))
-            if percentage is not None:
-                return percentage
-    raise ConfigError("the Severa company has no default VAT rate; mark one as default (R-5.5)")
-
-
-def _currency(ctx: SyncContext, invoice: Record) -> str:
-    """The currency the rows are booked in: the eEkonomi company's."""
-    company = ctx.clients.reference.company_settings()
-    return str(company.get("CurrencyCode") or invoice.get("CurrencyCode") or "SEK")
 
 
 def _explain_refusal(
