@@ -28,3 +28,13 @@ def test_a_task_refuses_a_malformed_connection_id(celery_app: object) -> None:
     assert result.failed()
     assert isinstance(result.result, InvalidConnectionId)
     assert ping.apply(args=["default"]).get()["pong"] is True
+
+
+def test_a_runs_keys_and_its_registers_keys_are_scoped_by_connection() -> None:
+    from worker.keys import lock_key, run_history_key, run_key, watermarks_key
+
+    assert run_key("default", "r1") == "sync:conn:default:run:r1"
+    assert run_key("default", "r1", "staged", "severa") == "sync:conn:default:run:r1:staged:severa"
+    assert lock_key("default", "customers") == "sync:conn:default:lock:customers"
+    assert watermarks_key("a", "customers") != watermarks_key("b", "customers")
+    assert run_history_key("default", "customers") == "sync:conn:default:runs:customers"

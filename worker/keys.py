@@ -34,3 +34,24 @@ def key(connection_id: str, *parts: str) -> str:
     """The Redis key of ``parts`` under one connection, e.g. ``sync:conn:default:heartbeat``."""
     check_connection_id(connection_id)
     return ":".join((PREFIX, "conn", connection_id, *parts))
+
+
+def run_key(connection_id: str, run_id: str, *parts: str) -> str:
+    """A key of one run: its hash (no ``parts``) or one of its sets and hashes
+    (``keys``, ``settled``, ``staged:<side>``, …; :mod:`worker.sync.runstate` owns them)."""
+    return key(connection_id, "run", run_id, *parts)
+
+
+def run_history_key(connection_id: str, register: str) -> str:
+    """The list of a register's latest run ids, newest first."""
+    return key(connection_id, "runs", register)
+
+
+def lock_key(connection_id: str, register: str) -> str:
+    """The lock that lets one run of a register at a time (code-models rule 12)."""
+    return key(connection_id, "lock", register)
+
+
+def watermarks_key(connection_id: str, register: str) -> str:
+    """Per side, the server's clock when the register's last finished run read it."""
+    return key(connection_id, "watermarks", register)

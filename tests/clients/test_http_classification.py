@@ -11,10 +11,10 @@ from schemas.sides import Side
 from worker.clients.http import (
     Kind,
     classify,
-    endpoint_of,
     parse_vendor_error,
     retry_after,
 )
+from worker.clients.transport import endpoint_of
 
 
 def answer(status: int, body: object, headers: dict[str, str] | None = None) -> requests.Response:
@@ -47,7 +47,7 @@ def eek(status: int, code: int, message: str = "m", field: str | None = None) ->
         (400, 4025, Kind.RECORD),
         (403, 4006, Kind.CONFIG),
         (403, 4004, Kind.CONFIG),
-        (429, 4010, Kind.TRANSIENT),
+        (429, 4010, Kind.RATE_LIMITED),
         (500, 5000, Kind.TRANSIENT),
         (503, 5001, Kind.TRANSIENT),
         (400, 5005, Kind.RECORD),
@@ -115,7 +115,7 @@ def test_statuses_without_a_known_code() -> None:
     assert classify(Side.SEVERA, 502, empty).kind is Kind.TRANSIENT
     assert classify(Side.SEVERA, 404, empty).kind is Kind.NOT_FOUND
     assert classify(Side.SEVERA, 401, empty).kind is Kind.REFRESH
-    assert classify(Side.SEVERA, 429, empty).kind is Kind.TRANSIENT
+    assert classify(Side.SEVERA, 429, empty).kind is Kind.RATE_LIMITED
     assert classify(Side.SEVERA, 408, empty).kind is Kind.TRANSIENT
     assert classify(Side.SEVERA, 400, empty).kind is Kind.RECORD
 

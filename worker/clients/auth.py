@@ -30,10 +30,10 @@ from worker.clients.http import (
     ApiConfigError,
     ApiError,
     ApiTransientError,
-    ApiTransport,
     NeedsReauthorization,
 )
 from worker.clients.tokens import TokenSet, TokenStore
+from worker.clients.transport import ApiTransport
 from worker.connection_status import (
     NEEDS_REAUTHORIZATION,
     get_status,

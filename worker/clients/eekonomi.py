@@ -28,14 +28,11 @@ from schemas.sides import Side
 from worker.clients.http import (
     AmbiguousWriteError,
     ApiRecordError,
-    ApiTransport,
-    Limiter,
     MalformedResponse,
     NotFoundError,
-    RefreshableAuth,
-    endpoint_of,
 )
 from worker.clients.paging import Listing, Record, eekonomi_pages
+from worker.clients.transport import ApiTransport, Limiter, RefreshableAuth, endpoint_of
 
 PAGE_SIZES = (1000, 500, 50)
 

@@ -19,11 +19,11 @@ from config import Settings
 from schemas.sides import Side
 from worker.clients.auth import SEVERA_SCOPES, EEkonomiAuth, SeveraAuth
 from worker.clients.eekonomi import EEkonomiClient
-from worker.clients.http import ApiTransport
 from worker.clients.ratelimit import Rate, RedisRateLimiter
 from worker.clients.refdata import ReferenceCache, ReferenceData
 from worker.clients.severa import SeveraClient
 from worker.clients.tokens import TokenStore
+from worker.clients.transport import ApiTransport
 from worker.crypto import SecretBox, secret_box
 
 if TYPE_CHECKING:

@@ -1,17 +1,21 @@
-"""HTTP for both Visma clients: the error-classification table, typed errors, and the
-request loop (rate limit → send → classify → retry / refresh / raise).
+"""HTTP failures of both Visma clients: the error-classification table and typed errors.
 
 One table decides what every failure means (code-models rule 4, Airbyte's
-``default_error_mapping``): *transient* (retry later), *record* (this record fails,
-with the vendor's message and field, into the error list), *config* (stop the run and
-tell a person what to fix). Clients never write ``except`` ladders of their own.
+``default_error_mapping``) — an answer by its status and the vendor's error code, a
+failure without an answer by its ``requests`` exception: *transient* (retry later),
+*rate limited* (wait as long as the API says), *record* (this record fails, with the
+vendor's message and field, into the error list), *config* (stop the run and tell a
+person what to fix). A second small table says what the transport does with each kind
+(:data:`ACTIONS`), which the request loop (:mod:`worker.clients.transport`) follows:
+clients never write ``except`` ladders of their own, and the loop has no status codes
+in it.
 
-Retries live in two layers (rule 10). Here: a few quick retries of GET/PUT/DELETE with
-exponential back-off and full jitter, waits for 429 as long as the vendor says without
-counting them as failures, and one access-token refresh on 401. A POST is never blindly
-repeated: a failure after which the write may have happened (time-out after sending,
-dropped connection, 5xx) raises :class:`AmbiguousWriteError`, and the caller looks the
-record up by its natural key before creating it again (R-6.1).
+Retries live in two layers (rule 10). In the transport: a few quick retries of
+GET/PUT/DELETE with exponential back-off and full jitter, waits for a rate limit as long
+as the vendor says without counting them as failures, and one access-token refresh on
+401. A POST is never blindly repeated: a failure after which the write may have happened
+(time-out after sending, dropped connection, 5xx) raises :class:`AmbiguousWriteError`,
+and the caller looks the record up by its natural key before creating it again (R-6.1).
 
 Error messages carry the method, the path, the status and the vendor's message, error
 code, ``ErrorId`` and field — never headers or bodies we sent, which hold tokens.
@@ -20,13 +24,9 @@ code, ``ErrorId`` and field — never headers or bodies we sent, which hold toke
 from __future__ import annotations
 
 import enum
-import json
-import random
 import re
-import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import requests
 
@@ -36,6 +36,9 @@ from worker.errors import ConfigError, RecordError, SyncError, TransientError
 
 class Kind(enum.Enum):
     TRANSIENT = "transient"
+    #: The API's rate limit: wait as long as it says (:func:`retry_after`), then send
+    #: again. Not a failure — the request was refused, so even a write did not happen.
+    RATE_LIMITED = "rate_limited"
     RECORD = "record"
     CONFIG = "config"
     #: Access token rejected: refresh it once, then retry.
@@ -48,6 +51,14 @@ class Kind(enum.Enum):
 class Resolution:
     kind: Kind
     reason: str
+    #: Whether the request may have reached the server. ``False`` only for a connection
+    #: that was never made: then even a write can be sent again.
+    reached: bool = True
+    #: How a write that failed this way is described when it may have happened (default:
+    #: "<reason> while writing").
+    on_write: str = ""
+    #: The error raised once retries run out, where it is not the kind's usual one.
+    error: type[ApiError] | None = None
 
 
 # -- the table ------------------------------------------------------------------------
@@ -81,7 +92,7 @@ VENDOR_CODES: dict[tuple[str, int | str], Resolution] = {
     (Side.EEKONOMI, 4009): Resolution(
         Kind.CONFIG, "the eEkonomi product variant does not include this feature"
     ),
-    (Side.EEKONOMI, 4010): Resolution(Kind.TRANSIENT, "eEkonomi rate limit reached"),
+    (Side.EEKONOMI, 4010): Resolution(Kind.RATE_LIMITED, "eEkonomi rate limit reached"),
     (Side.EEKONOMI, 4011): Resolution(
         Kind.CONFIG, "the eEkonomi user has no access to the company"
     ),
@@ -165,8 +176,14 @@ STATUSES: dict[int, Resolution] = {
     408: Resolution(Kind.TRANSIENT, "the API timed out"),
     409: Resolution(Kind.RECORD, "conflict with an existing record"),
     422: Resolution(Kind.RECORD, "the API rejected the record"),
-    429: Resolution(Kind.TRANSIENT, "rate limited by the API"),
+    429: Resolution(Kind.RATE_LIMITED, "rate limited by the API"),
 }
+#: Statuses that decide whatever the body says. A 429 is a rate limit whatever code comes
+#: with it. A 404 is a path id that names no record: Severa answers it with the body type
+#: InvalidParameter, eEkonomi with ErrorCode 3000 (the code it also sends, with 400, for
+#: a *body* that refers to a missing record) — the status is what says "no such record
+#: here", a lookup's no, not a record's fault.
+DECIDED_BY_STATUS = frozenset({404, 429})
 SERVER_ERROR = Resolution(Kind.TRANSIENT, "the API had a server error")
 NETWORK_ERROR = Resolution(Kind.TRANSIENT, "the API could not be reached")
 NO_MODULE = Resolution(
@@ -232,14 +249,8 @@ def classify(api: Side, status: int, vendor: VendorError) -> Resolution:
         and ("module" in (vendor.message or "").lower() or (vendor.code == 4002 and status == 403))
     ):
         return NO_MODULE
-    if status == 429:
-        return STATUSES[429]
-    if status == 404:
-        # A path id that names no record: Severa answers 404 with the body type
-        # InvalidParameter, eEkonomi 404 with ErrorCode 3000 (the code it also sends, with
-        # 400, for a *body* that refers to a missing record). The status is what says
-        # "no such record here" — a lookup's no, not a record's fault.
-        return STATUSES[404]
+    if status in DECIDED_BY_STATUS:
+        return STATUSES[status]
     if vendor.code is not None and (api, vendor.code) in VENDOR_CODES:
         resolution = VENDOR_CODES[(api, vendor.code)]
         # A 401 always means "refresh", whatever the body; a 5xx is never a record's fault.
@@ -293,6 +304,11 @@ class ApiTransientError(ApiError, TransientError):
         self.retry_after = retry_after
 
 
+class MalformedResponse(ApiTransientError):
+    """The API answered 2xx with a body we cannot read (treated as transient: proxies
+    and overloaded servers produce these; a persistent one ends in the error list)."""
+
+
 class ApiRecordError(ApiError, RecordError):
     """The API rejected this record; the vendor's message and field say why."""
 
@@ -314,23 +330,63 @@ class NeedsReauthorization(ConfigError):
     """The refresh token was refused (``invalid_grant``): a person must run ``connect``."""
 
 
-_ERROR_CLASSES: dict[Kind, type[ApiError]] = {
+#: The error raised for each kind, unless the resolution names its own.
+ERROR_CLASSES: dict[Kind, type[ApiError]] = {
     Kind.TRANSIENT: ApiTransientError,
+    Kind.RATE_LIMITED: ApiTransientError,
     Kind.RECORD: ApiRecordError,
     Kind.CONFIG: ApiConfigError,
     Kind.NOT_FOUND: NotFoundError,
     Kind.REFRESH: ApiTransientError,
 }
 
-# -- rate-limit hints ------------------------------------------------------------------
+# -- failures without an answer --------------------------------------------------------
+
+#: ``requests`` exception → resolution; the first entry the exception is an instance of
+#: decides (a ``ConnectTimeout`` is also a ``ConnectionError``). Others propagate as they
+#: are: they are bugs (a malformed URL), not the API's state.
+EXCEPTIONS: tuple[tuple[tuple[type[Exception], ...], Resolution], ...] = (
+    # Nothing reached the server: safe to send any method again.
+    ((requests.ConnectTimeout,), Resolution(Kind.TRANSIENT, NETWORK_ERROR.reason, reached=False)),
+    # The server answered, but the body arrived garbled or cut off: for a write that
+    # answer may have confirmed it; a read can simply be asked again.
+    (
+        (requests.exceptions.ContentDecodingError, requests.exceptions.ChunkedEncodingError),
+        Resolution(
+            Kind.TRANSIENT,
+            "the API answered with a body that could not be decoded",
+            on_write="the answer to a write could not be read",
+            error=MalformedResponse,
+        ),
+    ),
+    (
+        (requests.Timeout, requests.ConnectionError),
+        Resolution(
+            Kind.TRANSIENT,
+            NETWORK_ERROR.reason,
+            on_write="the connection failed after the request was sent",
+        ),
+    ),
+)
+
+
+def classify_exception(exc: Exception) -> Resolution | None:
+    """What a failure without a (readable) answer means; ``None``: not the API's doing."""
+    for classes, resolution in EXCEPTIONS:
+        if isinstance(exc, classes):
+            return resolution
+    return None
+
+
+# -- what the transport does with each kind ---------------------------------------------
 
 _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
 DEFAULT_RATE_LIMIT_WAIT = {Side.EEKONOMI: 60.0, Side.SEVERA: 1.0}
 
 
 def retry_after(api: Side, response: requests.Response, vendor: VendorError) -> float:
-    """Seconds to wait after a 429: eEkonomi's "Try again in N seconds", else
-    ``Retry-After``, else the API's default window."""
+    """The wait policy of :attr:`Kind.RATE_LIMITED`: eEkonomi's "Try again in N seconds",
+    else ``Retry-After``, else the API's default window."""
     match = _TRY_AGAIN.search(vendor.message or response.text or "")
     if match:
         return float(match.group(1))
@@ -343,230 +399,31 @@ def retry_after(api: Side, response: requests.Response, vendor: VendorError) -> 
     return DEFAULT_RATE_LIMIT_WAIT.get(api, 1.0)
 
 
-# -- the request loop -------------------------------------------------------------------
+class Action(enum.Enum):
+    """What follows a failed attempt (rule 10's first layer)."""
+
+    #: Send again after a short back-off — a few times, and a write only when the request
+    #: never reached the server.
+    RETRY = "retry"
+    #: Drop the access token and send again, once.
+    REFRESH = "refresh"
+    #: Wait as long as the API asks, then send again; not counted as a failure.
+    WAIT = "wait"
+    #: Raise the kind's error: the engine or the task layer decides what comes next.
+    RAISE = "raise"
 
 
-class RefreshableAuth(Protocol):
-    """A ``requests`` auth that can drop its access token after a 401."""
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest: ...
-
-    def invalidate(self) -> None: ...
-
-
-class Limiter(Protocol):
-    def acquire(self, bucket: str) -> float: ...
-
-
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_NUMBER = re.compile(r"/\d+(?=/|$)")
-
-
-def endpoint_of(path: str) -> str:
-    """The endpoint a path belongs to for rate limiting: ids replaced by ``{id}``."""
-    return _NUMBER.sub("/{id}", _GUID.sub("{id}", path.split("?", 1)[0]))
-
+#: Kind → what the transport does; when a retry is not allowed or its budget is spent, the
+#: kind's error is raised instead.
+ACTIONS: dict[Kind, Action] = {
+    Kind.TRANSIENT: Action.RETRY,
+    Kind.RATE_LIMITED: Action.WAIT,
+    Kind.REFRESH: Action.REFRESH,
+    Kind.RECORD: Action.RAISE,
+    Kind.CONFIG: Action.RAISE,
+    Kind.NOT_FOUND: Action.RAISE,
+}
 
 #: Methods repeated after a failure. PATCH is here because the sync only sends JSON Patch
 #: `replace` operations, which are idempotent; POST never is.
-_SAFE_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "PATCH"})
-
-
-class ApiTransport:
-    """Sends requests for one API and one connection; see the module docstring.
-
-    ``bucket_of(path)`` names the rate-limit bucket of a request (Severa: one per
-    client; eEkonomi: one per endpoint). ``sleep`` and ``jitter`` are injectable so
-    tests need not wait.
-    """
-
-    def __init__(
-        self,
-        *,
-        api: Side,
-        base_url: str,
-        session: requests.Session,
-        auth: RefreshableAuth | None,
-        timeout: float,
-        connection_id: str,
-        limiter: Limiter | None = None,
-        bucket_of: Callable[[str], str] | None = None,
-        retries: int = 3,
-        backoff: float = 0.5,
-        backoff_max: float = 8.0,
-        max_rate_limit_wait: float = 300.0,
-        sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[float, float], float] = random.uniform,
-    ) -> None:
-        self.api = api
-        self.base_url = base_url.rstrip("/")
-        self.session = session
-        self.auth = auth
-        self.timeout = timeout
-        self.connection_id = connection_id
-        self.limiter = limiter
-        self.bucket_of = bucket_of or (lambda path: "all")
-        self.retries = retries
-        self.backoff = backoff
-        self.backoff_max = backoff_max
-        self.max_rate_limit_wait = max_rate_limit_wait
-        self.sleep = sleep
-        self.jitter = jitter
-        #: Requests actually sent (benchmarks read it: requests per transferred record).
-        self.sent = 0
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
-        json_body: Any = None,
-        form: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        """Send one logical request; return the 2xx response or raise an :class:`ApiError`."""
-        method = method.upper()
-        failures = 0
-        refreshed = False
-        waited = 0.0
-        while True:
-            if self.limiter is not None:
-                self.limiter.acquire(self.bucket_of(path))
-            try:
-                self.sent += 1
-                response = self.session.request(
-                    method,
-                    self.url(path),
-                    params=params,
-                    data=form
-                    if form is not None
-                    else (None if json_body is None else json.dumps(json_body)),
-                    headers={
-                        **({"Content-Type": "application/json"} if json_body is not None else {}),
-                        "Accept": "application/json",
-                        **(headers or {}),
-                    },
-                    auth=self.auth,
-                    timeout=self.timeout,
-                )
-            except requests.ConnectTimeout as exc:
-                # Nothing reached the server: safe to retry any method.
-                failures += 1
-                if failures > self.retries:
-                    raise self._network_error(method, path, exc) from None
-                self._backoff_sleep(failures)
-                continue
-            except (
-                requests.exceptions.ContentDecodingError,
-                requests.exceptions.ChunkedEncodingError,
-            ):
-                # The server answered, but the body arrived garbled or cut off: for a write
-                # that answer may have confirmed it; a read can simply be asked again.
-                if method not in _SAFE_METHODS:
-                    raise AmbiguousWriteError(
-                        "the answer to a write could not be read, so the write may have "
-                        "happened: look the record up before creating it again",
-                        api=self.api, method=method, path=path,
-                    ) from None  # fmt: skip
-                failures += 1
-                if failures > self.retries:
-                    raise MalformedResponse(
-                        "the API answered with a body that could not be decoded",
-                        api=self.api, method=method, path=path,
-                    ) from None  # fmt: skip
-                self._backoff_sleep(failures)
-                continue
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                if method not in _SAFE_METHODS:
-                    raise AmbiguousWriteError(
-                        "the connection failed after the request was sent, so the write may "
-                        "have happened: look the record up before creating it again",
-                        api=self.api,
-                        method=method,
-                        path=path,
-                    ) from None
-                failures += 1
-                if failures > self.retries:
-                    raise self._network_error(method, path, exc) from None
-                self._backoff_sleep(failures)
-                continue
-
-            if response.status_code < 400:
-                return response
-            vendor = parse_vendor_error(self.api, response)
-            resolution = classify(self.api, response.status_code, vendor)
-            if resolution.kind is Kind.REFRESH and self.auth is not None and not refreshed:
-                refreshed = True
-                self.auth.invalidate()
-                continue
-            if response.status_code == 429 or (
-                resolution.kind is Kind.TRANSIENT and vendor.code == 4010
-            ):
-                wait = retry_after(self.api, response, vendor)
-                if waited + wait > self.max_rate_limit_wait:
-                    raise ApiTransientError(
-                        resolution.reason, retry_after=wait, api=self.api, method=method,
-                        path=path, status=response.status_code, vendor=vendor,
-                    )  # fmt: skip
-                waited += wait
-                self.sleep(wait)
-                continue  # a 429 is not a failure: the write did not happen
-            if resolution.kind is Kind.TRANSIENT:
-                if method not in _SAFE_METHODS:
-                    raise AmbiguousWriteError(
-                        f"{resolution.reason} while writing, so the write may have happened: "
-                        "look the record up before creating it again",
-                        api=self.api, method=method, path=path,
-                        status=response.status_code, vendor=vendor,
-                    )  # fmt: skip
-                failures += 1
-                if failures <= self.retries:
-                    self._backoff_sleep(failures)
-                    continue
-            error_class = _ERROR_CLASSES[resolution.kind]
-            raise error_class(
-                resolution.reason, api=self.api, method=method, path=path,
-                status=response.status_code, vendor=vendor,
-            )  # fmt: skip
-
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        return _json_of(self.request("GET", path, params=params), self.api, path)
-
-    def json_of(self, response: requests.Response, path: str) -> Any:
-        """The JSON body of a 2xx answer, or :class:`MalformedResponse` (never a bare
-        ``JSONDecodeError``, whose text would say nothing about which call failed)."""
-        return _json_of(response, self.api, path)
-
-    def _backoff_sleep(self, failures: int) -> None:
-        ceiling = min(self.backoff_max, self.backoff * (2 ** (failures - 1)))
-        self.sleep(self.jitter(0, ceiling))
-
-    def _network_error(self, method: str, path: str, exc: Exception) -> ApiTransientError:
-        return ApiTransientError(
-            f"{NETWORK_ERROR.reason} ({type(exc).__name__})",
-            api=self.api,
-            method=method,
-            path=path,
-        )
-
-
-class MalformedResponse(ApiTransientError):
-    """The API answered 2xx with a body we cannot read (treated as transient: proxies
-    and overloaded servers produce these; a persistent one ends in the error list)."""
-
-
-def _json_of(response: requests.Response, api: Side, path: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise MalformedResponse(
-            "the API answered with a body that is not JSON",
-            api=api,
-            method=response.request.method or "GET",
-            path=path,
-            status=response.status_code,
-        ) from None
+SAFE_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "PATCH"})

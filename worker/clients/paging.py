@@ -22,7 +22,8 @@ from typing import Any
 
 import requests
 
-from worker.clients.http import ApiTransientError, ApiTransport, MalformedResponse
+from worker.clients.http import ApiTransientError, MalformedResponse
+from worker.clients.transport import ApiTransport
 
 Record = dict[str, Any]
 

@@ -20,26 +20,10 @@ from dataclasses import dataclass
 import redis
 
 from worker.keys import key
+from worker.lua import lua_script
 
-# KEYS[1] bucket; ARGV[1] rate (tokens per second), ARGV[2] capacity.
-# Returns the wait in microseconds before the caller may send.
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local rate = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil then tokens = capacity; ts = now end
-tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000)
-tokens = tokens - 1
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now)
-local ttl = math.ceil((capacity - tokens) / rate) + 60
-redis.call('EXPIRE', KEYS[1], ttl)
-if tokens >= 0 then return 0 end
-return math.ceil(-tokens * 1000000 / rate)
-"""
+#: Takes one token and answers the wait before sending (``lua/reserve.lua``).
+_RESERVE = lua_script(__file__, "reserve")
 
 
 @dataclass(frozen=True)
@@ -71,7 +55,6 @@ class RedisRateLimiter:
         self.api = api
         self.rate_of = rate_of
         self.sleep = sleep
-        self._script = client.register_script(_RESERVE)
 
     def bucket_key(self, bucket: str) -> str:
         return key(self.connection_id, "ratelimit", self.api, bucket)
@@ -79,7 +62,7 @@ class RedisRateLimiter:
     def reserve(self, bucket: str) -> float:
         """Take one token; return the seconds to wait before sending (0 = now)."""
         rate = self.rate_of(bucket)
-        micros = self._script(keys=[self.bucket_key(bucket)], args=[rate.per_second, rate.burst])
+        micros = _RESERVE(self.client, [self.bucket_key(bucket)], [rate.per_second, rate.burst])
         return int(micros) / 1_000_000
 
     def acquire(self, bucket: str) -> float:

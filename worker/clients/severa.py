@@ -27,14 +27,7 @@ from typing import Any
 import requests
 
 from schemas.sides import Side
-from worker.clients.http import (
-    AmbiguousWriteError,
-    ApiTransientError,
-    ApiTransport,
-    Limiter,
-    NotFoundError,
-    RefreshableAuth,
-)
+from worker.clients.http import AmbiguousWriteError, ApiTransientError, NotFoundError
 from worker.clients.paging import (
     Listing,
     Record,
@@ -42,6 +35,7 @@ from worker.clients.paging import (
     severa_token_pages,
     severa_unpaged,
 )
+from worker.clients.transport import ApiTransport, Limiter, RefreshableAuth
 
 #: "Default 20, maximum 100" (the API document); the sandbox clamps to it as well.
 ROW_COUNT = 100

@@ -322,7 +322,7 @@ def read_severa(ctx: SyncContext, since: datetime | None, stage: Stager) -> date
     customers' addresses and contacts one by one.
     """
     severa = ctx.clients.severa
-    scratch = key(ctx.connection_id, "run", stage.run_id, "scratch")
+    scratch = stage.run.scratch_key
     names: dict[str, str] = {}
     if since is None:
         _scratch_lists(ctx, scratch, "addresses", severa.list_addresses())

@@ -13,16 +13,11 @@ from contextlib import contextmanager
 
 import redis
 
-from worker.keys import key
+from worker.keys import lock_key
+from worker.lua import lua_script
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
+_RELEASE = lua_script(__file__, "lock_release")
+_EXTEND = lua_script(__file__, "lock_extend")
 
 
 class AlreadyRunning(Exception):  # noqa: N818 - reads as the state it reports
@@ -46,7 +41,7 @@ class RunLock:
         self.connection_id = connection_id
         self.transfer = transfer
         self.ttl_ms = int(ttl * 1000)
-        self.key = key(connection_id, "lock", transfer)
+        self.key = lock_key(connection_id, transfer)
         self.token = secrets.token_hex(8)
 
     def acquire(self, holder: str) -> None:
@@ -60,18 +55,18 @@ class RunLock:
             )
 
     def extend(self) -> bool:
-        return bool(self.client.eval(_EXTEND, 1, self.key, self.token, self.ttl_ms))
+        return self.extend_for(self.token)
 
     def release(self) -> bool:
-        return bool(self.client.eval(_RELEASE, 1, self.key, self.token))
+        return self.release_for(self.token)
 
     def extend_for(self, holder: str) -> bool:
         """Extend the lock if ``holder`` still holds it (any process of that run may)."""
-        return bool(self.client.eval(_EXTEND, 1, self.key, holder, self.ttl_ms))
+        return bool(_EXTEND(self.client, [self.key], [holder, self.ttl_ms]))
 
     def release_for(self, holder: str) -> bool:
         """Release the lock if ``holder`` holds it: the run's last record finishes it."""
-        return bool(self.client.eval(_RELEASE, 1, self.key, holder))
+        return bool(_RELEASE(self.client, [self.key], [holder]))
 
     def holder(self) -> str | None:
         value = self.client.get(self.key)

@@ -15,12 +15,16 @@ from typing import Any
 
 import redis
 
-from worker.keys import key
+from worker.keys import run_history_key, run_key
 
 COUNTERS = ("created", "updated", "unchanged", "failed", "skipped")
 HISTORY = 50
 
 RUNNING = "running"
+#: Its last record has settled and the finish (watermarks, lock, staged data) is under way.
+FINISHING = "finishing"
+#: A run in either state holds (or held, until its lock expired) its register's lock.
+ACTIVE = frozenset({RUNNING, FINISHING})
 FINISHED = "finished"
 FAILED = "failed"  # the run itself failed (configuration, API down); see ``message``
 
@@ -66,7 +70,7 @@ class Runs:
         self.connection_id = connection_id
 
     def _key(self, run_id: str) -> str:
-        return key(self.connection_id, "run", run_id)
+        return run_key(self.connection_id, run_id)
 
     def start(self, transfer: str, run_id: str | None = None) -> RunReport:
         report = RunReport(
@@ -77,8 +81,8 @@ class Runs:
         )
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(self._key(report.run_id), mapping=_flat(report))
-        pipe.lpush(key(self.connection_id, "runs", transfer), report.run_id)
-        pipe.ltrim(key(self.connection_id, "runs", transfer), 0, HISTORY - 1)
+        pipe.lpush(run_history_key(self.connection_id, transfer), report.run_id)
+        pipe.ltrim(run_history_key(self.connection_id, transfer), 0, HISTORY - 1)
         pipe.execute()
         return report
 
@@ -100,7 +104,7 @@ class Runs:
         return RunReport(**data)
 
     def history(self, transfer: str, limit: int = 10) -> list[RunReport]:
-        ids = self.client.lrange(key(self.connection_id, "runs", transfer), 0, limit - 1)
+        ids = self.client.lrange(run_history_key(self.connection_id, transfer), 0, limit - 1)
         reports = (self.get(_text(i)) for i in ids)
         return [r for r in reports if r is not None]
 

@@ -1,0 +1,36 @@
+"""Lua scripts in files, registered once per process (worker/lua.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import redis
+
+from worker.lua import LuaScript
+
+
+def test_given_a_lua_file_when_called_then_run_by_its_hash_and_reloaded_after_a_flush(
+    redis_client: redis.Redis, redis_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "echo.lua"
+    path.write_text("return ARGV[1] .. redis.call('GET', KEYS[1])\n", encoding="utf-8")
+    script = LuaScript(path)
+    sha = hashlib.sha1(path.read_bytes()).hexdigest()  # noqa: S324 - Redis's script id
+    redis_client.set("lua-test", "!")
+    assert script(redis_client, ["lua-test"], ["hi"]) == "hi!"
+    assert redis_client.script_exists(sha) == [True]  # loaded under its hash, not EVAL'd
+    redis_client.script_flush()  # Redis restarted, say
+    assert script(redis_client, ["lua-test"], ["again"]) == "again!"
+    other = redis.Redis.from_url(redis_url)  # another client, without decode_responses
+    assert script(other, ["lua-test"], ["other"]) == b"other!"  # one registration serves all
+    other.close()
+    redis_client.delete("lua-test")
+
+
+def test_given_a_missing_lua_file_when_its_module_loads_then_it_fails_at_once(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        LuaScript(tmp_path / "absent.lua")

@@ -1,0 +1,44 @@
+"""Lua scripts kept in ``.lua`` files and registered with Redis once per process.
+
+Some updates of sync state must be atomic across several keys — count a record once and
+notice that it was the run's last, take a rate-limit token by Redis's clock — so they
+run as Lua inside Redis. Each script lives in a file next to the code that calls it:
+it reads as code, diffs as code, and its comment says what its KEYS and ARGV are.
+
+A :class:`LuaScript` reads its file when its module is imported (a missing script fails
+at start-up, not at the first record) and is registered with ``register_script`` at its
+first call: from then on each call sends ``EVALSHA`` and the script's hash instead of its
+whole text, and redis-py loads the text again by itself when the server answers
+``NOSCRIPT`` (Redis restarted or its script cache was flushed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import redis
+from redis.commands.core import Script
+
+
+class LuaScript:
+    """One ``.lua`` file, registered on first use and then shared by every client of
+    the process (a registered script only needs a client to compute its hash)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.source = path.read_text(encoding="utf-8")
+        self._registered: Script | None = None
+
+    def __call__(self, client: redis.Redis, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+        """Run the script on ``client`` with ``keys`` and ``args``; return its answer."""
+        script = self._registered
+        if script is None:
+            script = self._registered = client.register_script(self.source)
+        return script(keys=list(keys), args=list(args), client=client)
+
+
+def lua_script(module_file: str, name: str) -> LuaScript:
+    """The script ``lua/<name>.lua`` beside the module whose ``__file__`` is given."""
+    return LuaScript(Path(module_file).resolve().parent / "lua" / f"{name}.lua")
