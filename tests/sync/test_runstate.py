@@ -25,10 +25,11 @@ from worker.sync.engine import (
 )
 from worker.sync.errorlist import ErrorEntry, ErrorList, RecordRef, entry_id
 from worker.sync.locks import AlreadyRunning
+from worker.sync.register import RegisterSpec
 from worker.sync.runs import FAILED, FINISHED, RUNNING, Runs
 from worker.sync.runstate import LOCK_TTL, WATERMARK_OVERLAP, RunState
 
-REGISTER = "widgets"  # a register no setting is required for (config.company.REQUIRED)
+REGISTER = "widgets"  # a register no setting is required for (its spec requires nothing)
 
 
 def run_of(client: redis.Redis, connection_id: str, run_id: str = "run-1") -> RunState:
@@ -238,6 +239,17 @@ class FailingRead:
     """A register whose Severa read meets an outage (its other methods are never used)."""
 
     name = REGISTER
+    spec = RegisterSpec(
+        name=REGISTER,
+        title="Transfer widgets",
+        task="sync.transfer_widgets",
+        record_task="sync.transfer_widget",
+        tasks_module="tasks.widgets",
+        requires=(),
+        interval_setting="register_interval_minutes",
+        natural_key="widget number",
+        help="a register of the test",
+    )
 
     def read(self, ctx: SyncContext, side: str, since: Any, stage: Stager) -> Any:
         raise ApiTransientError(
