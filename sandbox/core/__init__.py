@@ -15,7 +15,8 @@ routes. What both use lives here, once:
   :mod:`~sandbox.core.store` (:class:`Collection`, indexed), :mod:`~sandbox.core.args`
   (argument parsing), :mod:`~sandbox.core.clock` (:class:`Clock`),
   :mod:`~sandbox.core.money` (:func:`round_money`) and :mod:`~sandbox.core.specs`
-  (:class:`FieldSpec`).
+  (:class:`FieldSpec`), whose vendor instances :mod:`~sandbox.core.specgen` generates
+  from the vendors' OpenAPI documents (a development tool: not imported at run time).
 
 The sandbox imports nothing of the product: it speaks raw vendor JSON only, so a
 mapping bug in the product cannot be mirrored by the fake and go unnoticed.
