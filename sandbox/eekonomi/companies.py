@@ -32,7 +32,11 @@ COMPANY_NAMES = {
     OLD_COMPANY_ID: "Gamla Bolaget AB",
 }
 
-#: Settings that set the companies apart (the rest comes from the demo company's).
+#: What the other companies take from the demo company's settings: where they are, not
+#: who they are (names, numbers, giro and PEPPOL ids stay the demo company's own).
+SHARED_SETTINGS = ("Address1", "PostalCode", "City", "CountryCode", "TermsOfPaymentId")
+
+#: Settings that set the companies apart.
 SETTINGS: dict[str, Record] = {
     DEMO_COMPANY_ID: {},
     HOLDING_COMPANY_ID: {"CorporateIdentityNumber": "556677-8800", "UsesCostCenter": False},
@@ -63,8 +67,10 @@ def company_payloads(demo: bool) -> dict[str, dict[str, Any]]:
     payload = demo_data() if DATA_FILE.exists() else {}
     reference = {key: payload.get(key, []) for key in REFERENCE}
     out: dict[str, dict[str, Any]] = {}
+    demo_settings = payload.get("companySettings", {})
+    shared = {k: demo_settings[k] for k in SHARED_SETTINGS if k in demo_settings}
     for company_id, extra in SETTINGS.items():
-        settings = {**payload.get("companySettings", {}), **extra}
+        settings = {**(demo_settings if company_id == DEMO_COMPANY_ID else shared), **extra}
         if company_id != DEMO_COMPANY_ID:
             out[company_id] = {**reference, "companySettings": settings}
         elif demo:
