@@ -23,17 +23,26 @@ REAL_APIS = {
 }
 
 
-def test_given_no_redis_url_then_embedded_redis_runs_and_its_url_reaches_every_process() -> None:
-    the_plan = plan(load_settings({}, NO_FILE), environ={"PATH": "/bin"})
+def test_given_no_redis_url_then_embedded_redis_runs_and_its_url_reaches_every_process(
+    tmp_path: Path,
+) -> None:
+    the_plan = plan(load_settings({"DATA_DIR": str(tmp_path)}, NO_FILE), environ={"PATH": "/bin"})
     assert list(the_plan.processes) == ["redis", "sandbox", "worker", "beat", "flower"]
     assert the_plan.embedded_redis
     assert the_plan.env["REDIS_URL"] == the_plan.redis_url
-    assert the_plan.redis_url.startswith("redis://127.0.0.1:")
+    # The embedded Redis's generated password (DATA_DIR/redis.password) is in the URL.
+    password = (tmp_path / "redis.password").read_text().strip()
+    assert the_plan.redis_url.startswith(f"redis://:{password}@127.0.0.1:")
     assert the_plan.env["EMBEDDED_REDIS_PORT"] == the_plan.redis_url.rsplit(":", 1)[1][:-2]
 
 
-def test_given_redis_url_and_real_apis_then_only_worker_beat_and_flower_run() -> None:
-    settings = load_settings({"REDIS_URL": "redis://10.1.2.3:6379/4", **REAL_APIS}, NO_FILE)
+def test_given_redis_url_and_real_apis_then_only_worker_beat_and_flower_run(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(
+        {"REDIS_URL": "redis://10.1.2.3:6379/4", "DATA_DIR": str(tmp_path), **REAL_APIS},
+        NO_FILE,
+    )
     the_plan = plan(settings, environ={"PATH": "/bin"})
     assert list(the_plan.processes) == ["worker", "beat", "flower"]
     assert the_plan.redis_url == "redis://10.1.2.3:6379/4"
