@@ -55,7 +55,8 @@ def doctor(timeout: float) -> None:
 
 @main.command("config")
 def show_config() -> None:
-    """Show every setting with its current value (secrets only as set / not set)."""
+    """Show every setting with its current value (secrets only as set / not set,
+    passwords in URLs masked)."""
     settings = _settings_or_exit()
     width = max(len(v.name) for v in VARIABLES)
     for name, value in settings.describe():
@@ -134,10 +135,10 @@ def rotate_secrets() -> None:
 
 @main.command(hidden=True)
 def flower() -> NoReturn:
-    """Start Flower with the service's auth policy (the Procfile's `flower` process)."""
-    from worker.flower import exec_flower  # noqa: PLC0415
+    """Run Flower with the service's access policy (the Procfile's `flower` process)."""
+    from worker.flower import serve_flower  # noqa: PLC0415
 
-    exec_flower(_settings_or_exit())
+    sys.exit(serve_flower(_settings_or_exit()))
 
 
 @main.command("embedded-redis", hidden=True)

@@ -11,7 +11,8 @@
   beats would duplicate every scheduled transfer).
 
 Honcho stops every process when one exits or on Ctrl-C, so the stack never runs half.
-The banner shows URLs with their passwords masked.
+The banner shows URLs with their passwords masked, and Flower's login only where a
+demo user needs it (see :func:`_flower_line`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from config import Settings
 from config.redact import redact
 from worker.embedded_redis import free_port, load_password, url_for
 from worker.embedded_redis_url import runtime_file
+from worker.flower import flower_login
 from worker.private_files import ensure_private_dir, write_private
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,8 +118,20 @@ def _start_demo_bootstrap(settings: Settings, redis_url: str) -> None:
     ).start()  # fmt: skip
 
 
-def _print_banner(settings: Settings, the_plan: Plan) -> None:
+def _flower_line(settings: Settings) -> str:
+    """Flower's address and how to log in. The generated password is printed in demo
+    mode only — that is how a demo user gets in; with real APIs, where output may end
+    up in collected logs, the banner names the file instead."""
     flower = f"http://{settings.flower_host}:{settings.flower_port}"
+    login = flower_login(settings)
+    if not login.generated:
+        return f"{flower}  (login from FLOWER_BASIC_AUTH)"
+    if settings.demo:
+        return f"{flower}  login {login.user} / {login.password}  (generated, in {login.source})"
+    return f"{flower}  (login generated, in {login.source}; or set FLOWER_BASIC_AUTH)"
+
+
+def _print_banner(settings: Settings, the_plan: Plan) -> None:
     redis_note = (
         "embedded, data in " + str(settings.data_dir / "redis")
         if the_plan.embedded_redis
@@ -127,7 +141,7 @@ def _print_banner(settings: Settings, the_plan: Plan) -> None:
         "Severa ⇄ eEkonomi sync starting",
         f"  processes : {', '.join(the_plan.processes)}",
         f"  Redis     : {redact(the_plan.redis_url)} ({redis_note})",
-        f"  Flower    : {flower}" + ("  (basic auth)" if settings.flower_basic_auth else ""),
+        f"  Flower    : {_flower_line(settings)}",
     ]
     if settings.demo:
         lines += [
