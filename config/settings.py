@@ -18,9 +18,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from config.checks import (
+    CONNECTION_ID_PATTERN,
+    basic_auth,
+    cleartext_urls,
+    connection_ids,
+    fernet_key,
+    fernet_keys,
+    host_names,
+    url_of,
+)
+from config.redact import redact
+
+__all__ = ["CONNECTION_ID_PATTERN", "Settings", "SettingsError", "load_settings"]
 
 DEMO_SEVERA_CLIENT_ID = "demo-severa-client"
 DEMO_SEVERA_CLIENT_SECRET = "demo-severa-secret"  # noqa: S105 - the public sandbox demo secret
@@ -31,7 +44,6 @@ _KEY_MISSING_MESSAGE = (
     "required with real API credentials: tokens are encrypted at rest with it "
     "(create one with `python -m worker new-secret-key`)"
 )
-CONNECTION_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 class SettingsError(Exception):
@@ -44,43 +56,6 @@ class SettingsError(Exception):
             "Invalid settings (fix these variables in the environment or .env):\n"
             + "\n".join(lines)
         )
-
-
-def _url(schemes: tuple[str, ...]) -> validate.Validator:
-    def check(value: str) -> None:
-        parts = urlsplit(value)
-        if parts.scheme not in schemes or not parts.netloc:
-            raise ValidationError(f"expected a {'/'.join(s + '://' for s in schemes)} URL")
-
-    return check  # type: ignore[return-value]
-
-
-def _basic_auth(value: str) -> None:
-    for pair in value.split(","):
-        user, sep, password = pair.partition(":")
-        if not sep or not user or not password:
-            raise ValidationError("expected user:password (comma-separate several pairs)")
-
-
-def _fernet_key(value: str) -> None:
-    from cryptography.fernet import Fernet  # noqa: PLC0415 - import cost only when set
-
-    try:
-        Fernet(value.encode("ascii"))
-    except (ValueError, UnicodeEncodeError):
-        raise ValidationError(
-            "expected a Fernet key (32 url-safe base64 bytes); create one with "
-            "`python -m worker new-secret-key`"
-        ) from None
-
-
-def _connections(value: str) -> None:
-    for item in value.split(","):
-        if not CONNECTION_ID_PATTERN.match(item.strip()):
-            raise ValidationError(
-                f"connection ids are lower-case letters, digits, '-' and '_' "
-                f"(max 63 chars); {item.strip()!r} is not"
-            )
 
 
 def _setting(
@@ -116,8 +91,9 @@ class EnvSettingsSchema(Schema):
         None,
         "(embedded)",
         "Redis for the broker, results and all sync state. "
-        "Unset: `run` starts the embedded Redis (persistent, in DATA_DIR/redis).",
-        validate=_url(("redis", "rediss", "unix")),
+        "Unset: `run` starts the embedded Redis (persistent, in DATA_DIR/redis; loopback "
+        "only, with a password generated into DATA_DIR/redis.password).",
+        validate=url_of(("redis", "rediss", "unix")),
     )
     data_dir = _setting(
         fields.String,
@@ -157,7 +133,8 @@ class EnvSettingsSchema(Schema):
         "FLOWER_HOST",
         "127.0.0.1",
         "127.0.0.1",
-        "Address Flower listens on. Anything but 127.0.0.1 requires FLOWER_BASIC_AUTH.",
+        "Address Flower listens on. Anything but 127.0.0.1 requires FLOWER_BASIC_AUTH "
+        "(and FLOWER_ALLOWED_HOSTS for the names it is reached by).",
     )
     flower_port = _setting(
         fields.Integer,
@@ -172,9 +149,20 @@ class EnvSettingsSchema(Schema):
         "FLOWER_BASIC_AUTH",
         None,
         "(none)",
-        "`user:password` (comma-separate several) protecting Flower.",
+        "`user:password` (comma-separate several): Flower's login. Unset: a login is "
+        "generated into DATA_DIR/flower.login (the `serve` banner shows it in demo mode).",
         secret=True,
-        validate=_basic_auth,
+        validate=basic_auth,
+    )
+    flower_allowed_hosts = _setting(
+        fields.String,
+        "FLOWER_ALLOWED_HOSTS",
+        None,
+        "(FLOWER_HOST, localhost)",
+        "Host names Flower answers to, comma-separated (the Host header of a request; "
+        "others get 403, which stops DNS rebinding). Add the name users type, e.g. "
+        "flower.example.com behind a proxy.",
+        validate=host_names,
     )
     broker_visibility_timeout = _setting(
         fields.Integer,
@@ -216,15 +204,16 @@ class EnvSettingsSchema(Schema):
         "default",
         "Comma-separated connection ids (a Severa company paired "
         "with an eEkonomi company) this deployment serves.",
-        validate=_connections,
+        validate=connection_ids,
     )
     severa_base_url = _setting(
         fields.String,
         "SEVERA_BASE_URL",
         None,
         "(sandbox)",
-        "Severa REST API base, e.g. https://api.severa.visma.com/rest-api.",
-        validate=_url(("http", "https")),
+        "Severa REST API base, e.g. https://api.severa.visma.com/rest-api "
+        "(https required with real credentials, except on 127.0.0.1/localhost).",
+        validate=url_of(("http", "https")),
     )
     severa_client_id = _setting(
         fields.String,
@@ -246,16 +235,16 @@ class EnvSettingsSchema(Schema):
         "EEKONOMI_API_URL",
         None,
         "(sandbox)",
-        "eEkonomi API base, e.g. https://eaccountingapi.vismaonline.com/v2.",
-        validate=_url(("http", "https")),
+        "eEkonomi API base, e.g. https://eaccountingapi.vismaonline.com/v2 (https, as above).",
+        validate=url_of(("http", "https")),
     )
     eekonomi_identity_url = _setting(
         fields.String,
         "EEKONOMI_IDENTITY_URL",
         None,
         "(sandbox)",
-        "eEkonomi identity server, e.g. https://identity.vismaonline.com.",
-        validate=_url(("http", "https")),
+        "eEkonomi identity server, e.g. https://identity.vismaonline.com (https, as above).",
+        validate=url_of(("http", "https")),
     )
     eekonomi_client_id = _setting(
         fields.String, "EEKONOMI_CLIENT_ID", None, "(demo)", "eEkonomi OAuth client id."
@@ -273,8 +262,9 @@ class EnvSettingsSchema(Schema):
         "EEKONOMI_REDIRECT_URI",
         "http://127.0.0.1:8765/callback",
         "http://127.0.0.1:8765/callback",
-        "OAuth redirect URI registered for the client (the `connect` command listens there).",
-        validate=_url(("http", "https")),
+        "OAuth redirect URI registered for the client (the `connect` command listens "
+        "there); https, or http:// on 127.0.0.1/localhost.",
+        validate=url_of(("http", "https")),
     )
     secret_key = _setting(
         fields.String,
@@ -285,7 +275,18 @@ class EnvSettingsSchema(Schema):
         "(create one: `python -m worker new-secret-key`). Required with real APIs; in demo "
         "mode one is generated into DATA_DIR/secret.key.",
         secret=True,
-        validate=_fernet_key,
+        validate=fernet_key,
+    )
+    secret_key_previous = _setting(
+        fields.String,
+        "SECRET_KEY_PREVIOUS",
+        None,
+        "(none)",
+        "Former SECRET_KEYs, comma-separated: values they sealed stay readable and are "
+        "re-sealed with SECRET_KEY when read (or all at once: `python -m worker "
+        "rotate-secrets`). See Security → Rotating SECRET_KEY.",
+        secret=True,
+        validate=fernet_keys,
     )
     http_timeout = _setting(
         fields.Float,
@@ -380,6 +381,8 @@ class EnvSettingsSchema(Schema):
             errors[missing] = "configure both APIs, or neither (demo mode uses both sandboxes)"
         if severa_real and not data["secret_key"] and "SEVERA_CLIENT_ID" not in errors:
             errors["SECRET_KEY"] = _KEY_MISSING_MESSAGE
+        if severa_real or eekonomi_real:
+            errors.update(cleartext_urls(data))
         if errors:
             raise ValidationError(errors)
 
@@ -441,9 +444,12 @@ class Settings:
     severa_client_secret: str = field(repr=False, default="")
     eekonomi_client_secret: str = field(repr=False, default="")
     flower_basic_auth: str | None = field(repr=False, default=None)
+    flower_allowed_hosts: tuple[str, ...] = ()
+    secret_key_previous: tuple[str, ...] = field(repr=False, default=())
 
     def describe(self) -> list[tuple[str, str]]:
-        """(variable, value) rows for display; secrets show only whether they are set."""
+        """(variable, value) rows for display: secrets show only whether they are set,
+        and a password inside a URL (``REDIS_URL``) is masked."""
         rows: list[tuple[str, str]] = []
         for variable in VARIABLES:
             attr = variable.name.lower()
@@ -453,10 +459,10 @@ class Settings:
             elif value is None:
                 shown = variable.default
             elif isinstance(value, tuple):
-                shown = ",".join(value)
+                shown = ",".join(value) or variable.default
             else:
                 shown = str(value)
-            rows.append((variable.name, shown))
+            rows.append((variable.name, redact(shown)))
         return rows
 
 
@@ -522,6 +528,10 @@ def _flatten(messages: Any) -> dict[str, str]:
     return problems
 
 
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item.strip() for item in (value or "").split(",") if item.strip()))
+
+
 def _build(data: dict[str, Any]) -> Settings:
     """The frozen settings: every declared variable as loaded, then what is derived
     from them — the absolute data directory, the connection ids, demo mode and, in demo
@@ -532,6 +542,8 @@ def _build(data: dict[str, Any]) -> Settings:
     derived = {
         "data_dir": Path(data["data_dir"]).expanduser().resolve(),
         "connections": tuple(dict.fromkeys(c.strip() for c in data["connections"].split(","))),
+        "flower_allowed_hosts": _split(data["flower_allowed_hosts"]),
+        "secret_key_previous": _split(data["secret_key_previous"]),
         "demo": demo,
         "severa_base_url": data["severa_base_url"] or f"http://127.0.0.1:{severa_port}/rest-api",
         "severa_client_id": data["severa_client_id"] or DEMO_SEVERA_CLIENT_ID,

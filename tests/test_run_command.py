@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -61,15 +62,19 @@ def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything
     try:
         workers: dict[str, object] = {}
         deadline = started + 60
+        login_file = tmp_path / "data" / "flower.login"
         while time.monotonic() < deadline and not workers:
             assert proc.poll() is None, (tmp_path / "run.log").read_text()
             try:
+                user, _, password = login_file.read_text().strip().partition(":")
                 answer = requests.get(
-                    f"http://127.0.0.1:{flower_port}/api/workers?refresh=1", timeout=5
+                    f"http://127.0.0.1:{flower_port}/api/workers?refresh=1",
+                    auth=(user, password),
+                    timeout=5,
                 )
                 if answer.status_code == 200:
                     workers = answer.json()
-            except requests.RequestException:
+            except (requests.RequestException, FileNotFoundError):
                 pass
             if not workers:
                 time.sleep(1)
@@ -78,9 +83,33 @@ def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything
             "Flower did not list a worker within 60 s:\n" + (tmp_path / "run.log").read_text()
         )
         print(f"stack up and listed by Flower after {up_after:.1f}s")
-        metrics = requests.get(f"http://127.0.0.1:{flower_port}/metrics", timeout=5)
+        metrics = requests.get(
+            f"http://127.0.0.1:{flower_port}/metrics", auth=(user, password), timeout=5
+        )
         assert metrics.status_code == 200
         assert "flower_worker_online" in metrics.text
+        # Issue 15: the run files and the generated secrets are the user's only, the
+        # banner shows the Redis URL masked and (demo mode) the Flower login.
+        data = tmp_path / "data"
+        for private in (
+            data / "run" / "redis.url", data / "redis.password", data / "flower.login",
+            data / "secret.key", data / "redis" / "auth.conf",
+        ):  # fmt: skip
+            assert private.is_file(), private
+        # ... and so is everything else the processes wrote (beat's schedule, Redis's data).
+        modes = {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in data.rglob("*")}
+        assert {m for p, m in modes.items() if Path(p).is_file()} == {"0o600"}, modes
+        assert {m for p, m in modes.items() if Path(p).is_dir()} == {"0o700"}, modes
+        redis_password = (data / "redis.password").read_text().strip()
+        banner = (tmp_path / "run.log").read_text(errors="replace")
+        assert redis_password not in banner
+        assert "redis://:***@127.0.0.1:" in banner
+        assert f"login {user} / {password}" in banner
+        for pid in _processes_with_marker(marker):  # `ps` shows no password
+            with contextlib.suppress(OSError):
+                cmdline = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode()
+                assert redis_password not in cmdline, cmdline
+                assert password not in cmdline, cmdline
         assert (tmp_path / "data" / "redis" / "appendonly.aof").exists()
         assert len(_processes_with_marker(marker)) >= 5
         # Demo mode: the run command completed the eEkonomi consent against the sandbox

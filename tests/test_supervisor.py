@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from config import load_settings
-from worker.flower import FlowerRefused, flower_command
-from worker.supervisor import plan
+from worker.flower import FlowerRefused, flower_options
+from worker.supervisor import plan, read_procfile
 
 NO_FILE = Path("/nonexistent/.env")
 REAL_APIS = {
@@ -23,38 +23,53 @@ REAL_APIS = {
 }
 
 
-def test_given_no_redis_url_then_embedded_redis_runs_and_its_url_reaches_every_process() -> None:
-    the_plan = plan(load_settings({}, NO_FILE), environ={"PATH": "/bin"})
+def test_given_no_redis_url_then_embedded_redis_runs_and_its_url_reaches_every_process(
+    tmp_path: Path,
+) -> None:
+    the_plan = plan(load_settings({"DATA_DIR": str(tmp_path)}, NO_FILE), environ={"PATH": "/bin"})
     assert list(the_plan.processes) == ["redis", "sandbox", "worker", "beat", "flower"]
     assert the_plan.embedded_redis
     assert the_plan.env["REDIS_URL"] == the_plan.redis_url
-    assert the_plan.redis_url.startswith("redis://127.0.0.1:")
+    # The embedded Redis's generated password (DATA_DIR/redis.password) is in the URL.
+    password = (tmp_path / "redis.password").read_text().strip()
+    assert the_plan.redis_url.startswith(f"redis://:{password}@127.0.0.1:")
     assert the_plan.env["EMBEDDED_REDIS_PORT"] == the_plan.redis_url.rsplit(":", 1)[1][:-2]
 
 
-def test_given_redis_url_and_real_apis_then_only_worker_beat_and_flower_run() -> None:
-    settings = load_settings({"REDIS_URL": "redis://10.1.2.3:6379/4", **REAL_APIS}, NO_FILE)
+def test_given_redis_url_and_real_apis_then_only_worker_beat_and_flower_run(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(
+        {"REDIS_URL": "redis://10.1.2.3:6379/4", "DATA_DIR": str(tmp_path), **REAL_APIS},
+        NO_FILE,
+    )
     the_plan = plan(settings, environ={"PATH": "/bin"})
     assert list(the_plan.processes) == ["worker", "beat", "flower"]
     assert the_plan.redis_url == "redis://10.1.2.3:6379/4"
     assert "-B" not in the_plan.processes["worker"].split()
 
 
-def test_flower_refuses_public_address_without_credentials_and_keeps_them_off_argv() -> None:
+def test_flower_refuses_public_address_without_credentials_and_keeps_them_off_argv(
+    tmp_path: Path,
+) -> None:
     settings = load_settings(
-        {"FLOWER_BASIC_AUTH": "ops:pa55word", "FLOWER_HOST": "0.0.0.0"}, NO_FILE
+        {"FLOWER_BASIC_AUTH": "ops:pa55word", "FLOWER_HOST": "0.0.0.0", "DATA_DIR": str(tmp_path)},
+        NO_FILE,
     )
-    argv, env = flower_command(settings)
-    assert env == {"FLOWER_BASIC_AUTH": "ops:pa55word"}
-    assert not any("pa55word" in arg for arg in argv)
-    assert "--address=0.0.0.0" in argv
+    options = flower_options(settings)
+    assert options.login.pairs == ("ops:pa55word",)
+    assert options.address == "0.0.0.0"
+    assert "pa55word" not in repr(options)
+    # Flower runs in the `flower` process with these options: no credential on any argv.
+    assert read_procfile()["flower"] == "python -m worker flower"
 
-    local = load_settings({}, NO_FILE)
-    argv, env = flower_command(local)
-    assert env == {"FLOWER_UNAUTHENTICATED_API": "true"}
-    assert "--address=127.0.0.1" in argv
+    local = load_settings({"DATA_DIR": str(tmp_path)}, NO_FILE)
+    options = flower_options(local)
+    assert options.address == "127.0.0.1"
+    assert options.login.generated  # a login even on loopback
+    assert options.login.password
 
     # Settings validation already refuses this; the Flower launcher refuses it again.
     exposed = local.__class__(**{**local.__dict__, "flower_host": "0.0.0.0"})
     with pytest.raises(FlowerRefused, match="FLOWER_BASIC_AUTH"):
-        flower_command(exposed)
+        flower_options(exposed)

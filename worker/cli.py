@@ -55,7 +55,8 @@ def doctor(timeout: float) -> None:
 
 @main.command("config")
 def show_config() -> None:
-    """Show every setting with its current value (secrets only as set / not set)."""
+    """Show every setting with its current value (secrets only as set / not set,
+    passwords in URLs masked)."""
     settings = _settings_or_exit()
     width = max(len(v.name) for v in VARIABLES)
     for name, value in settings.describe():
@@ -105,12 +106,39 @@ def new_secret_key() -> None:
     click.echo(Fernet.generate_key().decode("ascii"))
 
 
+@main.command("rotate-secrets")
+def rotate_secrets() -> None:
+    """Re-seal every stored token with the current SECRET_KEY.
+
+    After changing SECRET_KEY (with the former key in SECRET_KEY_PREVIOUS), run this
+    once: when it reports nothing left sealed with an old key, SECRET_KEY_PREVIOUS can
+    be removed. Tokens are also re-sealed one by one as the service reads them.
+    """
+    from worker.clients.tokens import reseal_all  # noqa: PLC0415
+    from worker.crypto import secret_box  # noqa: PLC0415
+    from worker.state import redis_client  # noqa: PLC0415
+
+    settings = _settings_or_exit()
+    report = reseal_all(redis_client(), secret_box(settings))
+    click.echo(
+        f"re-sealed with SECRET_KEY: {len(report.resealed)}; "
+        f"already current: {len(report.current)}; unreadable: {len(report.unreadable)}"
+    )
+    for name in report.unreadable:
+        click.echo(
+            f"  unreadable: {name} (Severa tokens are fetched again by themselves; "
+            "for eEkonomi run `python -m worker connect --connection ID`)"
+        )
+    if not report.unreadable:
+        click.echo("Nothing is sealed with an old key: SECRET_KEY_PREVIOUS can be removed.")
+
+
 @main.command(hidden=True)
 def flower() -> NoReturn:
-    """Start Flower with the service's auth policy (the Procfile's `flower` process)."""
-    from worker.flower import exec_flower  # noqa: PLC0415
+    """Run Flower with the service's access policy (the Procfile's `flower` process)."""
+    from worker.flower import serve_flower  # noqa: PLC0415
 
-    exec_flower(_settings_or_exit())
+    sys.exit(serve_flower(_settings_or_exit()))
 
 
 @main.command("embedded-redis", hidden=True)

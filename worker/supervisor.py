@@ -3,13 +3,16 @@
 ``python -m worker serve`` (``make run``) is the one way to start the whole service:
 
 * without ``REDIS_URL`` it picks a free port for the embedded Redis, runs it as the
-  ``redis`` process and passes ``REDIS_URL`` to every other process (and writes it to
-  ``DATA_DIR/run/redis.url`` for CLI commands run by hand);
+  ``redis`` process with its generated password and passes ``REDIS_URL`` (password
+  included) to every other process, and writes it to ``DATA_DIR/run/redis.url``
+  (mode 0600) for CLI commands run by hand;
 * in demo mode (no real API credentials) it also runs the ``sandbox`` process;
 * worker, beat and Flower always run, as separate processes (never ``worker -B``: two
   beats would duplicate every scheduled transfer).
 
 Honcho stops every process when one exits or on Ctrl-C, so the stack never runs half.
+The banner shows URLs with their passwords masked, and Flower's login only where a
+demo user needs it (see :func:`_flower_line`).
 """
 
 from __future__ import annotations
@@ -22,11 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import Settings
-from worker.embedded_redis import free_port, url_for
+from config.redact import redact
+from worker.embedded_redis import free_port, load_password, url_for
 from worker.embedded_redis_url import runtime_file
+from worker.flower import flower_login
+from worker.private_files import ensure_private_dir, write_private
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"
+PROCESS_UMASK = 0o077
 
 
 @dataclass(frozen=True)
@@ -46,14 +53,15 @@ def read_procfile(path: Path = PROCFILE) -> dict[str, str]:
 
 
 def plan(settings: Settings, environ: Mapping[str, str] | None = None) -> Plan:
-    """Decide the processes and environment of a run (pure, so it is testable)."""
+    """Decide the processes and environment of a run (testable without starting any;
+    it creates the embedded Redis's password file in DATA_DIR on first use)."""
     environ = dict(os.environ if environ is None else environ)
     procfile = read_procfile()
     wanted = ["worker", "beat", "flower"]
     embedded = settings.redis_url is None
     if embedded:
         port = settings.embedded_redis_port or free_port()
-        redis_url = url_for(port)
+        redis_url = url_for(port, load_password(settings.data_dir))
         environ["EMBEDDED_REDIS_PORT"] = str(port)
         environ["REDIS_URL"] = redis_url
         wanted.insert(0, "redis")
@@ -78,11 +86,12 @@ def run(settings: Settings) -> int:
     from honcho.manager import Manager  # noqa: PLC0415
     from honcho.printer import Printer  # noqa: PLC0415
 
+    # Whatever the processes create (beat's schedule, Redis's data) is the user's only.
+    os.umask(PROCESS_UMASK)
+    ensure_private_dir(settings.data_dir)
     the_plan = plan(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     url_file = runtime_file(settings)
-    url_file.parent.mkdir(parents=True, exist_ok=True)
-    url_file.write_text(the_plan.redis_url + "\n", encoding="utf-8")
+    write_private(url_file, the_plan.redis_url + "\n")
     _print_banner(settings, the_plan)
     manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))
     for name, command in the_plan.processes.items():
@@ -109,8 +118,20 @@ def _start_demo_bootstrap(settings: Settings, redis_url: str) -> None:
     ).start()  # fmt: skip
 
 
-def _print_banner(settings: Settings, the_plan: Plan) -> None:
+def _flower_line(settings: Settings) -> str:
+    """Flower's address and how to log in. The generated password is printed in demo
+    mode only — that is how a demo user gets in; with real APIs, where output may end
+    up in collected logs, the banner names the file instead."""
     flower = f"http://{settings.flower_host}:{settings.flower_port}"
+    login = flower_login(settings)
+    if not login.generated:
+        return f"{flower}  (login from FLOWER_BASIC_AUTH)"
+    if settings.demo:
+        return f"{flower}  login {login.user} / {login.password}  (generated, in {login.source})"
+    return f"{flower}  (login generated, in {login.source}; or set FLOWER_BASIC_AUTH)"
+
+
+def _print_banner(settings: Settings, the_plan: Plan) -> None:
     redis_note = (
         "embedded, data in " + str(settings.data_dir / "redis")
         if the_plan.embedded_redis
@@ -119,8 +140,8 @@ def _print_banner(settings: Settings, the_plan: Plan) -> None:
     lines = [
         "Severa ⇄ eEkonomi sync starting",
         f"  processes : {', '.join(the_plan.processes)}",
-        f"  Redis     : {the_plan.redis_url} ({redis_note})",
-        f"  Flower    : {flower}" + ("  (basic auth)" if settings.flower_basic_auth else ""),
+        f"  Redis     : {redact(the_plan.redis_url)} ({redis_note})",
+        f"  Flower    : {_flower_line(settings)}",
     ]
     if settings.demo:
         lines += [

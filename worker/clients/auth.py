@@ -13,11 +13,16 @@
 
 Both implement ``invalidate()``: after a 401 the transport calls it, and the next
 request renews unless another process already has.
+
+A stored token no known key can decrypt (``SECRET_KEY`` changed without the old key in
+``SECRET_KEY_PREVIOUS``): Severa's is simply fetched again with the client credentials
+(one log line); eEkonomi's cannot be, so the run stops with what to do.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +45,9 @@ from worker.connection_status import (
     mark_needs_reauthorization,
     mark_ok,
 )
+from worker.crypto import UnreadableSecret
+
+log = logging.getLogger(__name__)
 
 #: Renew this many seconds before the access token expires.
 RENEW_MARGIN = 300.0
@@ -75,13 +83,32 @@ class _CachedBearer(requests.auth.AuthBase):
     def access_token(self) -> str:
         tokens = self._tokens
         if tokens is None or not tokens.fresh(RENEW_MARGIN, self.clock()):
-            tokens = self._usable(self.store.load())
+            tokens = self._usable(self._stored_if_readable())
             if tokens is None:
                 with self.store.renewal_lock():
                     # Another process may have renewed while we waited for the lock.
-                    tokens = self._usable(self.store.load()) or self._renew(self.store.load())
+                    current = self._stored()
+                    tokens = self._usable(current) or self._renew(current)
             self._tokens = tokens
         return tokens.access_token
+
+    def _stored_if_readable(self) -> TokenSet | None:
+        """Outside the lock an unreadable token is just "no usable token": the decision
+        is taken once, inside the lock, by :meth:`_stored`."""
+        try:
+            return self.store.load()
+        except UnreadableSecret:
+            return None
+
+    def _stored(self) -> TokenSet | None:
+        try:
+            return self.store.load()
+        except UnreadableSecret:
+            return self._unreadable()
+
+    def _unreadable(self) -> TokenSet | None:
+        """What to do with a stored token no known key opens (called under the lock)."""
+        raise NotImplementedError
 
     def _usable(self, tokens: TokenSet | None) -> TokenSet | None:
         if tokens is None or tokens.access_token == self._rejected:
@@ -117,6 +144,16 @@ class SeveraAuth(_CachedBearer):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Client_Id"] = self.client_id
         return super().__call__(request)
+
+    def _unreadable(self) -> TokenSet | None:
+        # A Severa token comes from the client credentials alone: fetch a new one (the
+        # renewal overwrites the unreadable value) rather than stop the connection.
+        log.warning(
+            "the stored Severa token of connection %r cannot be decrypted with SECRET_KEY "
+            "or SECRET_KEY_PREVIOUS; fetching a new one with the client credentials",
+            self.store.connection_id,
+        )
+        return None
 
     def _renew(self, current: TokenSet | None) -> TokenSet:
         # Field names as the API document's ClientCredentials spells them (working clients
@@ -184,6 +221,17 @@ class EEkonomiAuth(_CachedBearer):
 
     def __repr__(self) -> str:
         return f"EEkonomiAuth(client_id={self.client_id!r})"
+
+    def _unreadable(self) -> TokenSet | None:
+        # Not marked "needs re-authorization": restoring the old key is a fix too, and
+        # that state would block the connection until `connect` ran anyway.
+        connection_id = self.store.connection_id
+        raise NeedsReauthorization(
+            f"the stored eEkonomi authorization of connection {connection_id!r} cannot be "
+            "decrypted with SECRET_KEY or SECRET_KEY_PREVIOUS. If SECRET_KEY was changed, "
+            "put the former key in SECRET_KEY_PREVIOUS and restart; otherwise re-authorize: "
+            f"`python -m worker connect --connection {connection_id}`"
+        )
 
     def _renew(self, current: TokenSet | None) -> TokenSet:
         status = get_status(self.store.client, self.store.connection_id)

@@ -6,11 +6,17 @@ rotating refresh tokens: a process that read a refresh token another process has
 already used would otherwise kill the connection. Renewal happens under a Redis lock,
 and the renewing process re-reads the store inside the lock before calling the API,
 so at most one renewal runs at a time and the others reuse its result.
+
+A token set sealed with a previous ``SECRET_KEY`` is re-sealed with the current key
+when it is read — only if the stored value is still the one read (a compare-and-set
+under ``WATCH``), so a re-seal can never overwrite a pair another process has just
+renewed. :func:`reseal_all` does the same for every stored token set at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +25,11 @@ from typing import Any
 
 import redis
 
-from worker.crypto import SecretBox
+from worker.crypto import SecretBox, UnreadableSecret
 from worker.errors import TransientError
-from worker.keys import key
+from worker.keys import PREFIX, key
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,11 +76,22 @@ class TokenStore:
         self.key = key(connection_id, "tokens", api)
 
     def load(self) -> TokenSet | None:
-        sealed = self.client.get(self.key)
-        if sealed is None:
+        """The stored token set, or None; raises :class:`UnreadableSecret` when no known
+        key opens it (the caller knows the remedy: see :mod:`worker.clients.auth`)."""
+        text = _text(self.client.get(self.key))
+        if text is None:
             return None
-        text = sealed.decode("ascii") if isinstance(sealed, bytes) else str(sealed)
-        return TokenSet(**self.box.open(text))
+        opened = self.box.open_checked(text)
+        resealed = opened.stale and compare_and_set(
+            self.client, self.key, text, self.box.seal(opened.value)
+        )
+        if resealed:
+            log.info(
+                "re-sealed the stored %s token of connection %r with the current SECRET_KEY",
+                self.api,
+                self.connection_id,
+            )
+        return TokenSet(**opened.value)
 
     def save(self, tokens: TokenSet) -> None:
         self.client.set(self.key, self.box.seal(tokens.as_dict()))
@@ -98,3 +117,62 @@ class TokenStore:
             # If it expired while we worked, the next renewal re-checks the store anyway.
             with contextlib.suppress(redis.exceptions.LockError):
                 lock.release()
+
+
+def _text(raw: object) -> str | None:
+    if raw is None:
+        return None
+    return raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+
+
+def compare_and_set(client: redis.Redis, name: str, expected: str, new: str) -> bool:
+    """Set ``name`` to ``new`` only if it still holds ``expected``; True if it was set."""
+    with client.pipeline() as pipe:
+        try:
+            pipe.watch(name)  # type: ignore[no-untyped-call]
+            if _text(pipe.get(name)) != expected:
+                return False
+            pipe.multi()
+            pipe.set(name, new)
+            pipe.execute()
+        except redis.WatchError:
+            return False  # someone wrote a newer value meanwhile: theirs is sealed anew
+    return True
+
+
+@dataclass(frozen=True)
+class ResealReport:
+    """What :func:`reseal_all` found: keys re-sealed, already current, unreadable."""
+
+    resealed: list[str]
+    current: list[str]
+    unreadable: list[str]
+
+
+def reseal_all(client: redis.Redis, box: SecretBox) -> ResealReport:
+    """Re-seal every stored token set with the current key (``rotate-secrets``).
+
+    Token sets live under ``sync:conn:<id>:tokens:<api>``; the renewal locks beside
+    them (one more part) are skipped. An unreadable value is left as it is and listed:
+    it is re-issued (Severa) or re-authorized (eEkonomi) when next used.
+    """
+    report = ResealReport([], [], [])
+    for raw_name in client.scan_iter(match=f"{PREFIX}:conn:*:tokens:*", count=500):
+        name = _text(raw_name) or ""
+        if name.count(":") != 4:  # sync:conn:<id>:tokens:<api>, not its renewal lock
+            continue
+        text = _text(client.get(name))
+        if text is None:
+            continue
+        try:
+            stale = box.open_checked(text).stale
+        except UnreadableSecret:
+            report.unreadable.append(name)
+            continue
+        if not stale:
+            report.current.append(name)
+        elif compare_and_set(client, name, text, box.reseal(text)):
+            report.resealed.append(name)
+        else:
+            report.current.append(name)  # replaced meanwhile, by a value sealed anew
+    return report
