@@ -20,7 +20,13 @@ from typing import Any
 from sandbox.core import SandboxApp, SandboxServer
 from sandbox.eekonomi import EEkonomiSandbox
 from sandbox.eekonomi import demo_data as eekonomi_demo_data
-from sandbox.severa import SeveraSandbox
+from sandbox.severa import (
+    HOLDING_CLIENT_ID,
+    HOLDING_CLIENT_SECRET,
+    HOLDING_ORGANIZATION,
+    SeveraSandbox,
+    holding_demo_data,
+)
 from sandbox.severa import demo_data as severa_demo_data
 
 
@@ -62,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eekonomi-port", type=int, default=8002, help="eEkonomi port (8002)")
     parser.add_argument("--severa-seed", help="JSON file in Severa's wire format (default: demo)")
     parser.add_argument(
+        "--severa-holding-seed",
+        help="the same for Severa's second organization, 'holding' (default: its demo)",
+    )
+    parser.add_argument(
         "--eekonomi-seed", help="JSON file in eEkonomi's wire format (default: demo)"
     )
     parser.add_argument("--empty", action="store_true", help="start with no records at all")
@@ -87,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     severa = SeveraSandbox(**switches["severa"])
     eekonomi = EEkonomiSandbox(**switches["eekonomi"])
     _seed(severa, args.severa_seed, severa_demo_data(), args.empty)
+    holding = severa.organizations[HOLDING_ORGANIZATION]
+    _seed(holding, args.severa_holding_seed, holding_demo_data(), args.empty)
     _seed(eekonomi, args.eekonomi_seed, eekonomi_demo_data(), args.empty)
-    for app in (severa, eekonomi):
+    for app in (*severa.organizations.values(), eekonomi):
         app.rate_scale = args.rate_scale
     servers = [
         SandboxServer(severa, args.host, args.severa_port).start(),
@@ -106,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             [
                 f"Severa sandbox   {servers[0].url}/rest-api   "
                 "client id demo-severa-client, secret demo-severa-secret",
+                f"                 second organization ({HOLDING_ORGANIZATION}): "
+                f"client id {HOLDING_CLIENT_ID}, secret {HOLDING_CLIENT_SECRET}",
                 f"eEkonomi sandbox {servers[1].url}/v2  (identity {servers[1].url}/connect/…)  "
                 "client demo-eekonomi-client / demo-eekonomi-secret, "
                 "login demo@example.com / demo",
