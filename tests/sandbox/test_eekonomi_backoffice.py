@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from sandbox.core import SandboxServer
-from sandbox.demo_eekonomi import build
 from sandbox.eekonomi import (
     DATA_FILE,
     HOLDING_COMPANY_ID,
@@ -23,6 +22,7 @@ from sandbox.eekonomi import (
     ocr_number,
     stable_id,
 )
+from sandbox.eekonomi.demo import build
 from tests.sandbox.test_eekonomi_helpers import (
     BASE,
     REDIRECT,

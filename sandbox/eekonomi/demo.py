@@ -1,6 +1,6 @@
 """Generate ``sandbox/data/eekonomi-demo.json``: the eEkonomi company "Demokonsult AB".
 
-Run ``python -m sandbox.demo_eekonomi`` to rewrite the file. The output is deterministic
+Run ``python -m sandbox.eekonomi.demo`` to rewrite the file. The output is deterministic
 (fixed clock, GUIDs derived from names, a seeded generator for the GUIDs the sandbox
 itself assigns), so regenerating without changes gives an identical file.
 
@@ -31,17 +31,19 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import requests
 
-from sandbox.core import SandboxAdapter
-from sandbox.eekonomi import DATA_FILE, DEMO_COMPANY_ID, EEkonomiSandbox, stable_id
+from sandbox.core.clock import Clock
+from sandbox.core.serving import SandboxAdapter
+from sandbox.eekonomi.app import EEkonomiSandbox
+from sandbox.eekonomi.constants import DATA_FILE, DEMO_COMPANY_ID, stable_id
 
-GENERATED_AT = datetime(2026, 11, 2, 7, 30, tzinfo=UTC).timestamp()
+GENERATED_AT = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
 
 
 def sid(kind: str, key: str) -> str:
@@ -512,61 +514,67 @@ def company_settings() -> dict[str, Any]:
     }
 
 
+def seeded_ids(seed: int) -> Callable[[], str]:
+    """GUIDs from a seeded generator: the ids the sandbox assigns are the same every run."""
+    rng = random.Random(seed)
+    return lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def sparse_company() -> dict[str, Any]:
+    """The demo company as written by hand: sparse records the sandbox completes."""
+    return {
+        "companySettings": company_settings(),
+        "units": _units(),
+        "termsOfPayments": _terms(),
+        "countries": _countries(),
+        "currencies": [{"Code": c} for c in ("SEK", "EUR", "NOK", "DKK", "USD", "GBP")],
+        "articleAccountCodings": _codings(),
+        "customers": _customers(),
+        "articles": _articles(),
+        "costCenters": _cost_centers(),
+        "projects": _projects(),
+        "suppliers": [
+            {"Id": stable_id("supplier", DEMO_COMPANY_ID, name), "SupplierNumber": n, "Name": name}
+            for n, name in SUPPLIERS
+        ],
+        "customerInvoiceDrafts": _drafts(),
+        "customerInvoices": _customer_invoices(),
+    }
+
+
+def _book_supplier_invoices(session: requests.Session, clock: Clock) -> None:
+    """Book the purchase invoices through the UI route, each at its own time; the four
+    older ones are paid 20 days later."""
+    for index, payload in enumerate(_supplier_invoices()):
+        day = datetime.fromisoformat(payload["InvoiceDate"]).replace(hour=9, tzinfo=UTC)
+        clock.set(day + timedelta(minutes=index))
+        booked = session.post("http://bo.test/_sandbox/ui/supplierinvoices", json=payload)
+        assert booked.status_code == 201, booked.text  # noqa: S101
+        if index >= 4:
+            continue
+        clock.advance(timedelta(days=20))
+        paid = {
+            "PaymentStatus": 6,
+            "RemainingAmount": 0.0,
+            "RemainingAmountInvoiceCurrency": 0.0,
+            "PaymentDate": f"{clock.today().isoformat()}T00:00:00Z",
+        }
+        session.post(
+            f"http://bo.test/_sandbox/ui/supplierinvoices/{booked.json()['Id']}/edit", json=paid
+        ).raise_for_status()
+
+
 def build() -> dict[str, Any]:
     """Build the demo company in a fresh sandbox and return its dump."""
-    clock = [GENERATED_AT]
-    rng = random.Random(20261102)
-
-    def fake_uuid4() -> uuid.UUID:
-        return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-    with mock.patch("uuid.uuid4", fake_uuid4):
-        app = EEkonomiSandbox(demo=False, clock=lambda: clock[0])
-        session = requests.Session()
-        session.mount("http://bo.test/", SandboxAdapter(app))
-        sparse = {
-            "companySettings": company_settings(),
-            "units": _units(),
-            "termsOfPayments": _terms(),
-            "countries": _countries(),
-            "currencies": [{"Code": c} for c in ("SEK", "EUR", "NOK", "DKK", "USD", "GBP")],
-            "articleAccountCodings": _codings(),
-            "customers": _customers(),
-            "articles": _articles(),
-            "costCenters": _cost_centers(),
-            "projects": _projects(),
-            "suppliers": [
-                {
-                    "Id": stable_id("supplier", DEMO_COMPANY_ID, name),
-                    "SupplierNumber": n,
-                    "Name": name,
-                }
-                for n, name in SUPPLIERS
-            ],
-            "customerInvoiceDrafts": _drafts(),
-            "customerInvoices": _customer_invoices(),
-        }
-        answer = session.post("http://bo.test/_sandbox/seed?replace=true", json=sparse)
-        answer.raise_for_status()
-        for index, payload in enumerate(_supplier_invoices()):
-            day = datetime.fromisoformat(payload["InvoiceDate"]).replace(hour=9, tzinfo=UTC)
-            clock[0] = day.timestamp() + index * 60
-            booked = session.post("http://bo.test/_sandbox/ui/supplierinvoices", json=payload)
-            assert booked.status_code == 201, booked.text  # noqa: S101
-            if index < 4:  # the older ones are paid
-                clock[0] += 20 * 86400
-                paid_on = datetime.fromtimestamp(clock[0], UTC).date().isoformat()
-                paid = {
-                    "PaymentStatus": 6,
-                    "RemainingAmount": 0.0,
-                    "RemainingAmountInvoiceCurrency": 0.0,
-                    "PaymentDate": f"{paid_on}T00:00:00Z",
-                }
-                session.post(
-                    f"http://bo.test/_sandbox/ui/supplierinvoices/{booked.json()['Id']}/edit",
-                    json=paid,
-                ).raise_for_status()
-        dump = session.get("http://bo.test/_sandbox/dump").json()
+    clock = Clock.at(GENERATED_AT)
+    app = EEkonomiSandbox(demo=False, clock=clock)
+    app.new_id = seeded_ids(20261102)
+    session = requests.Session()
+    session.mount("http://bo.test/", SandboxAdapter(app))
+    answer = session.post("http://bo.test/_sandbox/seed?replace=true", json=sparse_company())
+    answer.raise_for_status()
+    _book_supplier_invoices(session, clock)
+    dump = session.get("http://bo.test/_sandbox/dump").json()
     assert isinstance(dump, dict)  # noqa: S101 - a generator, not production code
     return dump
 
