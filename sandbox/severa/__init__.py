@@ -49,12 +49,12 @@ from sandbox.severa.app import (
     holding_demo_data,
 )
 from sandbox.severa.errors import SeveraError
-from sandbox.severa.handlers import Caller
+from sandbox.severa.handlers import Ctx
 from sandbox.severa.identity import ALL_SCOPES
-from sandbox.severa.store import COLLECTIONS, Collection
+from sandbox.severa.store import COLLECTIONS
 from sandbox.severa.switches import SeveraSwitches
 from sandbox.severa.tenant import Organization
-from sandbox.severa.wire import fmt_time, money, new_guid, parse_time, pick
+from sandbox.severa.wire import money_output, new_guid, pick
 
 __all__ = [
     "ALL_SCOPES",
@@ -67,17 +67,14 @@ __all__ = [
     "HOLDING_CLIENT_SECRET",
     "HOLDING_DEMO_DATA",
     "HOLDING_ORGANIZATION",
-    "Caller",
-    "Collection",
+    "Ctx",
     "Organization",
     "SeveraError",
     "SeveraSandbox",
     "SeveraSwitches",
     "demo_data",
-    "fmt_time",
     "holding_demo_data",
-    "money",
+    "money_output",
     "new_guid",
-    "parse_time",
     "pick",
 ]

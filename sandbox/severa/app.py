@@ -15,14 +15,12 @@ from an earlier one (a demo notices a freshly started sandbox by a new ``instanc
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
-from sandbox.core import Request, Response
+from sandbox.core import Clock, Request, Response
+from sandbox.core.clock import ClockSource
 from sandbox.severa.identity import (
     ALL_SCOPES,
     Client,
@@ -32,7 +30,6 @@ from sandbox.severa.identity import (
 )
 from sandbox.severa.switches import SeveraSwitches
 from sandbox.severa.tenant import Organization
-from sandbox.severa.wire import fmt_time
 
 DEFAULT_ORGANIZATION = "default"
 DEMO_CLIENT_ID = "demo-severa-client"
@@ -57,17 +54,16 @@ class SeveraSandbox(Organization):
     :data:`DEMO_CLIENT_ID`); the demo's second organization :data:`HOLDING_ORGANIZATION`
     (credentials :data:`HOLDING_CLIENT_ID`) is always there too, empty until seeded.
 
-    ``clock`` (tests) returns the current aware time; ``switches`` are the keyword
+    ``clock`` (tests) is a :class:`~sandbox.core.Clock` or what one wraps (a callable
+    returning the current aware time, or POSIX seconds); ``switches`` are the keyword
     arguments of :class:`SeveraSwitches`, for every organization.
     """
 
-    def __init__(self, *, clock: Callable[[], datetime] | None = None, **switches: Any) -> None:
+    def __init__(self, *, clock: Clock | ClockSource | None = None, **switches: Any) -> None:
         settings = SeveraSwitches(**switches)
-        self.instance = str(uuid.uuid4())
-        self.started_at = datetime.now(UTC)
         super().__init__(
             DEFAULT_ORGANIZATION,
-            clock=clock or (lambda: datetime.now(UTC)),
+            clock=Clock.of(clock),
             switches=settings,
             clients={DEMO_CLIENT_ID: Client(DEMO_CLIENT_SECRET, frozenset(ALL_SCOPES))},
         )
@@ -75,7 +71,6 @@ class SeveraSandbox(Organization):
         self.add_organization(HOLDING_ORGANIZATION, HOLDING_CLIENT_ID, HOLDING_CLIENT_SECRET)
         self.route("GET", "/_sandbox/organizations", self._list_organizations)
         self.route("POST", "/_sandbox/organizations", self._post_organization)
-        self.route("GET", "/_sandbox/info", self._info)
 
     def add_organization(
         self,
@@ -202,11 +197,6 @@ class SeveraSandbox(Organization):
         except ValueError as exc:
             return Response.json(409, {"error": str(exc)})
         return Response.json(201, {"id": org.id, "client_ids": sorted(org.clients)})
-
-    def _info(self, request: Request) -> Response:
-        return Response.json(
-            200, {"instance": self.instance, "started_at": fmt_time(self.started_at)}
-        )
 
 
 def demo_data() -> dict[str, Any]:

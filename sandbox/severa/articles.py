@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core import Request, Response
+from sandbox.core.args import bool_arg
 from sandbox.severa.errors import invalid
-from sandbox.severa.handlers import ApiRoute, Caller, Writes, crud
-from sandbox.severa.paging import Filters, bool_arg, offset_page, token_page
+from sandbox.severa.handlers import ApiRoute, Ctx, Writes, crud
+from sandbox.severa.paging import Filters, offset_page, token_page
 from sandbox.severa.specs import (
     CURRENCY_IN,
     PRODUCT_IN,
@@ -117,36 +118,34 @@ VAT_RATES = Writes("vatRates", "VAT rate", VAT_RATE_IN, new=_new_vat_rate, singl
 CURRENCIES = Writes("currencies", "Currency", CURRENCY_IN, new=lambda org: {})
 
 
-def list_products(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    filters = Filters().changed_since(request, org, "products")
+def list_products(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    filters = Filters().changed_since(request)
     filters.flag(request, "isActive", "isActive", default=True).equals(request, "code", "code")
     filters.equals(request, "type", "type", PRODUCT_TYPES)
     return token_page(org, request, "products", filters)
 
 
-def list_work_types(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    filters = Filters().changed_since(request, org, "workTypes").settings(request, "name", "code")
+def list_work_types(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    filters = Filters().changed_since(request).settings(request, "name", "code")
     filters.flag(request, "productive", "isProductive")
     return offset_page(org, request, "workTypes", filters)
 
 
-def list_travel_types(request: Request, caller: Caller) -> Response:
+def list_travel_types(request: Request, ctx: Ctx) -> Response:
     filters = Filters().settings(request, "name", "code")
-    return offset_page(
-        caller.organization, request, "travelExpenseTypes", filters, default_rows=None
-    )
+    return offset_page(ctx.organization, request, "travelExpenseTypes", filters, default_rows=None)
 
 
-def list_currencies(request: Request, caller: Caller) -> Response:
+def list_currencies(request: Request, ctx: Ctx) -> Response:
     filters = Filters().settings(request, "name", "code")
-    return offset_page(caller.organization, request, "currencies", filters)
+    return offset_page(ctx.organization, request, "currencies", filters)
 
 
-def list_vat_rates(request: Request, caller: Caller) -> Response:
+def list_vat_rates(request: Request, ctx: Ctx) -> Response:
     """Unpaged; the organization's country unless ``countryGuid`` names another."""
-    org = caller.organization
+    org = ctx.organization
     country = request.arg("countryGuid")
     if not country:
         own = org.store.org_country()
@@ -179,14 +178,14 @@ def _country_settings(store: Store, record: Record, salt: str) -> list[Record]:
     return [out]
 
 
-def product_country(request: Request, caller: Caller) -> Response:
-    store = caller.organization.store
+def product_country(request: Request, ctx: Ctx) -> Response:
+    store = ctx.organization.store
     product = store.find("products", request.path_params["productGuid"], "Product")
     return Response.json(200, _country_settings(store, product, "productcountrysettings"))
 
 
-def travel_type_country(request: Request, caller: Caller) -> Response:
-    store = caller.organization.store
+def travel_type_country(request: Request, ctx: Ctx) -> Response:
+    store = ctx.organization.store
     guid = request.path_params["travelExpenseTypeGuid"]
     kind = store.find("travelExpenseTypes", guid, "Travel expense type")
     return Response.json(200, _country_settings(store, kind, "travelexpensetypecountrysettings"))

@@ -1,4 +1,4 @@
-"""The Severa back office: what a person does in Severa's UI, and the sandbox's switches.
+"""The Severa back office: what a person does in Severa's UI, and extra credentials.
 
 Tests and the demo need changes that no API client can make — a person creates a
 customer, edits an address, moves an invoice to "paid", closes a project, invoices
@@ -15,14 +15,14 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core import Request, Response
+from sandbox.core import Collection, Request, Response
 from sandbox.severa.articles import apply_travel_type
 from sandbox.severa.customers import contact_name, refresh_headquarters
 from sandbox.severa.errors import SeveraError
 from sandbox.severa.identity import ALL_SCOPES, Client, parse_scopes
 from sandbox.severa.invoices import refresh_item_invoice_refs, set_invoice_status, with_totals
 from sandbox.severa.projects import apply_project
-from sandbox.severa.store import COLLECTIONS, Collection
+from sandbox.severa.store import COLLECTIONS
 
 if TYPE_CHECKING:
     from sandbox.severa.tenant import Organization
@@ -72,20 +72,7 @@ def _existing(records: Collection, guid: str, what: str = "record") -> Record:
     return found
 
 
-# == switches and credentials ===========================================================
-
-
-def get_switches(org: Organization, request: Request) -> Response:
-    return Response.json(200, org.switches.as_dict())
-
-
-def set_switches(org: Organization, request: Request) -> Response:
-    payload = _object(request, "a JSON object of switches")
-    try:
-        org.switches = org.switches.updated(payload)
-    except ValueError as exc:
-        raise Refused(400, str(exc)) from None
-    return Response.json(200, org.switches.as_dict())
+# == credentials =======================================================================
 
 
 def add_client(org: Organization, request: Request) -> Response:
@@ -110,7 +97,7 @@ def add_client(org: Organization, request: Request) -> Response:
     return Response.json(201, {"client_id": client_id, "scopes": sorted(scopes)})
 
 
-# == records, as a person edits them ====================================================
+# == records, as a person edits them ===================================================
 
 
 def _collection(org: Organization, request: Request) -> Collection:
@@ -171,7 +158,7 @@ def delete(org: Organization, request: Request) -> Response:
     return Response.empty(204)
 
 
-# == invoices and projects, as a person moves them on ===================================
+# == invoices and projects, as a person moves them on ==================================
 
 
 def invoice_status(org: Organization, request: Request) -> Response:
@@ -210,13 +197,11 @@ def add_invoice(org: Organization, request: Request) -> Response:
             raise Refused(400, str(exc)) from None
         except SeveraError as exc:
             raise Refused(400, exc.details[0]["message"]) from None
-    rows = org.store["invoiceRows"].members("invoiceGuid", invoice["guid"])
+    rows = org.store.members("invoiceRows", "invoiceGuid", invoice["guid"])
     return Response.json(201, {"invoice": invoice, "rows": rows})
 
 
 ROUTES: tuple[tuple[str, str, Office], ...] = (
-    ("GET", "/_sandbox/switches", get_switches),
-    ("POST", "/_sandbox/switches", set_switches),
     ("POST", "/_sandbox/clients", add_client),
     ("POST", "/_sandbox/create/{collection}", create),
     ("POST", "/_sandbox/edit/{collection}/{guid}", edit),

@@ -13,14 +13,15 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core import Request, Response
+from sandbox.core import Request, Response, dig
+from sandbox.core.args import bool_arg
 from sandbox.severa.errors import fail, invalid
-from sandbox.severa.fields import Spec
-from sandbox.severa.handlers import ApiRoute, Caller, changed_list, crud, patched, posted
-from sandbox.severa.paging import Filters, bool_arg, offset_page, token_page
+from sandbox.severa.handlers import ApiRoute, Ctx, changed_list, crud, patched, posted
+from sandbox.severa.paging import Filters, offset_page, token_page
 from sandbox.severa.specs import ADDRESS_IN, COMMUNICATION_IN, CONTACT_IN, CUSTOMER_IN
 from sandbox.severa.store import Store
-from sandbox.severa.wire import currency_ref, customer_ref, dig, drop_null_refs, named, pick
+from sandbox.severa.validation import Spec
+from sandbox.severa.wire import currency_ref, customer_ref, drop_null_refs, named, pick
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,12 +53,12 @@ _NEW_CONTACT: Record = {
 }  # fmt: skip
 
 
-# == customers ==========================================================================
+# == customers =========================================================================
 
 
-def list_customers(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    filters = Filters().changed_since(request, org, "customers")
+def list_customers(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    filters = Filters().changed_since(request)
     filters.flag(request, "isActive", "isActive", default=True)
     if bool_arg(request, "isInternal"):  # false does not narrow: every customer is listed
         filters.add(lambda r: bool(r.get("isInternal")))
@@ -104,9 +105,9 @@ def address_summary(store: Store, guid: str) -> Record | None:
     return {**summary, "country": dig(address, "country.name")}
 
 
-def post_customer(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    clean = posted(request, caller, CUSTOMER_IN)
+def post_customer(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    clean = posted(request, ctx, CUSTOMER_IN)
     _check_customer(org, clean, None)
     record = _apply_customer(org.store, {"guid": org.new_guid(), **_NEW_CUSTOMER}, clean)
     if "currency" not in clean:
@@ -114,13 +115,13 @@ def post_customer(request: Request, caller: Caller) -> Response:
     if record.get("number") is None:
         record["number"] = org.store.next_number("customers", "nextCustomerNumber")
     org.store.bump_setting("nextCustomerNumber", int(record["number"]))
-    org.insert("customers", record, caller)
+    org.insert("customers", record, ctx)
     return Response.json(201, record)
 
 
 def _patch(
     request: Request,
-    caller: Caller,
+    ctx: Ctx,
     collection: str,
     what: str,
     spec: Spec,
@@ -128,24 +129,24 @@ def _patch(
     check: Callable[[Organization, Record, str | None], None] | None = None,
 ) -> Record:
     """Find the record, apply its JSON Patch, check the result and store it."""
-    org = caller.organization
-    current, clean = patched(request, caller, collection, what, spec)
+    org = ctx.organization
+    current, clean = patched(request, ctx, collection, what, spec)
     record = apply(org.store, copy.deepcopy(current), clean)
     if check is not None:
         check(org, record, current["guid"])
-    return org.update(collection, record, caller)
+    return org.update(collection, record, ctx)
 
 
-def patch_customer(request: Request, caller: Caller) -> Response:
+def patch_customer(request: Request, ctx: Ctx) -> Response:
     record = _patch(
-        request, caller, "customers", "Customer", CUSTOMER_IN, _apply_customer, _check_customer
+        request, ctx, "customers", "Customer", CUSTOMER_IN, _apply_customer, _check_customer
     )
     return Response.json(200, [record])
 
 
-def delete_customer(request: Request, caller: Caller) -> Response:
+def delete_customer(request: Request, ctx: Ctx) -> Response:
     """Only a customer without projects and invoices; its addresses and contacts go too."""
-    store = caller.organization.store
+    store = ctx.organization.store
     guid = store.find("customers", request.path_params["guid"], "Customer")["guid"]
     if store["projects"].by("customer.guid", guid) or store["invoices"].by("customer.guid", guid):
         raise fail(
@@ -158,19 +159,19 @@ def delete_customer(request: Request, caller: Caller) -> Response:
     return Response.empty(204)
 
 
-def _touch_customer(org: Organization, guid: str | None, caller: Caller | None) -> None:
+def _touch_customer(org: Organization, guid: str | None, ctx: Ctx | None) -> None:
     if not org.switches.address_change_touches_customer:
         return
     customer = org.store["customers"].get(guid)
     if customer is not None:
-        org.update("customers", dict(customer), caller)
+        org.update("customers", dict(customer), ctx)
 
 
-# == addresses ==========================================================================
+# == addresses =========================================================================
 
 
-def list_customer_addresses(request: Request, caller: Caller) -> Response:
-    org = caller.organization
+def list_customer_addresses(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
     customer = org.store.find("customers", request.path_params["customerGuid"], "Customer")
     source = org.store["addresses"].by("customer.guid", customer["guid"])
     return offset_page(org, request, "addresses", Filters(), source)
@@ -189,22 +190,22 @@ def _apply_address(store: Store, record: Record, clean: Record) -> Record:
     return drop_null_refs(record, ("country", "countryRegion", "customer"))
 
 
-def post_address(request: Request, caller: Caller) -> Response:
-    org = caller.organization
+def post_address(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
     customer = org.store.find("customers", request.path_params["customerGuid"], "Customer")
-    clean = posted(request, caller, ADDRESS_IN)
+    clean = posted(request, ctx, ADDRESS_IN)
     record = {"guid": org.new_guid(), **_NEW_ADDRESS, "customer": customer_ref(customer)}
     record = _apply_address(org.store, record, clean)
-    org.insert("addresses", record, caller)
-    _touch_customer(org, customer["guid"], caller)
+    org.insert("addresses", record, ctx)
+    _touch_customer(org, customer["guid"], ctx)
     return Response.json(201, address_view(org, record))
 
 
-def patch_address(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    record = _patch(request, caller, "addresses", "Address", ADDRESS_IN, _apply_address)
+def patch_address(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    record = _patch(request, ctx, "addresses", "Address", ADDRESS_IN, _apply_address)
     refresh_headquarters(org.store, record["guid"])
-    _touch_customer(org, dig(record, "customer.guid"), caller)
+    _touch_customer(org, dig(record, "customer.guid"), ctx)
     return Response.json(200, [address_view(org, record)])
 
 
@@ -226,21 +227,21 @@ def address_view(org: Organization, record: Record) -> Record:
     return {**record, "contacts": linked}
 
 
-# == contact persons ====================================================================
+# == contact persons ===================================================================
 
 
 def _contact_filters(request: Request) -> Filters:
     return Filters().flag(request, "active", "isActive", default=True).text(request, "name")
 
 
-def list_contacts(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    filters = _contact_filters(request).changed_since(request, org, "contactPersons")
+def list_contacts(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    filters = _contact_filters(request).changed_since(request)
     return offset_page(org, request, "contactPersons", filters)
 
 
-def list_customer_contacts(request: Request, caller: Caller) -> Response:
-    org = caller.organization
+def list_customer_contacts(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
     customer = org.store.find("customers", request.path_params["customerGuid"], "Customer")
     source = org.store["contactPersons"].by("customer.guid", customer["guid"])
     return offset_page(org, request, "contactPersons", _contact_filters(request), source)
@@ -265,19 +266,19 @@ def _apply_contact(store: Store, record: Record, clean: Record) -> Record:
     return drop_null_refs(record, _CONTACT_REFS)
 
 
-def post_contact(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    clean = posted(request, caller, CONTACT_IN)
+def post_contact(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    clean = posted(request, ctx, CONTACT_IN)
     record = _apply_contact(org.store, {"guid": org.new_guid(), **_NEW_CONTACT}, clean)
-    org.insert("contactPersons", record, caller)
-    _touch_customer(org, dig(record, "customer.guid"), caller)
+    org.insert("contactPersons", record, ctx)
+    _touch_customer(org, dig(record, "customer.guid"), ctx)
     return Response.json(201, contact_view(org, record))
 
 
-def patch_contact(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    record = _patch(request, caller, "contactPersons", "Contact", CONTACT_IN, _apply_contact)
-    _touch_customer(org, dig(record, "customer.guid"), caller)
+def patch_contact(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    record = _patch(request, ctx, "contactPersons", "Contact", CONTACT_IN, _apply_contact)
+    _touch_customer(org, dig(record, "customer.guid"), ctx)
     return Response.json(200, [contact_view(org, record)])
 
 
@@ -285,7 +286,7 @@ def contact_view(org: Organization, record: Record) -> Record:
     """A contact shows its e-mail addresses and phone numbers from its communications."""
     emails: list[str] = []
     phones: list[str] = []
-    for comm in org.store["contactCommunications"].members("contact.guid", record.get("guid")):
+    for comm in org.store.members("contactCommunications", "contact.guid", record.get("guid")):
         kind = dig(comm, "communicationType.type")
         if kind == "EmailAddress":
             emails.append(str(comm.get("value")))
@@ -294,7 +295,7 @@ def contact_view(org: Organization, record: Record) -> Record:
     return {**record, "emails": emails, "phoneNumbers": phones}
 
 
-# == contact communications =============================================================
+# == contact communications ============================================================
 
 
 def _communication_filters(request: Request, filters: Filters) -> Filters:
@@ -302,18 +303,18 @@ def _communication_filters(request: Request, filters: Filters) -> Filters:
     return filters.text(request, "value")
 
 
-def list_communications(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    filters = Filters().changed_since(request, org, "contactCommunications")
+def list_communications(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    filters = Filters().changed_since(request)
     _communication_filters(request, filters)
     return offset_page(org, request, "contactCommunications", filters)
 
 
-def list_contact_communications(request: Request, caller: Caller) -> Response:
-    store = caller.organization.store
+def list_contact_communications(request: Request, ctx: Ctx) -> Response:
+    store = ctx.organization.store
     contact = store.find("contactPersons", request.path_params["contactGuid"], "Contact")
     filters = _communication_filters(request, Filters())
-    found = store["contactCommunications"].members("contact.guid", contact["guid"])
+    found = store.members("contactCommunications", "contact.guid", contact["guid"])
     return Response.json(200, [r for r in found if filters(r)])
 
 
@@ -332,19 +333,19 @@ def _apply_communication(store: Store, record: Record, clean: Record) -> Record:
     return record
 
 
-def post_communication(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    clean = posted(request, caller, COMMUNICATION_IN)
+def post_communication(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    clean = posted(request, ctx, COMMUNICATION_IN)
     record = {"guid": org.new_guid(), "isForbiddenToUse": True}
     record = _apply_communication(org.store, record, clean)
-    org.insert("contactCommunications", record, caller)
+    org.insert("contactCommunications", record, ctx)
     return Response.json(201, record)
 
 
-def patch_communication(request: Request, caller: Caller) -> Response:
+def patch_communication(request: Request, ctx: Ctx) -> Response:
     """The one PATCH the document answers with a single object, not an array."""
     record = _patch(
-        request, caller, "contactCommunications", "Contact communication", COMMUNICATION_IN,
+        request, ctx, "contactCommunications", "Contact communication", COMMUNICATION_IN,
         _apply_communication,
     )  # fmt: skip
     return Response.json(200, record)

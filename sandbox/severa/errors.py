@@ -12,28 +12,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sandbox.core import Request, Response
+from sandbox.core import JSON, ApiError, Request, Response
 
 Record = dict[str, Any]
 
 
-class SeveraError(Exception):
-    """Raised inside handlers; the route wrapper turns it into an ExceptionModel answer."""
+class SeveraError(ApiError):
+    """Severa's answer to a failed call: ``kind`` (``InvalidParameter``, …) and one
+    ``ExceptionDetailModel`` per problem; raised inside handlers, answered by the
+    organization's route wrapper (or, anywhere else, by :class:`SandboxApp`)."""
 
     def __init__(self, status: int, kind: str, details: list[Record]) -> None:
-        super().__init__(f"{status} {kind}: {details}")
-        self.status = status
+        message = str(details[0].get("message")) if details else kind
+        super().__init__(status, message)
         self.kind = kind
         self.details = details
-        self.headers: list[tuple[str, str]] = []
+
+    def body(self) -> JSON:
+        return exception_body(self.status, self.kind, self.details)
 
 
 class TextAnswer(SeveraError):
     """An error answered as plain text (the switchable 429 body), not an ExceptionModel."""
 
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status, "InvalidRequest", [])
-        self.response = response
+    def __init__(self, answer: Response) -> None:
+        super().__init__(answer.status, "InvalidRequest", [])
+        self.answer = answer
+
+    def response(self) -> Response:
+        return self.answer
 
 
 def exception_body(status: int, kind: str, details: Iterable[Record]) -> Record:

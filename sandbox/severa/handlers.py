@@ -1,9 +1,9 @@
-"""What every Severa resource family shares: the caller, route declarations, and the
+"""What every Severa resource family shares: the call context, route declarations, and the
 generic steps of a read, a create, an update and a delete.
 
 Each resource module (customers, articles, projects, invoices, …) declares its routes
 as a tuple of :class:`ApiRoute` and writes its handlers as functions of the request and
-the :class:`Caller`, who carries the organization the call is answered from. The
+its :class:`Ctx`, which carries the organization the call is answered from. The
 steps every write repeats (validate the body, apply a JSON Patch, stamp and store) are
 here once, so a resource cannot forget one.
 """
@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core import Request, Response
+from sandbox.core import Request, Response, dig
 from sandbox.severa.errors import fail, json_body
-from sandbox.severa.fields import Spec, validate
 from sandbox.severa.paging import Filters, offset_page, token_page
 from sandbox.severa.patch import patch_body
-from sandbox.severa.wire import dig
+from sandbox.severa.validation import Spec, validate
 
 if TYPE_CHECKING:
     from sandbox.severa.tenant import Organization
@@ -29,16 +28,16 @@ Record = dict[str, Any]
 
 
 @dataclass
-class Caller:
-    """Who makes a data call: the organization its credentials belong to, its client
-    id and the scopes of its access token."""
+class Ctx:
+    """One data call (named as eEkonomi's call context is): the organization its
+    credentials belong to, its client id and the scopes of its access token."""
 
     organization: Organization
     client_id: str
     scopes: frozenset[str]
 
 
-Handler = Callable[[Request, Caller], Response]
+Handler = Callable[[Request, Ctx], Response]
 
 
 @dataclass(frozen=True)
@@ -82,8 +81,8 @@ def crud(
 
 
 def get_one(collection: str, what: str) -> Handler:
-    def get(request: Request, caller: Caller) -> Response:
-        org = caller.organization
+    def get(request: Request, ctx: Ctx) -> Response:
+        org = ctx.organization
         record = org.store.find(collection, request.path_params["guid"], what)
         return Response.json(200, org.view(collection, record))
 
@@ -93,9 +92,9 @@ def get_one(collection: str, what: str) -> Handler:
 def changed_list(collection: str, *, by_token: bool) -> Handler:
     """A list whose only filter is ``changedSince`` (token or offset paging)."""
 
-    def list_records(request: Request, caller: Caller) -> Response:
-        org = caller.organization
-        filters = Filters().changed_since(request, org, collection)
+    def list_records(request: Request, ctx: Ctx) -> Response:
+        org = ctx.organization
+        filters = Filters().changed_since(request)
         if by_token:
             return token_page(org, request, collection, filters)
         return offset_page(org, request, collection, filters)
@@ -106,8 +105,8 @@ def changed_list(collection: str, *, by_token: bool) -> Handler:
 def singleton(collection: str) -> Handler:
     """The one record of a one-record collection (organization details, settings)."""
 
-    def get(request: Request, caller: Caller) -> Response:
-        found = caller.organization.store[collection].ordered()
+    def get(request: Request, ctx: Ctx) -> Response:
+        found = ctx.organization.store[collection].ordered()
         if not found:
             raise fail(404, "InvalidRequest", f"No {collection} in this organization.")
         return Response.json(200, found[0])
@@ -127,8 +126,8 @@ _USES: dict[str, list[tuple[str, str]]] = {
 
 
 def delete_one(collection: str, what: str) -> Handler:
-    def delete(request: Request, caller: Caller) -> Response:
-        store = caller.organization.store
+    def delete(request: Request, ctx: Ctx) -> Response:
+        store = ctx.organization.store
         record = store.find(collection, request.path_params["guid"], what)
         guid = record["guid"]
         for other, path in _USES.get(collection, []):
@@ -143,21 +142,21 @@ def delete_one(collection: str, what: str) -> Handler:
 # -- the steps of a write ------------------------------------------------------------
 
 
-def posted(request: Request, caller: Caller, spec: Spec) -> Record:
+def posted(request: Request, ctx: Ctx, spec: Spec) -> Record:
     """The validated body of a ``POST`` (every required field present)."""
-    return validate(caller.organization.store, spec, json_body(request), partial=False)
+    return validate(ctx.organization.store, spec, json_body(request), partial=False)
 
 
 def patched(
     request: Request,
-    caller: Caller,
+    ctx: Ctx,
     collection: str,
     what: str,
     spec: Spec,
     guid: str | None = None,
 ) -> tuple[Record, Record]:
     """The record a ``PATCH`` names and the validated fields its JSON Patch sets."""
-    org = caller.organization
+    org = ctx.organization
     current = org.store.find(collection, guid or request.path_params["guid"], what)
     body = patch_body(
         request,
@@ -199,24 +198,24 @@ class Writes:
     check: Callable[[Organization, Record, str | None], None] | None = None
     single: tuple[str, ...] = ()
 
-    def post(self, request: Request, caller: Caller) -> Response:
-        org = caller.organization
-        clean = posted(request, caller, self.spec)
+    def post(self, request: Request, ctx: Ctx) -> Response:
+        org = ctx.organization
+        clean = posted(request, ctx, self.spec)
         if self.check is not None:
             self.check(org, clean, None)
         record = self.apply({"guid": org.new_guid(), **self.new(org)}, clean)
         for flag in self.single:
             single_default(org, self.collection, record, flag)
-        org.insert(self.collection, record, caller)
+        org.insert(self.collection, record, ctx)
         return Response.json(201, record)
 
-    def patch(self, request: Request, caller: Caller) -> Response:
-        org = caller.organization
-        current, clean = patched(request, caller, self.collection, self.what, self.spec)
+    def patch(self, request: Request, ctx: Ctx) -> Response:
+        org = ctx.organization
+        current, clean = patched(request, ctx, self.collection, self.what, self.spec)
         if self.check is not None:
             self.check(org, clean, current["guid"])
         record = self.apply(copy.deepcopy(current), clean)
         for flag in self.single:
             single_default(org, self.collection, record, flag)
-        org.update(self.collection, record, caller)
+        org.update(self.collection, record, ctx)
         return Response.json(200, [record])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core import Request, Response
+from sandbox.core import Request, Response, utc_ms
 from sandbox.severa.errors import (
     SeveraError,
     denied,
@@ -31,8 +31,7 @@ from sandbox.severa.errors import (
     invalid,
     json_body,
 )
-from sandbox.severa.handlers import Caller
-from sandbox.severa.wire import fmt_time
+from sandbox.severa.handlers import Ctx
 
 if TYPE_CHECKING:
     from sandbox.severa.tenant import Organization
@@ -85,8 +84,8 @@ def parse_scopes(text: str) -> list[str]:
 # -- data calls ----------------------------------------------------------------------
 
 
-def authenticate(org: Organization, request: Request) -> Caller | None:
-    """The caller of a data call, or ``None`` without a valid bearer token; 401 when
+def authenticate(org: Organization, request: Request) -> Ctx | None:
+    """The context of a data call, or ``None`` without a valid bearer token; 401 when
     the ``Client_Id`` header is required and absent, or names another client."""
     token = bearer_token(request)
     found = org.access_tokens.get(token) if token else None
@@ -97,7 +96,7 @@ def authenticate(org: Organization, request: Request) -> Caller | None:
         raise header_mismatch("The Client_Id header is required.")
     if client_header is not None and client_header.strip() != found.client_id:
         raise header_mismatch("The Client_Id header does not match the access token.")
-    return Caller(org, found.client_id, found.scopes)
+    return Ctx(org, found.client_id, found.scopes)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -218,10 +217,10 @@ def _issue(org: Organization, client_id: str, scopes: frozenset[str]) -> Respons
             "access_token": access,
             "access_token_type": "Bearer",
             "access_token_expires_in": switches.access_token_seconds,
-            "access_token_expires_utc": fmt_time(access_expires),
+            "access_token_expires_utc": utc_ms(access_expires),
             "refresh_token": refresh,
             "refresh_token_expires_in": switches.refresh_token_days * 86400,
-            "refresh_token_expires_utc": fmt_time(refresh_expires),
+            "refresh_token_expires_utc": utc_ms(refresh_expires),
             "scope": " ".join(sorted(scopes)),
         },
     )
@@ -268,10 +267,10 @@ def heartbeat(org: Organization, request: Request) -> Response:
 def heartbeat_authorized(org: Organization, request: Request) -> Response:
     """204 with a valid bearer token, else 401 (no rate limit, no scope)."""
     try:
-        caller = authenticate(org, request)
+        ctx = authenticate(org, request)
     except SeveraError as exc:
         return org.answer(exc)
-    if caller is None:
+    if ctx is None:
         return org.answer(denied("Authorization has been denied."))
     return Response.empty(204)
 

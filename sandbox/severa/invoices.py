@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core import Request, Response
+from sandbox.core import Request, Response, as_decimal, dig, round_money
+from sandbox.core.args import date_arg, strs_arg
 from sandbox.severa.errors import fail, invalid, invalid_arg, read_only
-from sandbox.severa.handlers import ApiRoute, Caller, Writes, changed_list, crud, patched
-from sandbox.severa.paging import Filters, offset_page, strs_arg, time_arg, token_page
+from sandbox.severa.handlers import ApiRoute, Ctx, Writes, changed_list, crud, patched
+from sandbox.severa.paging import Filters, offset_page, token_page
 from sandbox.severa.specs import INVOICE_PATCH, INVOICE_ROW_PATCH, INVOICE_STATUS_IN, ROW_TYPES
 from sandbox.severa.store import Store
-from sandbox.severa.wire import dig, free_text, invoice_ref, money, pick
+from sandbox.severa.wire import free_text, invoice_ref, money_output, pick
 
 if TYPE_CHECKING:
     from sandbox.severa.tenant import Organization
@@ -47,12 +49,12 @@ _DATE_FILTERS = (
 )
 
 
-# == invoices ===========================================================================
+# == invoices ==========================================================================
 
 
-def list_invoices(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    filters = Filters().changed_since(request, org, "invoices")
+def list_invoices(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    filters = Filters().changed_since(request)
     filters.one_of(request, "invoiceStatusGuids", "status.guid")
     filters.one_of(request, "customerGuids", "customer.guid")
     projects = strs_arg(request, "projectGuids")
@@ -62,7 +64,7 @@ def list_invoices(request: Request, caller: Caller) -> Response:
         )
     filters.numbers(request).one_of(request, "referenceNumbers", "referenceNumber")
     for arg, name, after in _DATE_FILTERS:
-        moment = time_arg(request, arg)
+        moment = date_arg(request, arg)
         if moment is not None:
             filters.add(_day_test(name, moment.date().isoformat(), after))
     for arg in ("minimumTotalExcludingTax", "maximumTotalExcludingTax"):
@@ -114,15 +116,15 @@ def set_invoice_status(org: Organization, invoice: Record, status: Record) -> Re
     return invoice
 
 
-def patch_invoice(request: Request, caller: Caller) -> Response:
+def patch_invoice(request: Request, ctx: Ctx) -> Response:
     """JSON Patch of the unpublished ``InvoiceInputModel`` (severa-notes §6.14);
     an invoice in a read-only status accepts only a status or payment change."""
-    org = caller.organization
+    org = ctx.organization
     store = org.store
     spec = dict(INVOICE_PATCH)
     if not org.switches.invoice_number_patchable:
         del spec["number"]
-    current, clean = patched(request, caller, "invoices", "Invoice", spec)
+    current, clean = patched(request, ctx, "invoices", "Invoice", spec)
     status_now = store["invoiceStatuses"].get(dig(current, "status.guid")) or {}
     if status_now.get("isReadOnly") and set(clean) - {"status", "paymentDate"}:
         raise read_only(status_now.get("name"))
@@ -142,7 +144,7 @@ def patch_invoice(request: Request, caller: Caller) -> Response:
         record = set_invoice_status(org, record, new_status)
     if clean.get("number") is not None:
         store.bump_setting("nextInvoiceNumber", int(clean["number"]))
-    org.update("invoices", record, caller)
+    org.update("invoices", record, ctx)
     refresh_item_invoice_refs(store, record)
     return Response.json(200, [record])
 
@@ -152,44 +154,43 @@ def refresh_item_invoice_refs(store: Store, invoice: Record) -> None:
     ref = invoice_ref(invoice)
     for row_guid in store["invoiceRows"].by("invoiceGuid", invoice["guid"]):
         for name in SOURCE_ITEMS:
-            col = store[name]
-            for item in col.members("invoiceRowGuid", row_guid):
+            for item in store.members(name, "invoiceRowGuid", row_guid):
                 if item.get("invoice") != ref:
-                    col.put({**item, "invoice": ref})
+                    store[name].put({**item, "invoice": ref})
 
 
-# == invoice rows and their source items ================================================
+# == invoice rows and their source items ===============================================
 
 
-def list_invoice_rows_of(request: Request, caller: Caller) -> Response:
-    org = caller.organization
+def list_invoice_rows_of(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
     invoice = org.store.find("invoices", request.path_params["invoiceGuid"], "Invoice")
     filters = Filters().equals(request, "rowType", "rowType", ROW_TYPES)
     source = org.store["invoiceRows"].by("invoiceGuid", invoice["guid"])
     return token_page(org, request, "invoiceRows", filters, source)
 
 
-def patch_invoice_row(request: Request, caller: Caller) -> Response:
+def patch_invoice_row(request: Request, ctx: Ctx) -> Response:
     """A row of an invoice in a read-only status cannot change; the invoice's totals
     follow the row."""
-    org = caller.organization
+    org = ctx.organization
     store = org.store
     current = store.find("invoiceRows", request.path_params["guid"], "Invoice row")
     invoice = store["invoices"].get(current.get("invoiceGuid"))
     status = store["invoiceStatuses"].get(dig(invoice or {}, "status.guid")) or {}
     if status.get("isReadOnly"):
         raise read_only(status.get("name"))
-    _, clean = patched(request, caller, "invoiceRows", "Invoice row", INVOICE_ROW_PATCH)
+    _, clean = patched(request, ctx, "invoiceRows", "Invoice row", INVOICE_ROW_PATCH)
     record = copy.deepcopy(current)
     for key, value in clean.items():
         if key == "unitPrice":
             amount = value["amount"] if value else None
-            record[key] = money(amount, invoice_currency(store, invoice))
+            record[key] = money_output(amount, invoice_currency(store, invoice))
         else:
             record[key] = value
-    org.update("invoiceRows", record, caller)
+    org.update("invoiceRows", record, ctx)
     if invoice is not None:
-        org.update("invoices", with_totals(store, dict(invoice)), caller)
+        org.update("invoices", with_totals(store, dict(invoice)), ctx)
     return Response.json(200, [record])
 
 
@@ -199,55 +200,56 @@ def invoice_currency(store: Store, invoice: Record | None) -> str:
 
 
 def with_totals(store: Store, invoice: Record) -> Record:
-    """Totals of an invoice from its rows (rounded per row, as invoices are)."""
+    """Totals of an invoice from its rows: each row's amount and VAT rounded to cents
+    (half away from zero), then summed, as invoices are."""
     currency = invoice_currency(store, invoice)
-    by_type: dict[str, float] = {t: 0.0 for t in ROW_TYPES}
-    net = tax = hours = 0.0
-    for row in store["invoiceRows"].members("invoiceGuid", invoice["guid"]):
-        quantity = float(row.get("quantity") or 0)
-        line = round(quantity * float(dig(row, "unitPrice.amount") or 0), 2)
+    by_type: dict[str, Decimal] = {t: Decimal(0) for t in ROW_TYPES}
+    net = tax = hours = Decimal(0)
+    for row in store.members("invoiceRows", "invoiceGuid", invoice["guid"]):
+        quantity = as_decimal(row.get("quantity"))
+        line = round_money(quantity * as_decimal(dig(row, "unitPrice.amount")))
         net += line
-        tax += round(line * float(row.get("vatRate") or 0) / 100, 2)
+        tax += round_money(line * as_decimal(row.get("vatRate")) / 100)
         kind = str(row.get("rowType") or "ProjectFees")
-        by_type[kind] = by_type.get(kind, 0.0) + line
+        by_type[kind] = by_type.get(kind, Decimal(0)) + line
         if kind == "Hours":
             hours += quantity
-    invoice["totalExcludingTax"] = money(round(net, 2), currency)
-    invoice["totalTax"] = money(round(tax, 2), currency)
-    invoice["totalIncludingTax"] = money(round(net + tax, 2), currency)
+    invoice["totalExcludingTax"] = money_output(net, currency)
+    invoice["totalTax"] = money_output(tax, currency)
+    invoice["totalIncludingTax"] = money_output(net + tax, currency)
     for name, kind in _TYPE_TOTALS.items():
-        invoice[name] = money(round(by_type[kind], 2), currency)
-    invoice["workHoursQuantity"] = round(hours, 2)
+        invoice[name] = money_output(by_type[kind], currency)
+    invoice["workHoursQuantity"] = float(round_money(hours))
     return invoice
 
 
-def _row_items(request: Request, caller: Caller, collection: str, filters: Filters) -> Response:
-    org = caller.organization
+def _row_items(request: Request, ctx: Ctx, collection: str, filters: Filters) -> Response:
+    org = ctx.organization
     row = org.store.find("invoiceRows", request.path_params["invoiceRowGuid"], "Invoice row")
     source = org.store[collection].by("invoiceRowGuid", row["guid"])
     return token_page(org, request, collection, filters, source)
 
 
-def row_fees(request: Request, caller: Caller) -> Response:
+def row_fees(request: Request, ctx: Ctx) -> Response:
     filters = Filters().equals(request, "productType", "productType")
-    return _row_items(request, caller, "projectFees", filters)
+    return _row_items(request, ctx, "projectFees", filters)
 
 
-def row_hours(request: Request, caller: Caller) -> Response:
-    return _row_items(request, caller, "workHours", Filters())
+def row_hours(request: Request, ctx: Ctx) -> Response:
+    return _row_items(request, ctx, "workHours", Filters())
 
 
-def row_travels(request: Request, caller: Caller) -> Response:
+def row_travels(request: Request, ctx: Ctx) -> Response:
     filters = Filters().equals(request, "expenseClass", "travelExpense.expenseClass")
-    return _row_items(request, caller, "projectTravelExpenses", filters)
+    return _row_items(request, ctx, "projectTravelExpenses", filters)
 
 
-# == invoice statuses ===================================================================
+# == invoice statuses ==================================================================
 
 
-def list_invoice_statuses(request: Request, caller: Caller) -> Response:
+def list_invoice_statuses(request: Request, ctx: Ctx) -> Response:
     filters = Filters().settings(request, "name")
-    return offset_page(caller.organization, request, "invoiceStatuses", filters)
+    return offset_page(ctx.organization, request, "invoiceStatuses", filters)
 
 
 def _new_status(org: Organization) -> Record:

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core import Request, Response
+from sandbox.core import Request, Response, as_decimal, dig, round_money
 from sandbox.severa.errors import fail, invalid
-from sandbox.severa.handlers import ApiRoute, Caller, posted
+from sandbox.severa.handlers import ApiRoute, Ctx, posted
 from sandbox.severa.invoices import default_status, find_status, set_invoice_status, with_totals
 from sandbox.severa.projects import add_source_item
 from sandbox.severa.specs import CREATE_INVOICE_IN
 from sandbox.severa.store import Store
-from sandbox.severa.wire import customer_ref, dig, free_text, invoice_ref, money, pick
+from sandbox.severa.wire import customer_ref, free_text, invoice_ref, money_output, pick
 
 if TYPE_CHECKING:
     from sandbox.severa.tenant import Organization
@@ -36,16 +37,16 @@ _GROUPED_ITEMS = (
 )
 
 
-# == POST /v1/invoices ==================================================================
+# == POST /v1/invoices =================================================================
 
 
-def post_invoice(request: Request, caller: Caller) -> Response:
+def post_invoice(request: Request, ctx: Ctx) -> Response:
     """Invoices are created *from projects*: their uninvoiced billable fees, hours and
     travel expenses become rows. Answers 201 with an array of invoices (one per
     project, or one for all with ``groupProjects``)."""
-    org = caller.organization
+    org = ctx.organization
     store = org.store
-    clean = posted(request, caller, CREATE_INVOICE_IN)
+    clean = posted(request, ctx, CREATE_INVOICE_IN)
     projects = _projects(store, clean["projects"])
     status = default_status(store, clean.get("invoiceStatusGuid"))
     billing = clean.get("billingCustomerGuid")
@@ -66,7 +67,7 @@ def post_invoice(request: Request, caller: Caller) -> Response:
                 rows=rows,
                 header={"date": clean.get("date")} if clean.get("date") else {},
                 billing_customer_guid=billing,
-                caller=caller,
+                ctx=ctx,
             )
             created.append(invoice)
     if not created:
@@ -114,7 +115,7 @@ def _fee_rows(store: Store, project: Record) -> list[Record]:
             "code": [c for c in [dig(fee, "product.code")] if c],
             "items": [("projectFees", fee["guid"])],
         }
-        for fee in store["projectFees"].members("project.guid", project["guid"])
+        for fee in store.members("projectFees", "project.guid", project["guid"])
         if _to_invoice(fee)
     ]
 
@@ -124,23 +125,23 @@ def _grouped_rows(
 ) -> list[Record]:
     """One row per work type (hours) or travel-expense type, at the average price."""
     grouped: dict[str, list[Record]] = {}
-    for item in store[collection].members("project.guid", project["guid"]):
+    for item in store.members(collection, "project.guid", project["guid"]):
         if _to_invoice(item):
             grouped.setdefault(str(dig(item, f"{key}.guid")), []).append(item)
     rows: list[Record] = []
     for members in grouped.values():
         first = members[0]
-        quantity = sum(float(m.get("quantity") or 0) for m in members)
-        amount = sum(
-            float(m.get("quantity") or 0) * float(dig(m, "unitPrice.amount") or 0) for m in members
-        )
+        quantities = [as_decimal(m.get("quantity")) for m in members]
+        prices = [as_decimal(dig(m, "unitPrice.amount")) for m in members]
+        quantity = sum(quantities, Decimal(0))
+        amount = sum((q * p for q, p in zip(quantities, prices, strict=True)), Decimal(0))
         code = dig(first, f"{key}.code")
         rows.append({
             "rowType": row_type,
             "description": dig(first, f"{key}.name"),
-            "quantity": round(quantity, 2),
+            "quantity": float(round_money(quantity)),
             "measurementUnit": "h" if row_type == "Hours" else first.get("measurementUnit"),
-            "unitPrice": round(amount / quantity, 2) if quantity else 0,
+            "unitPrice": float(round_money(amount / quantity)) if quantity else 0,
             "vatRate": first.get("vatRate", 25),
             "code": [code] if code else [],
             "items": [(collection, m["guid"]) for m in members],
@@ -148,7 +149,7 @@ def _grouped_rows(
     return rows
 
 
-# == one invoice ========================================================================
+# == one invoice =======================================================================
 
 
 def create_invoice(
@@ -160,7 +161,7 @@ def create_invoice(
     rows: list[Record],
     header: Mapping[str, Any],
     billing_customer_guid: str | None = None,
-    caller: Caller | None = None,
+    ctx: Ctx | None = None,
     guid: str | None = None,
 ) -> Record:
     """Create an invoice with ``rows`` and link their source items to it.
@@ -174,11 +175,11 @@ def create_invoice(
     billing = store["customers"].get(billing_customer_guid) or customer
     invoice = _header(org, customer, billing, project_guids, header, guid)
     invoice = set_invoice_status(org, invoice, status)
-    org.created(invoice, caller)
+    org.created(invoice, ctx)
     if header.get("createdDateTime"):
         invoice["createdDateTime"] = header["createdDateTime"]
     store["invoices"].put(invoice)
-    _add_rows(org, invoice, rows, caller)
+    _add_rows(org, invoice, rows, ctx)
     return store["invoices"].put(with_totals(store, dict(invoice)))
 
 
@@ -291,16 +292,14 @@ def _currency(org: Organization, customer: Record) -> Record:
 
 def billing_address(store: Store, customer_guid: str) -> Record | None:
     """The customer's first billing address, else its first address."""
-    addresses = store["addresses"].members("customer.guid", customer_guid)
+    addresses = store.members("addresses", "customer.guid", customer_guid)
     for address in addresses:
         if address.get("isBillingAddress"):
             return address
     return addresses[0] if addresses else None
 
 
-def _add_rows(
-    org: Organization, invoice: Record, rows: list[Record], caller: Caller | None
-) -> None:
+def _add_rows(org: Organization, invoice: Record, rows: list[Record], ctx: Ctx | None) -> None:
     """Store the rows in order and link each row's source items to it."""
     ref = invoice_ref(invoice)
     for position, spec in enumerate(rows, start=1):
@@ -317,13 +316,13 @@ def _add_rows(
             "description": spec.get("description"),
             "quantity": spec.get("quantity", 1),
             "measurementUnit": spec.get("measurementUnit"),
-            "unitPrice": money(spec.get("unitPrice", 0), invoice["currency"]["code"]),
+            "unitPrice": money_output(spec.get("unitPrice", 0), invoice["currency"]["code"]),
             "vatRate": spec.get("vatRate"),
             "sortOrder": position,
             "flatRateGuid": None,
             "hasInvoiceComment": False,
         }
-        org.insert("invoiceRows", row, caller)
+        org.insert("invoiceRows", row, ctx)
         for collection, item_guid in spec.get("items") or []:
             col = org.store[collection]
             linked = {**col.records[item_guid], "invoice": ref, "invoiceRowGuid": row_guid}
@@ -332,7 +331,7 @@ def _add_rows(
             col.put(linked)
 
 
-# == the back office's invoices =========================================================
+# == the back office's invoices ========================================================
 
 
 def build_invoice(org: Organization, payload: Record) -> Record:

@@ -18,75 +18,33 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import UTC, datetime
+from itertools import islice
+from typing import TYPE_CHECKING, Any
 
-from sandbox.core import Request, Response
+from sandbox.core import Request, Response, dig, parse_time
+from sandbox.core.args import bool_arg, date_arg, int_arg, ints_arg, strs_arg
 from sandbox.severa.errors import invalid, invalid_arg
-from sandbox.severa.wire import dig, parse_time
 
 if TYPE_CHECKING:
     from sandbox.severa.tenant import Organization
 
 Record = dict[str, Any]
-T = TypeVar("T")
 
 _DIRECTIONS = ("asc", "desc", "ascnullsfirst", "ascnullslast", "descnullsfirst", "descnullslast")
 
 
-# -- query parameters ---------------------------------------------------------------
-
-
-def _parsed(request: Request, name: str, parse: Callable[[str], T]) -> T | None:
-    """A query parameter parsed (``None`` when absent or empty); 400 when it does not
-    parse, located at the parameter."""
-    raw = request.arg(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return parse(raw)
-    except ValueError:
-        raise invalid_arg(name, raw) from None
-
-
-def _boolean(raw: str) -> bool:
-    if raw.lower() not in ("true", "false"):
-        raise ValueError(raw)
-    return raw.lower() == "true"
-
-
-def bool_arg(request: Request, name: str) -> bool | None:
-    return _parsed(request, name, _boolean)
-
-
-def int_arg(request: Request, name: str) -> int | None:
-    return _parsed(request, name, int)
-
-
-def time_arg(request: Request, name: str) -> datetime | None:
-    return _parsed(request, name, parse_time)
-
-
-def ints_arg(request: Request, name: str) -> set[int]:
-    """A repeated or comma-separated list of integers (``numbers=1,2&numbers=3``)."""
-    out: set[int] = set()
-    for raw in request.args(name):
-        for part in raw.split(","):
-            if part.strip():
-                try:
-                    out.add(int(part))
-                except ValueError:
-                    raise invalid_arg(name, part) from None
-    return out
-
-
-def strs_arg(request: Request, name: str) -> set[str]:
-    """A repeated or comma-separated list of strings, lower-cased (Severa compares
-    names and guids case-insensitively)."""
-    return {v.strip().lower() for raw in request.args(name) for v in raw.split(",") if v.strip()}
-
-
 # -- filters ---------------------------------------------------------------------------
+
+
+def changed_at(record: Record) -> datetime:
+    """When a record last changed: ``lastUpdatedDateTime``, else ``createdDateTime``
+    (what ``changedSince`` compares; a record without either counts as changed now)."""
+    stamp = record.get("lastUpdatedDateTime") or record.get("createdDateTime")
+    try:
+        return parse_time(str(stamp)) if stamp else datetime.now(UTC)
+    except ValueError:
+        return datetime.now(UTC)
 
 
 @dataclass
@@ -102,12 +60,11 @@ class Filters:
     def __call__(self, record: Record) -> bool:
         return all(test(record) for test in self.tests)
 
-    def changed_since(self, request: Request, org: Organization, collection: str) -> Filters:
+    def changed_since(self, request: Request) -> Filters:
         """``changedSince``: the record's last change at or after the given time."""
-        since = time_arg(request, "changedSince")
+        since = date_arg(request, "changedSince")
         if since is not None:
-            changed = org.store[collection].changed
-            self.add(lambda r: changed.get(r["guid"], since) >= since)
+            self.add(lambda r: changed_at(r) >= since)
         return self
 
     def flag(
@@ -254,7 +211,7 @@ def token_page(
             more = True
             break
         page.append(org.view(collection, record))
-        last_seq = col.seq[guid]
+        last_seq = col.seq(guid)
     headers: list[tuple[str, str]] = []
     if more or (switches.next_page_token_on_last_page and page):
         next_token = org.page_tokens.encode(last_seq, signature, org.clock())
@@ -278,14 +235,14 @@ def offset_page(
     first = int_arg(request, "firstRow") or 0
     if first < 0:
         raise invalid("firstRow must not be negative.", "firstRow", "UriParameter")
-    col = org.store[collection]
-    guids = col.order if source is None else source
+    records = org.store[collection].records
+    listed = records.values() if source is None else [records[g] for g in source]
     sortings = _sortings(request)
     count_total = bool_arg(request, "calculateRowCount") is True
     end = first + rows if rows is not None else None
     if not filters.tests and not sortings and not count_total:
-        return Response.json(200, [org.view(collection, col.records[g]) for g in guids[first:end]])
-    matched = [col.records[g] for g in guids if filters(col.records[g])]
+        return Response.json(200, [org.view(collection, r) for r in islice(listed, first, end)])
+    matched = [r for r in listed if filters(r)]
     for key, descending, nulls_first in reversed(sortings):
         matched.sort(key=_value_key(key), reverse=descending)
         if nulls_first is not None:

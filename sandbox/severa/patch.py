@@ -3,7 +3,7 @@
 Severa's ``PATCH`` routes take a JSON Patch array whose ``value`` the document types as
 a string; clients send ``replace`` where the document's enum says ``Replace``. Turning
 the operations into a partial body for the resource's field spec lets one validator
-(:func:`sandbox.severa.fields.validate`) check POST and PATCH alike.
+(:func:`sandbox.severa.validation.validate`) check POST and PATCH alike.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from sandbox.core import Request
 from sandbox.severa.errors import invalid, json_body
-from sandbox.severa.fields import Spec
+from sandbox.severa.validation import Spec
 
 Record = dict[str, Any]
 

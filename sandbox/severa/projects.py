@@ -14,19 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core import Request, Response
+from sandbox.core import Request, Response, dig
 from sandbox.severa.errors import fail, invalid
-from sandbox.severa.handlers import ApiRoute, Caller, changed_list, crud, patched, posted
+from sandbox.severa.handlers import ApiRoute, Ctx, changed_list, crud, patched, posted
 from sandbox.severa.paging import Filters, token_page
 from sandbox.severa.specs import FEE_IN, PROJECT_IN
 from sandbox.severa.wire import (
     currency_ref,
     customer_ref,
-    dig,
     drop_null_refs,
     invoice_ref,
-    money,
     money_of,
+    money_output,
     named,
     pick,
     user_ref,
@@ -98,12 +97,12 @@ def _set_named(org: Organization, record: Record, key: str, value: Any) -> None:
     record[key] = named(value) if isinstance(value, dict) else value
 
 
-# == projects ===========================================================================
+# == projects ==========================================================================
 
 
-def list_projects(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    filters = Filters().changed_since(request, org, "projects")
+def list_projects(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    filters = Filters().changed_since(request)
     for arg, path in _PROJECT_FILTERS:
         filters.one_of(request, arg, path)
     filters.numbers(request).flag(request, "isClosed", "isClosed")
@@ -173,10 +172,10 @@ def apply_project(org: Organization, record: Record, clean: Record) -> Record:
     return drop_null_refs(record, _PROJECT_REFS)
 
 
-def post_project(request: Request, caller: Caller) -> Response:
+def post_project(request: Request, ctx: Ctx) -> Response:
     """A new project gets the next free number and a root phase of its own name."""
-    org = caller.organization
-    clean = posted(request, caller, PROJECT_IN)
+    org = ctx.organization
+    clean = posted(request, ctx, PROJECT_IN)
     org.store.unique_number("projects", clean.get("number"), None, "Project")
     guid = org.new_guid()
     record = {"guid": guid, **copy.deepcopy(_NEW_PROJECT)}
@@ -187,22 +186,22 @@ def post_project(request: Request, caller: Caller) -> Response:
         record["number"] = org.store.next_number("projects", "nextProjectNumber")
     org.store.bump_setting("nextProjectNumber", int(record["number"]))
     phase = {"guid": org.new_guid(), "name": record["name"], "project": named(record)}
-    org.insert("phases", phase, caller)
+    org.insert("phases", phase, ctx)
     record["rootPhase"] = named(phase)
-    org.insert("projects", record, caller)
+    org.insert("projects", record, ctx)
     return Response.json(201, record)
 
 
-def patch_project(request: Request, caller: Caller) -> Response:
-    org = caller.organization
-    current, clean = patched(request, caller, "projects", "Project", PROJECT_IN)
+def patch_project(request: Request, ctx: Ctx) -> Response:
+    org = ctx.organization
+    current, clean = patched(request, ctx, "projects", "Project", PROJECT_IN)
     org.store.unique_number("projects", clean.get("number"), current["guid"], "Project")
     record = apply_project(org, copy.deepcopy(current), clean)
-    org.update("projects", record, caller)
+    org.update("projects", record, ctx)
     return Response.json(200, [record])
 
 
-# == project fees =======================================================================
+# == project fees ======================================================================
 
 
 def _set_fee_project(org: Organization, record: Record, value: Any, root_phase: bool) -> None:
@@ -266,35 +265,35 @@ def _apply_fee(org: Organization, record: Record, clean: Record, *, creating: bo
     return drop_null_refs(record, _FEE_REFS)
 
 
-def post_fee(request: Request, caller: Caller) -> Response:
+def post_fee(request: Request, ctx: Ctx) -> Response:
     """``POST /v1/projectfees`` answers 201 with an *array* (the document says so)."""
-    org = caller.organization
-    clean = posted(request, caller, FEE_IN)
+    org = ctx.organization
+    clean = posted(request, ctx, FEE_IN)
     record = _apply_fee(org, {"guid": org.new_guid(), **_NEW_FEE}, clean, creating=True)
     if record.get("eventDate") is None:
         record["eventDate"] = org.now().date().isoformat()
-    org.insert("projectFees", record, caller)
+    org.insert("projectFees", record, ctx)
     return Response.json(201, [record])
 
 
-def patch_fee(request: Request, caller: Caller) -> Response:
+def patch_fee(request: Request, ctx: Ctx) -> Response:
     """The path may list several guids, comma-separated; all get the same patch."""
-    org = caller.organization
+    org = ctx.organization
     guids = [g.strip() for g in request.path_params["guid"].split(",") if g.strip()]
     currents = [org.store.find("projectFees", g, "Project fee") for g in guids]
     updated: list[Record] = []
     for current in currents:
         if current.get("invoice"):
             raise fail(400, "InvalidOperation", "An invoiced project fee cannot be changed.")
-        _, clean = patched(request, caller, "projectFees", "Project fee", FEE_IN, current["guid"])
+        _, clean = patched(request, ctx, "projectFees", "Project fee", FEE_IN, current["guid"])
         updated.append(_apply_fee(org, copy.deepcopy(current), clean, creating=False))
     for record in updated:
-        org.update("projectFees", record, caller)
+        org.update("projectFees", record, ctx)
     return Response.json(200, updated)
 
 
-def delete_fee(request: Request, caller: Caller) -> Response:
-    store = caller.organization.store
+def delete_fee(request: Request, ctx: Ctx) -> Response:
+    store = ctx.organization.store
     current = store.find("projectFees", request.path_params["guid"], "Project fee")
     if current.get("invoice"):
         raise fail(400, "InvalidOperation", "An invoiced project fee cannot be deleted.")
@@ -302,7 +301,7 @@ def delete_fee(request: Request, caller: Caller) -> Response:
     return Response.empty(204)
 
 
-# == source items made by a person (back office, demo) ==================================
+# == source items made by a person (back office, demo) =================================
 
 
 @dataclass(frozen=True)
@@ -344,8 +343,8 @@ def add_source_item(
         "eventDate": item.get("eventDate") or org.now().date().isoformat(),
         "quantity": item.get("quantity", 1),
         "description": item.get("description"),
-        "unitPrice": money(item.get("unitPrice", 0), currency),
-        "unitCost": money(item.get("unitCost", 0), currency),
+        "unitPrice": money_output(item.get("unitPrice", 0), currency),
+        "unitCost": money_output(item.get("unitCost", 0), currency),
         "isBillable": True,
         "invoiceRowGuid": None,
     }

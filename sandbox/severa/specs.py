@@ -1,231 +1,152 @@
 """The writable fields of Severa's input models, as the sandbox validates them.
 
-Each ``*_IN`` dict is one input model of the OpenAPI document (``CustomerInputModel``,
-``ProjectFeeInputModel``, …): field name → :class:`~sandbox.severa.fields.F`. The
-invoice models are the exception: Severa publishes no ``InvoiceInputModel``, so
-``INVOICE_PATCH`` follows the notes' proposal (severa-notes §6.14).
+The fields, types, required flags, lengths and enums come from the OpenAPI document,
+generated into :mod:`sandbox.severa.models` (``python -m sandbox.severa.specgen``). This
+module adds what the document does not show, field by field:
+
+* which ``{guid}`` references name a record of which collection (the document's
+  ``x-relation`` names output models, once wrongly: a fee's ``invoice`` says
+  ``PhaseOutputModel``) — such a field must name an existing record of the caller's
+  organization (kind ``ref``);
+* that a ``MoneyInputModelWithNullableAmount`` is an amount in a currency in use
+  (kind ``money``);
+* fields the document lists but Severa does not take from a body (an address's customer
+  comes from the path, its contacts are derived);
+* the models the document does not publish: currencies' patch, and the invoice and
+  invoice-row patches proposed by the notes (severa-notes §6.14).
+
+Read-only fields are left out: ASP.NET ignores them on input, and so does the sandbox.
 """
 
 from __future__ import annotations
 
-from sandbox.severa.fields import F
+from collections.abc import Mapping
+from dataclasses import replace
 
-PRODUCT_TYPES = ("FixedFees", "Materials", "Subcontracting")
-EXPENSE_CLASSES = ("Mileage", "DailyAllowance", "OtherTravelExpense")
+from sandbox.core.specs import FieldSpec, Schema, named
+from sandbox.severa.models import SCHEMAS
+
+MONEY_MODEL = "MoneyInputModelWithNullableAmount"
+
+
+def _ref(collection: str, what: str) -> tuple[str, str]:
+    return collection, what
+
+
+CUSTOMER = _ref("customers", "Customer")
+CONTACT = _ref("contactPersons", "Contact")
+CURRENCY = _ref("currencies", "Currency")
+USER = _ref("users", "User")
+PHASE = _ref("phases", "Phase")
+
+
+def input_model(
+    model: str,
+    refs: Mapping[str, tuple[str, str]] | None = None,
+    *,
+    without: tuple[str, ...] = (),
+) -> Schema:
+    """The writable fields of a generated ``model``: ``refs`` (field → collection,
+    what to call its record) become references, money models become ``money``."""
+    fields: dict[str, FieldSpec] = {}
+    for name, spec in SCHEMAS[model].items():
+        if spec.readonly or name in without:
+            continue
+        if refs and name in refs:
+            collection, what = refs[name]
+            spec = replace(spec, kind="ref", schema=None, ref=collection, ref_what=what)
+        elif spec.schema == MONEY_MODEL:
+            spec = replace(spec, kind="money", schema=None)
+        fields[name] = replace(spec, name=name)
+    return fields
+
+
+CUSTOMER_IN = input_model(
+    "CustomerModel",
+    {
+        "currency": CURRENCY,
+        "invoicingVat": _ref("vatRates", "VAT rate"),
+        "headquarterAddress": _ref("addresses", "Address"),
+        "owner": USER,
+    },
+)
+ADDRESS_IN = input_model(
+    "AddressModel", {"country": _ref("countries", "Country")}, without=("contacts", "customer")
+)
+CONTACT_IN = input_model("ContactModel", {"customer": CUSTOMER})
+COMMUNICATION_IN = input_model(
+    "ContactCommunicationModel",
+    {"contact": CONTACT, "communicationType": _ref("communicationTypes", "Communication type")},
+)
+PRODUCT_IN = input_model("ProductInputModel")
+WORK_TYPE_IN = input_model("WorkTypeInputModel")
+TRAVEL_TYPE_IN = input_model("TravelExpenseTypeInputModel")
+VAT_RATE_IN = input_model("VatRateInputModel")
+INVOICE_STATUS_IN = input_model("InvoiceStatusModel")
+PROJECT_IN = input_model(
+    "ProjectInputModelBase",
+    {
+        "customer": CUSTOMER,
+        "projectOwner": USER,
+        "billingContact": CONTACT,
+        "customerContact": CONTACT,
+        "currency": CURRENCY,
+        "salesPerson": USER,
+    },
+)
+FEE_IN = input_model(
+    "ProjectFeeInputModel",
+    {
+        "project": _ref("projects", "Project"),
+        "phase": PHASE,
+        "billingDependencyPhase": PHASE,
+        "product": _ref("products", "Product"),
+        "invoice": _ref("invoices", "Invoice"),
+        "user": USER,
+    },
+)
+CREATE_INVOICE_IN = input_model("CreateInvoiceModel")
+
+#: The enums of the input models (row types of invoice rows are not in one).
+PRODUCT_TYPES: tuple[str, ...] = tuple(PRODUCT_IN["type"].enum or ())
 ROW_TYPES = ("FlatRate", "Hours", "ProjectFees", "TravelExpenses")
 
-CUSTOMER_IN: dict[str, F] = {
-    "name": F("str", required=True, min_len=1),
-    "number": F("int"),
-    "vatNumber": F("str"),
-    "kvkNumber": F("str", max_len=25),
-    "isActive": F("bool"),
-    "email": F("str"),
-    "website": F("str"),
-    "notes": F("str"),
-    "paymentTerm": F("int"),
-    "overdueInterest": F("num"),
-    "currency": F("ref", ref="currencies", ref_what="Currency"),
-    "invoicingVat": F("ref", ref="vatRates", ref_what="VAT rate"),
-    "language": F("obj"),
-    "eInvoiceAddress": F("str"),
-    "eInvoiceOperator": F("str"),
-    "headquarterAddress": F("ref", ref="addresses", ref_what="Address"),
-    "owner": F("ref", ref="users", ref_what="User"),
-    "industry": F("obj"),
-    "invoiceTemplate": F("obj"),
-    "pricelist": F("obj"),
-    "timezone": F("obj"),
-    "annualRevenue": F("int"),
-    "numberOfEmployees": F("int"),
-}
-ADDRESS_IN: dict[str, F] = {
-    "addressline": F("str"),
-    "postalCode": F("str"),
-    "city": F("str"),
-    "country": F("ref", ref="countries", ref_what="Country"),
-    "countryRegion": F("obj"),
-    "phone": F("str"),
-    "fax": F("str"),
-    "isBillingAddress": F("bool"),
-    "isPostalAddress": F("bool"),
-    "isVisitAddress": F("bool"),
-}
-CONTACT_IN: dict[str, F] = {
-    "firstName": F("str", required=True, min_len=1),
-    "lastName": F("str", required=True, min_len=1),
-    "customer": F("ref", required=True, ref="customers", ref_what="Customer"),
-    "jobTitle": F("str"),
-    "description": F("str"),
-    "dateOfBirth": F("date"),
-    "addressGuid": F("str"),
-    "isActive": F("bool"),
-    "isEmailAllowed": F("bool"),
-    "role": F("obj"),
-    "language": F("obj"),
-    "timeZone": F("obj"),
-    "salutation": F("enum", enum=("Mr.", "Mrs.", "Ms.")),
-    "satisfactionLevel": F("enum", enum=("Unsatisfied", "Neutral", "Satisfied", "Unknown")),
-}
-COMMUNICATION_IN: dict[str, F] = {
-    "value": F("str", required=True, min_len=1),
-    "contact": F("ref", required=True, ref="contactPersons", ref_what="Contact"),
-    "communicationType": F(
-        "ref", required=True, ref="communicationTypes", ref_what="Communication type"
-    ),
-    "isForbiddenToUse": F("bool"),
-}
-PRODUCT_IN: dict[str, F] = {
-    "name": F("str", required=True, min_len=1),
-    "code": F("str"),
-    "isActive": F("bool"),
-    "type": F("enum", enum=PRODUCT_TYPES),
-    "measurementUnit": F("str"),
-    "unitPrice": F("money"),
-    "unitCost": F("money"),
-    "vatRate": F("num"),
-    "productCategory": F("obj"),
-    "salesAccount": F("obj"),
-    "proposalDescription": F("str"),
-}
-WORK_TYPE_IN: dict[str, F] = {
-    "name": F("str", required=True, min_len=1),
-    "code": F("str"),
-    "hourCost": F("money"),
-    "isActive": F("bool"),
-    "isDefault": F("bool"),
-    "isProductive": F("bool"),
-    "salesAccount": F("obj"),
-}
-TRAVEL_TYPE_IN: dict[str, F] = {
-    "name": F("str", required=True, min_len=1),
-    "expenseClass": F("enum", required=True, enum=EXPENSE_CLASSES),
-    "unitCost": F("money", required=True),
-    "code": F("str"),
-    "costAccount": F("obj"),
-    "includeTime": F("bool"),
-    "isActive": F("bool"),
-    "measurementUnit": F("str"),
-    "productCategory": F("obj"),
-    "purchaseVatRate": F("num"),
-    "salesAccount": F("obj"),
-    "vatRate": F("num"),
-}
-VAT_RATE_IN: dict[str, F] = {
-    "percentage": F("num", required=True),
-    "code": F("str", max_len=10),
-    "countryGuid": F("str"),
-    "isActive": F("bool"),
-    "isDefault": F("bool"),
-}
-CURRENCY_IN: dict[str, F] = {
-    "code": F("str"),
-    "name": F("str"),
-    "symbol": F("str"),
-    "rate": F("num"),
-    "isActive": F("bool"),
-}
-INVOICE_STATUS_IN: dict[str, F] = {
-    "name": F("str", required=True, min_len=1),
-    "isActive": F("bool"),
-    "isDefault": F("bool"),
-    "isDefaultForCreditNote": F("bool"),
-    "isSent": F("bool"),
-    "isPaid": F("bool"),
-    "isWaitingPayment": F("bool"),
-    "isReadOnly": F("bool"),
-    "hasInvoiceNumber": F("bool"),
-    "sortOrder": F("int"),
-}
-PROJECT_IN: dict[str, F] = {
-    "name": F("str", required=True, min_len=1),
-    "customer": F("ref", required=True, ref="customers", ref_what="Customer"),
-    "projectOwner": F("ref", required=True, ref="users", ref_what="User"),
-    "number": F("int"),
-    "billingContact": F("ref", ref="contactPersons", ref_what="Contact"),
-    "businessUnit": F("obj"),
-    "completionEstimatePercentage": F("int"),
-    "costCenter": F("obj"),
-    "currency": F("ref", ref="currencies", ref_what="Currency"),
-    "customerContact": F("ref", ref="contactPersons", ref_what="Contact"),
-    "deadline": F("date"),
-    "description": F("str"),
-    "expectedOrderDate": F("date"),
-    "expectedValue": F("money"),
-    "internalName": F("str"),
-    "invoiceNotes": F("str"),
-    "invoiceTemplate": F("obj"),
-    "isClosed": F("bool"),
-    "isInternal": F("bool"),
-    "isJoiningAllowed": F("bool"),
-    "leadSource": F("obj"),
-    "orderNumber": F("str"),
-    "ourReference": F("str"),
-    "paymentTerm": F("int"),
-    "probability": F("int"),
-    "projectStatus": F("obj"),
-    "salesPerson": F("ref", ref="users", ref_what="User"),
-    "salesStatus": F("obj"),
-    "startDate": F("date"),
-    "useOvertimeMultipliers": F("bool"),
-    "useProductsFromSetting": F("bool"),
-    "useWorktypesFromSetting": F("bool"),
-    "yourReference": F("str"),
-}
-FEE_IN: dict[str, F] = {
-    "project": F("ref", required=True, ref="projects", ref_what="Project"),
-    "phase": F("ref", ref="phases", ref_what="Phase"),
-    "product": F("ref", ref="products", ref_what="Product"),
-    "productType": F("enum", enum=PRODUCT_TYPES),
-    "name": F("str"),
-    "description": F("str"),
-    "eventDate": F("date"),
-    "quantity": F("num"),
-    "measurementUnit": F("str"),
-    "unitPrice": F("money"),
-    "unitCost": F("money"),
-    "vatRate": F("num"),
-    "isBillable": F("bool"),
-    "billingSchedule": F("enum", enum=("Immediately", "OnDate", "WhenPhaseCompleted", "Recurring")),
-    "plannedBillingDate": F("date"),
-    "billingDependencyPhase": F("ref", ref="phases", ref_what="Phase"),
-    "invoiceQuantity": F("num"),
-    "invoiceRowDescription": F("str"),
-    "invoiceRowComment": F("str"),
-    "invoice": F("ref", ref="invoices", ref_what="Invoice"),
-    "user": F("ref", ref="users", ref_what="User"),
-    "salesAccount": F("obj"),
-    "costCenter": F("obj"),
-    "hasVolumePricing": F("bool"),
-    "displayPeriodStartDate": F("date"),
-}
-INVOICE_PATCH: dict[str, F] = {
-    "status": F("ref", required=True, ref="invoiceStatuses", ref_what="Invoice status"),
-    "date": F("date", required=True),
-    "dueDate": F("date", required=True),
-    "paymentDate": F("date"),
-    "paymentTerm": F("int"),
-    "ourReference": F("str"),
-    "yourReference": F("str"),
-    "orderNumber": F("str"),
-    "notes": F("str"),
-    "referenceNumber": F("str"),
-    "freeText1": F("text"),
-    "freeText2": F("text"),
-    "number": F("int"),
-}
-INVOICE_ROW_PATCH: dict[str, F] = {
-    "description": F("str"),
-    "quantity": F("num", required=True),
-    "measurementUnit": F("str"),
-    "unitPrice": F("money"),
-    "vatRate": F("num"),
-    "sortOrder": F("int"),
-}
-CREATE_INVOICE_IN: dict[str, F] = {
-    "projects": F("obj", required=True),
-    "billingCustomerGuid": F("str"),
-    "date": F("date"),
-    "invoiceStatusGuid": F("str"),
-    "groupProjects": F("bool"),
-}
+#: Not published: what ``PATCH /v1/currencies/{guid}`` takes.
+CURRENCY_IN = named(
+    {
+        "code": FieldSpec("str"),
+        "name": FieldSpec("str"),
+        "symbol": FieldSpec("str"),
+        "rate": FieldSpec("num"),
+        "isActive": FieldSpec("bool"),
+    }
+)
+#: Not published (severa-notes §6.14): what ``PATCH /v1/invoices/{guid}`` takes.
+INVOICE_PATCH = named(
+    {
+        "status": FieldSpec("ref", required=True, ref="invoiceStatuses", ref_what="Invoice status"),
+        "date": FieldSpec("date", required=True),
+        "dueDate": FieldSpec("date", required=True),
+        "paymentDate": FieldSpec("date"),
+        "paymentTerm": FieldSpec("int"),
+        "ourReference": FieldSpec("str"),
+        "yourReference": FieldSpec("str"),
+        "orderNumber": FieldSpec("str"),
+        "notes": FieldSpec("str"),
+        "referenceNumber": FieldSpec("str"),
+        "freeText1": FieldSpec("text"),
+        "freeText2": FieldSpec("text"),
+        "number": FieldSpec("int"),
+    }
+)
+#: Not published: what ``PATCH /v1/invoicerows/{guid}`` takes.
+INVOICE_ROW_PATCH = named(
+    {
+        "description": FieldSpec("str"),
+        "quantity": FieldSpec("num", required=True),
+        "measurementUnit": FieldSpec("str"),
+        "unitPrice": FieldSpec("money"),
+        "vatRate": FieldSpec("num"),
+        "sortOrder": FieldSpec("int"),
+    }
+)

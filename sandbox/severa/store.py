@@ -1,9 +1,10 @@
 """The records of one Severa organization: collections, indexes, seed and dump.
 
 The store keeps records in Severa's wire format (camelCase, nested ``{guid, name}``
-references), one :class:`Collection` per vendor collection, keyed by guid in insertion
-order. Stored records are never mutated in place (every write replaces the dict), so
-list answers can share them without copying. Each organization of the sandbox has its
+references), one shared :class:`~sandbox.core.Collection` per vendor collection, keyed
+by guid in insertion order, indexed on the references its sub-resource lists follow.
+Stored records are never mutated in place (every write replaces the dict), so list
+answers can share them without copying. Each organization of the sandbox has its
 own :class:`Store`, so no record can cross from one organization to another.
 
 The organization-wide facts several resources need (its currency, country, settings,
@@ -12,14 +13,12 @@ the next free number) are answered here, once, from the stored records.
 
 from __future__ import annotations
 
-import bisect
 import copy
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
+from sandbox.core import Collection, dig
 from sandbox.severa.errors import invalid, not_found
-from sandbox.severa.wire import dig, parse_time
 
 Record = dict[str, Any]
 
@@ -47,115 +46,14 @@ INDEXES: dict[str, tuple[str, ...]] = {
 }
 
 
-class Collection:
-    """One vendor collection: records by guid in insertion order, a change time per
-    record (for ``changedSince``), a sequence number (for keyset page tokens) and the
-    secondary indexes of :data:`INDEXES`."""
-
-    def __init__(self, name: str, indexes: Iterable[str] = ()) -> None:
-        self.name = name
-        self.index_fields = tuple(indexes)
-        self.clear()
-
-    def clear(self) -> None:
-        self.records: dict[str, Record] = {}
-        self.seq: dict[str, int] = {}
-        self.changed: dict[str, datetime] = {}
-        self.order: list[str] = []
-        self.seqs: list[int] = []
-        self.indexes: dict[str, dict[str, list[str]]] = {f: {} for f in self.index_fields}
-        self._next = 1
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def get(self, guid: str | None) -> Record | None:
-        if not guid:
-            return None
-        found = self.records.get(guid)
-        if found is None and guid.lower() != guid:
-            found = self.records.get(guid.lower())
-        return found
-
-    def put(self, record: Record) -> Record:
-        """Insert or replace (never mutate a stored record: pass a new dict)."""
-        guid = str(record["guid"])
-        old = self.records.get(guid)
-        if old is None:
-            self.seq[guid] = self._next
-            self.order.append(guid)
-            self.seqs.append(self._next)
-            self._next += 1
-        for name in self.index_fields:
-            self._reindex(name, guid, old, record)
-        self.records[guid] = record
-        stamp = record.get("lastUpdatedDateTime") or record.get("createdDateTime")
-        try:
-            self.changed[guid] = parse_time(str(stamp)) if stamp else datetime.now(UTC)
-        except ValueError:
-            self.changed[guid] = datetime.now(UTC)
-        return record
-
-    def _reindex(self, name: str, guid: str, old: Record | None, record: Record) -> None:
-        old_key = dig(old, name) if old is not None else None
-        new_key = dig(record, name)
-        if old is not None and old_key == new_key:
-            return
-        index = self.indexes[name]
-        if old_key is not None:
-            members = index.get(str(old_key), [])
-            if guid in members:
-                members.remove(guid)
-        if new_key is not None:
-            members = index.setdefault(str(new_key), [])
-            members.append(guid)
-            if len(members) > 1 and self.seq[members[-2]] > self.seq[guid]:
-                members.sort(key=self.seq.__getitem__)
-
-    def remove(self, guid: str) -> None:
-        old = self.records.pop(guid, None)
-        if old is None:
-            return
-        position = bisect.bisect_left(self.seqs, self.seq[guid])
-        del self.order[position]
-        del self.seqs[position]
-        for name in self.index_fields:
-            key = dig(old, name)
-            if key is not None and guid in self.indexes[name].get(str(key), []):
-                self.indexes[name][str(key)].remove(guid)
-        del self.seq[guid]
-        del self.changed[guid]
-
-    def ordered(self) -> list[Record]:
-        return [self.records[g] for g in self.order]
-
-    def by(self, index: str, key: str | None) -> list[str]:
-        """Guids whose indexed field equals ``key``, in insertion order."""
-        if key is None:
-            return []
-        return list(self.indexes[index].get(key, []))
-
-    def members(self, index: str, key: str | None) -> list[Record]:
-        """The records whose indexed field equals ``key``, in insertion order."""
-        return [self.records[g] for g in self.by(index, key)]
-
-    def after(self, last_seq: int, source: list[str] | None = None) -> Iterator[str]:
-        """Guids with a sequence number above ``last_seq`` (of ``source`` if given)."""
-        if source is None:
-            start = bisect.bisect_right(self.seqs, last_seq)
-            for position in range(start, len(self.order)):
-                yield self.order[position]
-        else:
-            for guid in source:
-                if self.seq.get(guid, 0) > last_seq:
-                    yield guid
-
-
 class Store(dict[str, Collection]):
     """Every collection of one organization, plus the organization-wide facts."""
 
     def __init__(self) -> None:
-        super().__init__((name, Collection(name, INDEXES.get(name, ()))) for name in COLLECTIONS)
+        super().__init__(
+            (name, Collection(name, key="guid", indexes={i: i for i in INDEXES.get(name, ())}))
+            for name in COLLECTIONS
+        )
 
     def col(self, name: str) -> Collection:
         return self[name]
@@ -166,6 +64,11 @@ class Store(dict[str, Collection]):
         if found is None:
             raise not_found(what, guid)
         return found
+
+    def members(self, collection: str, index: str, key: str | None) -> list[Record]:
+        """The records whose indexed field equals ``key``, in insertion order."""
+        records = self[collection].records
+        return [records[g] for g in self[collection].by(index, key)]
 
     def embed(
         self, collection: str, value: Record | None, shape: Callable[[Record], Record]

@@ -8,17 +8,22 @@ a key of ``POST /_sandbox/switches[?organization=ID]`` (for one).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sandbox.core import Switches
 
 
 @dataclass
-class SeveraSwitches:
+class SeveraSwitches(Switches):
     """Behaviours the notes mark unconfirmed (severa-notes §8); defaults = most likely.
 
     Every field is a keyword argument of :class:`SeveraSandbox` and a key of
-    ``POST /_sandbox/switches``.
+    ``POST /_sandbox/switches`` (which the shared :class:`Switches` type-checks).
     """
+
+    CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = {"rate_limit_body": ("json", "text")}
 
     #: Access-token lifetime (observed: 3600 s in real JWTs).
     access_token_seconds: int = 3600
@@ -67,20 +72,3 @@ class SeveraSwitches:
     not_found_body: bool = True
     #: Changing an address or contact also bumps its customer's ``lastUpdatedDateTime``.
     address_change_touches_customer: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def updated(self, values: dict[str, Any]) -> SeveraSwitches:
-        """A copy with ``values`` applied; ``ValueError`` on an unknown name or a value
-        of another type than the default's (``5`` for an int, never ``"5"`` or ``True``)."""
-        known = {f.name for f in fields(self)}
-        current = asdict(self)
-        for name, value in values.items():
-            if name not in known:
-                raise ValueError(f"unknown switch {name!r}")
-            expected = type(current[name])
-            if (expected is int and isinstance(value, bool)) or not isinstance(value, expected):
-                raise ValueError(f"{name} must be {expected.__name__}")
-            current[name] = value
-        return SeveraSwitches(**current)

@@ -18,11 +18,21 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sandbox.core import JSON, RateWindow, Request, Response, SandboxApp
+from sandbox.core import (
+    JSON,
+    BadArgument,
+    Clock,
+    Collection,
+    RateWindow,
+    Request,
+    Response,
+    SandboxApp,
+    utc_ms,
+)
 from sandbox.severa import (
     articles,
     backoffice,
@@ -40,16 +50,16 @@ from sandbox.severa.errors import (
     detail,
     exception_body,
     fail,
+    invalid,
 )
-from sandbox.severa.handlers import ApiRoute, Caller
+from sandbox.severa.handlers import ApiRoute, Ctx
 from sandbox.severa.identity import Client, Token
 from sandbox.severa.paging import PageTokens
-from sandbox.severa.store import Collection, Store
+from sandbox.severa.store import Store
 from sandbox.severa.switches import SeveraSwitches
-from sandbox.severa.wire import fmt_time, new_guid
+from sandbox.severa.wire import new_guid
 
 Record = dict[str, Any]
-Clock = Callable[[], datetime]
 OrganizationHandler = Callable[["Organization", Request], Response]
 
 RATE_LIMIT_MESSAGE = "API calls quota exceeded! maximum admitted {limit} per 1s."
@@ -80,8 +90,9 @@ _REST_API_USER: Record = {
 class Organization(SandboxApp):
     """One Severa organization as a sandbox app; see the module docstring.
 
-    ``clock`` returns the current aware time; writes get strictly increasing
-    millisecond timestamps so ``changedSince`` is deterministic. ``guid_source`` makes
+    ``clock`` is the sandbox's :class:`~sandbox.core.Clock` (shared by every
+    organization); writes get strictly increasing millisecond timestamps from it, so
+    ``changedSince`` is deterministic. ``guid_source`` makes
     new guids (the demo generator swaps in a deterministic one).
     """
 
@@ -131,18 +142,18 @@ class Organization(SandboxApp):
         ``Client_Id`` header and scope are checked before the handler runs."""
 
         def call(request: Request) -> Response:
-            caller = identity.authenticate(self, request)
-            self.rate_check(caller.client_id if caller else _anonymous(request))
-            if caller is None:
+            ctx = identity.authenticate(self, request)
+            self.rate_check(ctx.client_id if ctx else _anonymous(request))
+            if ctx is None:
                 raise denied("Authorization has been denied.")
-            if route.scope is not None and route.scope not in caller.scopes:
+            if route.scope is not None and route.scope not in ctx.scopes:
                 raise fail(
                     self.switches.scope_error_status,
                     "InsufficientApiScope",
                     f"The access token does not have the scope '{route.scope}'.",
                 )
             with self.lock:
-                return route.handler(request, caller)
+                return route.handler(request, ctx)
 
         self.route(route.method, "/rest-api/{version}" + route.template, self._versioned(call))
 
@@ -196,13 +207,10 @@ class Organization(SandboxApp):
         return Response.json(status, exception_body(status, kind, details))
 
     def answer(self, error: SeveraError) -> Response:
-        if isinstance(error, TextAnswer):
-            return error.response
+        """The error's answer; a 404 without a body when switched so."""
         if error.status == 404 and not self.switches.not_found_body:
             return Response.empty(404)
-        response = self.error(error.status, error.kind, error.details)
-        response.headers.extend(error.headers)
-        return response
+        return error.response()
 
     def fault_body(self, status: int) -> JSON:
         kind = {401: "AuthenticationRequired", 403: "PermissionDenied", 429: "InvalidRequest"}
@@ -220,6 +228,12 @@ class Organization(SandboxApp):
         message = f"{request.method} is not allowed on {request.path}"
         return self.error(405, "InvalidRequest", [detail(message)])
 
+    def bad_argument(self, request: Request, exc: BadArgument) -> Response:
+        """A parameter the shared argument helpers could not read: ``InvalidParameter``
+        located at it (the body, or a query parameter)."""
+        where = "RequestBody" if exc.name == "body" else "UriParameter"
+        return self.answer(invalid(str(exc), exc.name, where))
+
     def internal_error(self, request: Request, exc: Exception) -> Response:
         return self.error(500, "InternalSystemError", [detail(f"{type(exc).__name__}: {exc}")])
 
@@ -233,7 +247,7 @@ class Organization(SandboxApp):
 
     def now(self) -> datetime:
         """The time of a write: strictly increasing at millisecond resolution."""
-        moment = self.clock().astimezone(UTC)
+        moment = self.clock.now()
         moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
         with self._stamp_lock:
             if self._last_stamp is not None and moment <= self._last_stamp:
@@ -241,9 +255,9 @@ class Organization(SandboxApp):
             self._last_stamp = moment
         return moment
 
-    def actor(self, caller: Caller | None) -> Record:
+    def actor(self, ctx: Ctx | None) -> Record:
         """The user Severa records as author: the API user, or a person for back office."""
-        wanted = "API" if caller is not None else "UI"
+        wanted = "API" if ctx is not None else "UI"
         for record in self.store["users"].ordered():
             if record.get("_role") == wanted:
                 found = self.store.user(record["guid"])
@@ -251,25 +265,25 @@ class Organization(SandboxApp):
                     return found
         return dict(_REST_API_USER)
 
-    def created(self, record: Record, caller: Caller | None) -> Record:
-        """Stamp a new record as created now by the caller."""
-        record["createdDateTime"] = fmt_time(self.now())
-        record["createdBy"] = self.actor(caller)
+    def created(self, record: Record, ctx: Ctx | None) -> Record:
+        """Stamp a new record as created now by the caller (none: a person in the UI)."""
+        record["createdDateTime"] = utc_ms(self.now())
+        record["createdBy"] = self.actor(ctx)
         record["lastUpdatedDateTime"] = None
         record.pop("lastUpdatedBy", None)  # a $ref sub-model: omitted, never null
         return record
 
-    def touched(self, record: Record, caller: Caller | None) -> Record:
+    def touched(self, record: Record, ctx: Ctx | None) -> Record:
         """Stamp a changed record (a new dict) as updated now by the caller."""
-        record["lastUpdatedDateTime"] = fmt_time(self.now())
-        record["lastUpdatedBy"] = self.actor(caller)
+        record["lastUpdatedDateTime"] = utc_ms(self.now())
+        record["lastUpdatedBy"] = self.actor(ctx)
         return record
 
-    def insert(self, collection: str, record: Record, caller: Caller | None) -> Record:
-        return self.store[collection].put(self.created(record, caller))
+    def insert(self, collection: str, record: Record, ctx: Ctx | None) -> Record:
+        return self.store[collection].put(self.created(record, ctx))
 
-    def update(self, collection: str, record: Record, caller: Caller | None) -> Record:
-        return self.store[collection].put(self.touched(record, caller))
+    def update(self, collection: str, record: Record, ctx: Ctx | None) -> Record:
+        return self.store[collection].put(self.touched(record, ctx))
 
     def view(self, collection: str, record: Record) -> Record:
         """The wire form of a stored record (derived fields filled in)."""
@@ -288,7 +302,7 @@ class Organization(SandboxApp):
                 payload,
                 replace=replace,
                 new_guid=self.new_guid,
-                stamp=lambda: fmt_time(self.now()),
+                stamp=lambda: utc_ms(self.now()),
             )
 
     def expire_tokens(self) -> int:

@@ -1,4 +1,4 @@
-"""Severa's wire format: date-times, money, and the ``{guid, name, ...}`` sub-models.
+"""Severa's wire format: money objects, free texts and the ``{guid, name, ...}`` sub-models.
 
 A Severa record names another by embedding a small sub-model of it (a customer inside
 a project is ``{guid, name, number}``); the same sub-model shapes appear in many
@@ -8,52 +8,25 @@ apart in how they show the same record.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 Record = dict[str, Any]
 
 
-def fmt_time(moment: datetime) -> str:
-    """Severa date-time on the wire: UTC, milliseconds, ``Z``."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_time(value: str) -> datetime:
-    """ISO-8601 date or date-time; no offset means UTC (the server's zone)."""
-    text = value.strip()
-    if not text:
-        raise ValueError("empty")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def dig(record: Mapping[str, Any], dotted: str) -> Any:
-    """``dig(r, "customer.guid")``; ``None`` when any step is missing."""
-    value: Any = record
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
-def money(amount: float | int | None, currency: str | None) -> Record:
-    """``MoneyOutputModel``."""
+def money_output(amount: Any, currency: str | None) -> Record:
+    """Severa's ``MoneyOutputModel`` of an amount (a wire number, or a
+    :func:`~sandbox.core.round_money` result, answered as a JSON number)."""
+    if isinstance(amount, Decimal):
+        amount = float(amount)
     return {"amount": amount, "currencyCode": currency, "multiCurrencyInfo": []}
 
 
 def money_of(value: Mapping[str, Any] | None) -> Record | None:
     """The stored ``MoneyOutputModel`` of a validated money input (``None`` clears)."""
-    return money(value["amount"], value["currencyCode"]) if value else None
+    return money_output(value["amount"], value["currencyCode"]) if value else None
 
 
 def new_guid() -> str:

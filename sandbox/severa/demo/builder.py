@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.core import utc_ms
 from sandbox.severa.store import COLLECTIONS
-from sandbox.severa.wire import fmt_time, money, pick
+from sandbox.severa.wire import money_output, pick
 
 Record = dict[str, Any]
 
@@ -44,7 +45,7 @@ class Profile:
 
 
 def stamp(minutes: int) -> str:
-    return fmt_time(EPOCH + timedelta(minutes=minutes))
+    return utc_ms(EPOCH + timedelta(minutes=minutes))
 
 
 class Builder:
@@ -207,21 +208,21 @@ def build_articles(
     for key, code, name, unit, kind, price, cost, vat, active in products:
         record: Record = {
             "name": name, "code": code, "isActive": active, "type": kind,
-            "measurementUnit": unit, "unitPrice": money(price, "SEK"), "vatRate": vat,
+            "measurementUnit": unit, "unitPrice": money_output(price, "SEK"), "vatRate": vat,
             "proposalDescription": None,
         }  # fmt: skip
         if cost is not None:
-            record["unitCost"] = money(cost, "SEK")
+            record["unitCost"] = money_output(cost, "SEK")
         b.add("products", key, record, updated=90 if key == "hw" else 0)
     for key, code, name, hour_cost, default, productive in work_types:
         b.add("workTypes", key, {
-            "name": name, "code": code, "hourCost": money(hour_cost, "SEK"), "isActive": True,
-            "isDefault": default, "isProductive": productive,
+            "name": name, "code": code, "hourCost": money_output(hour_cost, "SEK"),
+            "isActive": True, "isDefault": default, "isProductive": productive,
         })  # fmt: skip
     for key, code, name, kind, unit, unit_cost, vat, include_time in travel:
         b.add("travelExpenseTypes", key, {
             "name": name, "code": code, "expenseClass": kind, "isMileage": kind == "Mileage",
             "isDailyAllowance": kind == "DailyAllowance", "includeTime": include_time,
-            "isActive": True, "measurementUnit": unit, "unitCost": money(unit_cost, "SEK"),
+            "isActive": True, "measurementUnit": unit, "unitCost": money_output(unit_cost, "SEK"),
             "vatRate": vat, "purchaseVatRate": vat,
         })  # fmt: skip

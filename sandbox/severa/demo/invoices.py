@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sandbox.core import utc_ms
 from sandbox.severa.tenant import Organization
-from sandbox.severa.wire import fmt_time
 
 Record = dict[str, Any]
 
@@ -124,7 +124,7 @@ def build_invoices(app: Organization, invoices: list[Invoice]) -> dict[str, Reco
             "notes": f"Fakturan avser arbete under {day[:7]}.",
             "freeText1": "Betalningsvillkor enligt avtal.",
             "freeText2": "Tack för förtroendet!" if key != "t3" else None,
-            "createdDateTime": fmt_time(datetime.fromisoformat(day + "T16:00:00+00:00")),
+            "createdDateTime": utc_ms(datetime.fromisoformat(day + "T16:00:00+00:00")),
             "rows": [_row(app, projects, row, key, position) for position, row in enumerate(rows)],
             **header,
         }  # fmt: skip

@@ -4,43 +4,26 @@ Severa ignores unknown and read-only fields, coerces what the JSON serializer wo
 (``"14"`` for an integer: the document types JSON Patch values as strings), and
 answers every problem at once: 400 ``InvalidParameter`` with one detail per field. A
 reference (``{guid}``) must name an existing record of this organization. The field
-specs themselves live in :mod:`sandbox.severa.specs`.
+specs are the shared :class:`~sandbox.core.specs.FieldSpec` shape, from
+:mod:`sandbox.severa.specs`; Severa adds the kinds ``ref``, ``money`` and ``text``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from sandbox.core import parse_time, utc_ms
+from sandbox.core.specs import FieldSpec
 from sandbox.severa.errors import SeveraError, detail, invalid
 from sandbox.severa.store import Store
-from sandbox.severa.wire import fmt_time, parse_time
 
 Record = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class F:
-    """One writable field of an input model.
-
-    ``kind``: ``str``, ``int``, ``num``, ``bool``, ``date``, ``datetime``, ``enum``,
-    ``ref`` (``{guid}`` that must exist in ``ref``), ``money``
-    (``MoneyInputModelWithNullableAmount``), ``obj`` (kept as given), ``text``
-    (``FreeTextModel``: only ``value`` is writable).
-    """
-
-    kind: str
-    required: bool = False
-    min_len: int | None = None
-    max_len: int | None = None
-    enum: tuple[str, ...] = ()
-    ref: str | None = None
-    ref_what: str = "record"
-
-
-Spec = Mapping[str, F]
+#: An input model: field name → its spec (generated, or hand-written in ``specs``).
+Spec = Mapping[str, FieldSpec]
 
 
 def validate(store: Store, spec: Spec, body: Any, *, partial: bool, what: str = "body") -> Record:
@@ -71,31 +54,31 @@ def validate(store: Store, spec: Spec, body: Any, *, partial: bool, what: str = 
     return clean
 
 
-def coerce(store: Store, name: str, spec: F, value: Any) -> Any:
+def coerce(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     """The stored form of one field's value; ``ValueError`` says what is wrong."""
     if value is None:
         return None
-    kind = _KINDS.get(spec.kind)
+    kind = _KINDS.get("enum" if spec.enum else spec.kind)
     if kind is None:  # pragma: no cover - a spec typo
         raise ValueError(f"{name}: unsupported field")
     return kind(store, name, spec, value)
 
 
-def _str(store: Store, name: str, spec: F, value: Any) -> Any:
+def _str(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string.")
-    if spec.min_len is not None and len(value) < spec.min_len:
+    if spec.min_length is not None and len(value) < spec.min_length:
         raise ValueError(
-            f"The field {name} must be a string with a minimum length of {spec.min_len}."
+            f"The field {name} must be a string with a minimum length of {spec.min_length}."
         )
-    if spec.max_len is not None and len(value) > spec.max_len:
+    if spec.max_length is not None and len(value) > spec.max_length:
         raise ValueError(
-            f"The field {name} must be a string with a maximum length of {spec.max_len}."
+            f"The field {name} must be a string with a maximum length of {spec.max_length}."
         )
     return value
 
 
-def _int(store: Store, name: str, spec: F, value: Any) -> Any:
+def _int(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -103,7 +86,7 @@ def _int(store: Store, name: str, spec: F, value: Any) -> Any:
     return value
 
 
-def _num(store: Store, name: str, spec: F, value: Any) -> Any:
+def _num(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, str):
         try:
             value = float(value) if not re.fullmatch(r"-?\d+", value) else int(value)
@@ -114,7 +97,7 @@ def _num(store: Store, name: str, spec: F, value: Any) -> Any:
     return value
 
 
-def _bool(store: Store, name: str, spec: F, value: Any) -> Any:
+def _bool(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     if not isinstance(value, bool):
@@ -122,25 +105,26 @@ def _bool(store: Store, name: str, spec: F, value: Any) -> Any:
     return value
 
 
-def _date(store: Store, name: str, spec: F, value: Any) -> Any:
+def _date(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a date.")
     try:
         parsed = parse_time(value)
     except ValueError:
         raise ValueError(f"The value '{value}' is not a valid date for {name}.") from None
-    return value[:10] if spec.kind == "date" else fmt_time(parsed)
+    return value[:10] if spec.kind == "date" else utc_ms(parsed)
 
 
-def _enum(store: Store, name: str, spec: F, value: Any) -> Any:
+def _enum(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
+    options = [str(option) for option in spec.enum or ()]
     if isinstance(value, str):
-        for option in spec.enum:
+        for option in options:
             if option.lower() == value.lower():
                 return option
-    raise ValueError(f"{name} must be one of: {', '.join(spec.enum)}.")
+    raise ValueError(f"{name} must be one of: {', '.join(options)}.")
 
 
-def _ref(store: Store, name: str, spec: F, value: Any) -> Any:
+def _ref(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, str):
         value = {"guid": value}
     if not isinstance(value, dict):
@@ -158,7 +142,7 @@ def _ref(store: Store, name: str, spec: F, value: Any) -> Any:
     return {"guid": found["guid"] if found else guid}
 
 
-def _money(store: Store, name: str, spec: F, value: Any) -> Any:
+def _money(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     if not isinstance(value, dict):
         raise ValueError(f"{name} must be an object with amount and currencyCode.")
     code = value.get("currencyCode")
@@ -167,11 +151,11 @@ def _money(store: Store, name: str, spec: F, value: Any) -> Any:
     known = {str(c.get("code")).upper() for c in store["currencies"].records.values()}
     if known and code.upper() not in known:
         raise ValueError(f"Currency '{code}' is not in use in this organization.")
-    amount = coerce(store, f"{name}.amount", F("num"), value.get("amount"))
+    amount = coerce(store, f"{name}.amount", _AMOUNT, value.get("amount"))
     return {"amount": amount, "currencyCode": code.upper()}
 
 
-def _text(store: Store, name: str, spec: F, value: Any) -> Any:
+def _text(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, str):
         return {"value": value}
     if not isinstance(value, dict):
@@ -182,13 +166,19 @@ def _text(store: Store, name: str, spec: F, value: Any) -> Any:
     return {"value": text}
 
 
-def _obj(store: Store, name: str, spec: F, value: Any) -> Any:
+def _list(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
+    if not isinstance(value, list):
+        raise ValueError(f"{name} must be an array.")
+    return value
+
+
+def _obj(store: Store, name: str, spec: FieldSpec, value: Any) -> Any:
     if not isinstance(value, dict | list):
         raise ValueError(f"{name} must be an object.")
     return value
 
 
-_KINDS: dict[str, Callable[[Store, str, F, Any], Any]] = {
+_KINDS: dict[str, Callable[[Store, str, FieldSpec, Any], Any]] = {
     "str": _str,
     "int": _int,
     "num": _num,
@@ -200,4 +190,6 @@ _KINDS: dict[str, Callable[[Store, str, F, Any], Any]] = {
     "money": _money,
     "text": _text,
     "obj": _obj,
+    "list": _list,
 }
+_AMOUNT = FieldSpec("num")
