@@ -2,8 +2,10 @@
 
 The run command of the service starts this in demo mode (no real API credentials), so a
 first-time user sees real transfers against stand-ins that follow Visma's contracts.
-Both sandboxes start seeded with the demo data (``sandbox/data/*-demo.json``) unless
-told otherwise; ``--help`` lists the options. See ``sandbox/README.md``.
+Both sandboxes start seeded with the demo data (``sandbox/data/*-demo.json``: Severa's
+two organizations and eEkonomi's two companies, "Demokonsult AB" and "Demokonsult
+Holding AB", each with their own) unless told otherwise; ``--help`` lists the options.
+See ``sandbox/README.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from typing import Any
 
 from sandbox.core import SandboxApp, SandboxServer
 from sandbox.eekonomi import EEkonomiSandbox
-from sandbox.eekonomi import demo_data as eekonomi_demo_data
 from sandbox.severa import (
     HOLDING_CLIENT_ID,
     HOLDING_CLIENT_SECRET,
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the same for Severa's second organization, 'holding' (default: its demo)",
     )
     parser.add_argument(
-        "--eekonomi-seed", help="JSON file in eEkonomi's wire format (default: demo)"
+        "--eekonomi-seed",
+        help="JSON file in eEkonomi's wire format for Demokonsult AB (default: demo)",
     )
     parser.add_argument("--empty", action="store_true", help="start with no records at all")
     parser.add_argument(
@@ -91,15 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_eekonomi(args: argparse.Namespace, switches: dict[str, Any]) -> EEkonomiSandbox:
+    """The eEkonomi sandbox of ``python -m sandbox``: both demo companies seeded with
+    their own data (none with ``--empty``); ``--eekonomi-seed`` replaces the first's."""
+    demo = not args.empty
+    eekonomi = EEkonomiSandbox(demo=demo, holding_demo=demo, **switches)
+    if args.eekonomi_seed and demo:
+        _seed(eekonomi, args.eekonomi_seed, {}, empty=False)
+    return eekonomi
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     switches = _parse_switches(args.switch)
     severa = SeveraSandbox(**switches["severa"])
-    eekonomi = EEkonomiSandbox(**switches["eekonomi"])
+    eekonomi = build_eekonomi(args, switches["eekonomi"])
     _seed(severa, args.severa_seed, severa_demo_data(), args.empty)
     holding = severa.organizations[HOLDING_ORGANIZATION]
     _seed(holding, args.severa_holding_seed, holding_demo_data(), args.empty)
-    _seed(eekonomi, args.eekonomi_seed, eekonomi_demo_data(), args.empty)
     for app in (*severa.organizations.values(), eekonomi):
         app.rate_scale = args.rate_scale
     servers = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sandbox.eekonomi.app import EEkonomiSandbox
 from sandbox.eekonomi.booking import ocr_number
-from sandbox.eekonomi.companies import COMPANY_NAMES, demo_data
+from sandbox.eekonomi.companies import COMPANY_NAMES, demo_data, holding_demo_data
 from sandbox.eekonomi.constants import (
     DATA_FILE,
     DEMO_CLIENT_ID,
@@ -19,6 +19,7 @@ from sandbox.eekonomi.constants import (
     DEMO_EMAIL,
     DEMO_PASSWORD,
     HOLDING_COMPANY_ID,
+    HOLDING_DATA_FILE,
     OLD_COMPANY_ID,
     RATE_LIMIT,
     RATE_WINDOW,
@@ -38,6 +39,7 @@ __all__ = [
     "DEMO_EMAIL",
     "DEMO_PASSWORD",
     "HOLDING_COMPANY_ID",
+    "HOLDING_DATA_FILE",
     "OLD_COMPANY_ID",
     "RATE_LIMIT",
     "RATE_WINDOW",
@@ -46,6 +48,7 @@ __all__ = [
     "EEkonomiSandbox",
     "EEkonomiSwitches",
     "demo_data",
+    "holding_demo_data",
     "ocr_number",
     "spec",
     "stable_id",

@@ -49,8 +49,9 @@ from sandbox.eekonomi.switches import EEkonomiSwitches
 class EEkonomiSandbox(SandboxApp):
     """The eEkonomi identity server and API v2; see the module docstring.
 
-    ``demo`` seeds "Demokonsult AB" with the demo data (else it is empty until seeded;
-    the other companies hold reference data only).
+    ``demo`` seeds "Demokonsult AB" with the demo data (else it is empty until seeded),
+    ``holding_demo`` seeds "Demokonsult Holding AB" with its own (else it holds reference
+    data only, as "Gamla Bolaget AB" does). ``python -m sandbox`` sets both.
     ``clock`` is a :class:`~sandbox.core.clock.Clock` or a function returning the time
     (aware datetime or POSIX seconds). Every other keyword is a switch.
     """
@@ -61,6 +62,7 @@ class EEkonomiSandbox(SandboxApp):
         self,
         *,
         demo: bool = False,
+        holding_demo: bool = False,
         clock: Clock | ClockSource | None = None,
         **switches: Any,
     ) -> None:
@@ -76,7 +78,7 @@ class EEkonomiSandbox(SandboxApp):
         #: (method, template, scopes) of every API operation, for docs and contract tests.
         self.operations: list[tuple[str, str, frozenset[str]]] = []
         self._routes()
-        self._seed_companies(demo)
+        self._seed_companies(demo, holding_demo)
 
     # -- state the tests and the product's demo reach for ------------------------------
 
@@ -110,8 +112,8 @@ class EEkonomiSandbox(SandboxApp):
 
     # -- companies -------------------------------------------------------------------
 
-    def _seed_companies(self, demo: bool) -> None:
-        for company_id, payload in company_payloads(demo).items():
+    def _seed_companies(self, demo: bool, holding_demo: bool) -> None:
+        for company_id, payload in company_payloads(demo, holding_demo).items():
             seed_company(self.context(self.companies[company_id]), payload, replace=True)
 
     def context(self, company: Company) -> Ctx:

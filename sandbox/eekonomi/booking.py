@@ -171,6 +171,8 @@ def book(
         invoice[name] = value if value is not None else customer.get(name)
     if invoice.get("IsCreditInvoice") is None:
         invoice["IsCreditInvoice"] = False
+    if invoice.get("Persons") is None:
+        invoice["Persons"] = []  # a collection: .NET answers [] for none
     company.coll("customerInvoices").put(invoice)
     refresh_unpaid(company, customer)
     return invoice

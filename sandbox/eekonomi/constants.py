@@ -15,6 +15,8 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: The committed demo company "Demokonsult AB" (written by ``sandbox/eekonomi/demo.py``).
 DATA_FILE = DATA_DIR / "eekonomi-demo.json"
+#: The second demo company "Demokonsult Holding AB" (smaller, its own records).
+HOLDING_DATA_FILE = DATA_DIR / "eekonomi-holding-demo.json"
 
 DEMO_CLIENT_ID = "demo-eekonomi-client"
 DEMO_CLIENT_SECRET = "demo-eekonomi-secret"  # noqa: S105 - the public sandbox demo secret

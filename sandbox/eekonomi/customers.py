@@ -123,7 +123,9 @@ def customer_from(ctx: Ctx, body: Any, existing: Record | None) -> Record:
 
 
 def customer_computed(company: Company, record: Record, *, unpaid: bool = True) -> None:
-    """Fields eEkonomi derives: the terms' copy, empty lists, unpaid amounts."""
+    """Fields eEkonomi derives: the account payments are registered on, the terms'
+    copy, empty lists, unpaid amounts."""
+    record["PayToAccountId"] = record.get("PayToAccountId") or company.bank_account_id
     terms = company.coll("termsOfPayments").get(record.get("TermsOfPaymentId") or "")
     if terms is not None:
         record["TermsOfPayment"] = dict(terms)

@@ -1,6 +1,7 @@
 """Generate ``sandbox/data/eekonomi-demo.json``: the eEkonomi company "Demokonsult AB".
 
-Run ``python -m sandbox.eekonomi.demo`` to rewrite the file. The output is deterministic
+Run ``python -m sandbox.eekonomi.demo`` to rewrite it and the second company's file
+(``eekonomi-holding-demo.json``, :mod:`sandbox.eekonomi.demo_holding`). The output is deterministic
 (fixed clock, GUIDs derived from names, a seeded generator for the GUIDs the sandbox
 itself assigns), so regenerating without changes gives an identical file.
 
@@ -29,9 +30,6 @@ What the data is for (``shared/spec/requirements.md``):
 from __future__ import annotations
 
 import json
-import random
-import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,132 +37,9 @@ from typing import Any
 import requests
 
 from sandbox.core.clock import Clock
-from sandbox.core.serving import SandboxAdapter
-from sandbox.eekonomi.app import EEkonomiSandbox
-from sandbox.eekonomi.constants import DATA_FILE, DEMO_COMPANY_ID, stable_id
-
-GENERATED_AT = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
-
-
-def sid(kind: str, key: str) -> str:
-    return stable_id("demo", kind, key)
-
-
-def _units() -> list[dict[str, Any]]:
-    rows = [
-        ("tim", "Timme", "HUR", "h"),
-        ("km", "Kilometer", "KMT", "km"),
-        ("st", "Styck", "C62", "pcs"),
-        ("dag", "Dag", "DAY", "day"),
-        ("mån", "Månad", "MON", "mth"),
-        ("kg", "Kilogram", "KGM", "kg"),
-        ("tkm", "Mil", "MIL", "mil"),
-    ]
-    return [
-        {"Id": sid("unit", a), "Name": n, "Code": c, "Abbreviation": a, "AbbreviationEnglish": e}
-        for a, n, c, e in rows
-    ]
-
-
-def _terms() -> list[dict[str, Any]]:
-    rows = [
-        ("30", "30 dagar netto", "30 days net", 30, 0),
-        ("20", "20 dagar netto", "20 days net", 20, 0),
-        ("10", "10 dagar netto", "10 days net", 10, 0),
-        ("month", "Innevarande månad", "Current month", 0, 1),
-        ("cash", "Kontant", "Cash", 0, 2),
-    ]
-    texts = {0: "Normal", 1: "CurrentMonth", 2: "Cash"}
-    return [
-        {
-            "Id": stable_id("terms", key),
-            "Name": name,
-            "NameEnglish": english,
-            "NumberOfDays": days,
-            "TermsOfPaymentTypeId": kind,
-            "TermsOfPaymentTypeText": texts[kind],
-            "AvailableForSales": True,
-            "AvailableForPurchase": kind != 2,
-        }
-        for key, name, english, days, kind in rows
-    ]
-
-
-def _countries() -> list[dict[str, Any]]:
-    rows = [
-        ("SE", "Sverige", "Sweden", True),
-        ("NO", "Norge", "Norway", False),
-        ("DK", "Danmark", "Denmark", True),
-        ("FI", "Finland", "Finland", True),
-        ("DE", "Tyskland", "Germany", True),
-        ("GB", "Storbritannien", "United Kingdom", False),
-        ("NL", "Nederländerna", "Netherlands", True),
-        ("EE", "Estland", "Estonia", True),
-        ("US", "USA", "United States", False),
-    ]
-    return [{"Name": n, "NameEnglish": e, "Code": c, "IsEuMember": eu} for c, n, e, eu in rows]
-
-
-def _codings() -> list[dict[str, Any]]:
-    def coding(key: str, name: str, english: str, kind: str, rate: float, **accounts: Any) -> Any:
-        base = {
-            "DomesticSalesSubjectToReversedConstructionVatAccountNumber": None,
-            "DomesticSalesSubjectToVatAccountNumber": None,
-            "DomesticSalesVatExemptAccountNumber": None,
-            "ForeignSalesSubjectToMossAccountNumber": None,
-            "ForeignSalesSubjectToThirdPartySalesAccountNumber": None,
-            "ForeignSalesSubjectToVatWithinEuAccountNumber": None,
-            "ForeignSalesVatExemptOutsideEuAccountNumber": None,
-            "ForeignSalesVatExemptWithinEuAccountNumber": None,
-            "DomesticSalesVatCodeExemptAccountNumber": None,
-        }
-        base.update(accounts)
-        vat_code = {0.25: "SE25", 0.12: "SE12", 0.06: "SE06", 0.0: "SE00"}[rate]
-        return {
-            "Id": sid("coding", key),
-            "Name": name,
-            "NameEnglish": english,
-            "Type": kind,
-            "VatRate": vat_code,
-            "IsActive": True,
-            "VatRatePercent": rate,
-            "ChangedUtc": "2026-01-02T08:00:00Z",
-            **base,
-        }
-
-    return [
-        coding(
-            "services25", "Tjänster 25% moms", "Services 25% VAT", "Service", 0.25,
-            DomesticSalesSubjectToVatAccountNumber=3041,
-            DomesticSalesSubjectToReversedConstructionVatAccountNumber=3231,
-            ForeignSalesVatExemptWithinEuAccountNumber=3308,
-            ForeignSalesVatExemptOutsideEuAccountNumber=3305,
-        ),
-        coding(
-            "goods25", "Varor 25% moms", "Goods 25% VAT", "Goods", 0.25,
-            DomesticSalesSubjectToVatAccountNumber=3001,
-            ForeignSalesVatExemptWithinEuAccountNumber=3108,
-            ForeignSalesVatExemptOutsideEuAccountNumber=3105,
-        ),
-        coding(
-            "goods12", "Varor 12% moms", "Goods 12% VAT", "Goods", 0.12,
-            DomesticSalesSubjectToVatAccountNumber=3002,
-        ),
-        coding(
-            "goods6", "Varor 6% moms", "Goods 6% VAT", "Goods", 0.06,
-            DomesticSalesSubjectToVatAccountNumber=3003,
-        ),
-        coding(
-            "export0", "Momsfri försäljning/export", "VAT exempt / export", "Goods", 0.0,
-            DomesticSalesSubjectToVatAccountNumber=3004,
-            DomesticSalesVatExemptAccountNumber=3004,
-            ForeignSalesVatExemptOutsideEuAccountNumber=3105,
-            ForeignSalesVatExemptWithinEuAccountNumber=3108,
-        ),
-        # No sales account: converting a draft that uses it answers 4024.
-        coding("noaccount", "Övrigt (saknar konto)", "Other (no account)", "Service", 0.25),
-    ]  # fmt: skip
-
+from sandbox.eekonomi import demo_holding
+from sandbox.eekonomi.constants import DATA_FILE, DEMO_COMPANY_ID, HOLDING_DATA_FILE, stable_id
+from sandbox.eekonomi.demo_reference import BO, build_company, reference, sid
 
 CUSTOMERS = [
     # number, name, org no, address, postal code, city, country, currency, terms, changed
@@ -346,33 +221,34 @@ def _cost(account: int, amount: float, text: str, item: str | None = None, **ext
     }
 
 
+def _purchase(
+    supplier: str, number: str, day: str, total: float, vat: float, rows: list[Any], **kw: Any
+) -> dict[str, Any]:
+    """A purchase invoice as booked: its cost rows, a 2641 VAT row, a 2440 payables row."""
+    credit = kw.pop("credit", False)
+    vat_row: dict[str, Any] = {"AccountNumber": 2641, "DebetAmount": 0, "CreditAmount": 0}
+    payables: dict[str, Any] = {"AccountNumber": 2440, "DebetAmount": 0, "CreditAmount": 0}
+    if credit:
+        vat_row["CreditAmount"], payables["DebetAmount"] = abs(vat), abs(total)
+    else:
+        vat_row["DebetAmount"], payables["CreditAmount"] = vat, total
+    return {
+        "SupplierName": supplier,
+        "InvoiceNumber": number,
+        "InvoiceDate": day,
+        "TotalAmount": -abs(total) if credit else total,
+        "Vat": -abs(vat) if credit else vat,
+        "IsCreditInvoice": credit,
+        "CurrencyCode": "SEK",
+        "OcrNumber": kw.pop("ocr", None),
+        "Message": kw.pop("message", None),
+        "Rows": [*rows, *([vat_row] if vat else []), payables],
+    }
+
+
 def _supplier_invoices() -> list[dict[str, Any]]:
     """Booked purchase invoices (cost rows + 2641 VAT + 2440 payables), in booking order."""
-
-    def invoice(
-        supplier: str, number: str, day: str, total: float, vat: float, rows: list[Any], **kw: Any
-    ) -> dict[str, Any]:
-        credit = kw.pop("credit", False)
-        vat_row: dict[str, Any] = {"AccountNumber": 2641, "DebetAmount": 0, "CreditAmount": 0}
-        payables: dict[str, Any] = {"AccountNumber": 2440, "DebetAmount": 0, "CreditAmount": 0}
-        if credit:
-            vat_row["CreditAmount"], payables["DebetAmount"] = abs(vat), abs(total)
-        else:
-            vat_row["DebetAmount"], payables["CreditAmount"] = vat, total
-        rows = [*rows, *([vat_row] if vat else []), payables]
-        return {
-            "SupplierName": supplier,
-            "InvoiceNumber": number,
-            "InvoiceDate": day,
-            "TotalAmount": -abs(total) if credit else total,
-            "Vat": -abs(vat) if credit else vat,
-            "IsCreditInvoice": credit,
-            "CurrencyCode": "SEK",
-            "OcrNumber": kw.pop("ocr", None),
-            "Message": kw.pop("message", None),
-            "Rows": rows,
-        }
-
+    invoice = _purchase
     p1001 = sid("project", "1001")
     p1002 = sid("project", "1002")
     return [
@@ -514,21 +390,11 @@ def company_settings() -> dict[str, Any]:
     }
 
 
-def seeded_ids(seed: int) -> Callable[[], str]:
-    """GUIDs from a seeded generator: the ids the sandbox assigns are the same every run."""
-    rng = random.Random(seed)
-    return lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
 def sparse_company() -> dict[str, Any]:
     """The demo company as written by hand: sparse records the sandbox completes."""
     return {
         "companySettings": company_settings(),
-        "units": _units(),
-        "termsOfPayments": _terms(),
-        "countries": _countries(),
-        "currencies": [{"Code": c} for c in ("SEK", "EUR", "NOK", "DKK", "USD", "GBP")],
-        "articleAccountCodings": _codings(),
+        **reference(),
         "customers": _customers(),
         "articles": _articles(),
         "costCenters": _cost_centers(),
@@ -548,7 +414,7 @@ def _book_supplier_invoices(session: requests.Session, clock: Clock) -> None:
     for index, payload in enumerate(_supplier_invoices()):
         day = datetime.fromisoformat(payload["InvoiceDate"]).replace(hour=9, tzinfo=UTC)
         clock.set(day + timedelta(minutes=index))
-        booked = session.post("http://bo.test/_sandbox/ui/supplierinvoices", json=payload)
+        booked = session.post(f"{BO}/ui/supplierinvoices", json=payload)
         assert booked.status_code == 201, booked.text  # noqa: S101
         if index >= 4:
             continue
@@ -560,32 +426,25 @@ def _book_supplier_invoices(session: requests.Session, clock: Clock) -> None:
             "PaymentDate": f"{clock.today().isoformat()}T00:00:00Z",
         }
         session.post(
-            f"http://bo.test/_sandbox/ui/supplierinvoices/{booked.json()['Id']}/edit", json=paid
+            f"{BO}/ui/supplierinvoices/{booked.json()['Id']}/edit", json=paid
         ).raise_for_status()
 
 
 def build() -> dict[str, Any]:
     """Build the demo company in a fresh sandbox and return its dump."""
-    clock = Clock.at(GENERATED_AT)
-    app = EEkonomiSandbox(demo=False, clock=clock)
-    app.new_id = seeded_ids(20261102)
-    session = requests.Session()
-    session.mount("http://bo.test/", SandboxAdapter(app))
-    answer = session.post("http://bo.test/_sandbox/seed?replace=true", json=sparse_company())
-    answer.raise_for_status()
-    _book_supplier_invoices(session, clock)
-    dump = session.get("http://bo.test/_sandbox/dump").json()
-    assert isinstance(dump, dict)  # noqa: S101 - a generator, not production code
-    return dump
+    return build_company(DEMO_COMPANY_ID, sparse_company(), 20261102, _book_supplier_invoices)
 
 
-def main() -> None:
-    """Rewrite ``sandbox/data/eekonomi-demo.json``."""
-    data = build()
-    path: Path = DATA_FILE
+def _write(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {path} ({path.stat().st_size} bytes)")  # noqa: T201 - a command-line tool
+
+
+def main() -> None:
+    """Rewrite ``sandbox/data/eekonomi-demo.json`` and ``eekonomi-holding-demo.json``."""
+    _write(DATA_FILE, build())
+    _write(HOLDING_DATA_FILE, demo_holding.build())
 
 
 if __name__ == "__main__":

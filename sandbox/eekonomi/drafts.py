@@ -14,7 +14,7 @@ from sandbox.core.store import Record
 from sandbox.eekonomi.booking import totals
 from sandbox.eekonomi.context import Ctx
 from sandbox.eekonomi.errors import missing_reference
-from sandbox.eekonomi.sales import DRAFT_ROW, customer_for, sales_rows
+from sandbox.eekonomi.sales import DRAFT_ROW, customer_for, persons, sales_rows
 from sandbox.eekonomi.specs import spec
 from sandbox.eekonomi.store import Company
 from sandbox.eekonomi.validation import defaults, validate
@@ -69,6 +69,7 @@ def draft_from(ctx: Ctx, body: Any, existing: Record | None) -> Record:
     record["Id"] = existing["Id"] if existing else ctx.new_id()
     record["CreatedUtc"] = existing["CreatedUtc"] if existing else ctx.now_iso()
     record["Rows"] = rows
+    record["Persons"] = persons(ctx, body, existing.get("Persons") if existing else None)
     record["TermsOfPaymentId"] = terms_id or customer["TermsOfPaymentId"]
     draft_computed(ctx.company, record, customer)
     return ctx.company.coll("customerInvoiceDrafts").put(record)
@@ -105,7 +106,7 @@ def draft_computed(company: Company, record: Record, customer: Record) -> None:
             value = customer.get(name)
             limit = fields[name].max_length
             record[name] = value[:limit] if isinstance(value, str) and limit else value
-    for name in ("SalesDocumentAttachments", "MessageThreads", "Notes"):
+    for name in ("SalesDocumentAttachments", "MessageThreads", "Notes", "Persons"):
         record[name] = record.get(name) or []
     sums = totals(company, record["Rows"], record["InvoiceCurrencyCode"] or "SEK")
     record.update(

@@ -17,7 +17,7 @@ from sandbox.eekonomi.booking import book, render_invoice
 from sandbox.eekonomi.context import Ctx
 from sandbox.eekonomi.convert import convert
 from sandbox.eekonomi.errors import invalid
-from sandbox.eekonomi.sales import INVOICE_ROW, customer_for, sales_rows
+from sandbox.eekonomi.sales import INVOICE_ROW, customer_for, persons, sales_rows
 from sandbox.eekonomi.validation import validate
 from sandbox.eekonomi.wire import iso_day, parse_moment
 
@@ -68,6 +68,7 @@ def post_invoice(request: Request, ctx: Ctx) -> Response:
         raise invalid("Rows", "The invoice needs at least one article row.")
     header_dates(ctx, clean, customer)
     clean["CreatedFromDraftId"] = None
+    clean["Persons"] = persons(ctx, body, None)
     invoice = book(ctx, clean, rows, customer)
     return Response.json(201, render_invoice(ctx, invoice))
 

@@ -161,6 +161,29 @@ def foreign_currency(ctx: Ctx, customer: Record) -> bool:
     return customer.get("CurrencyCode") not in (None, ctx.company.settings.get("CurrencyCode"))
 
 
+PERSON = "SalesDocumentRotRutReductionPersonApi"
+
+
+def persons(ctx: Ctx, body: Any, existing: list[Record] | None) -> list[Record]:
+    """The ROT/RUT ``Persons`` of a sales document: validated items with their ``Id``
+    (kept when the client sends back one the document had). Always a list, as .NET
+    serializes an empty collection: ``[]`` comes back ``[]``, and so does ``null``."""
+    lowered = {k.lower(): v for k, v in body.items()} if isinstance(body, dict) else {}
+    given = lowered.get("persons")
+    if given is None:
+        return []
+    if not isinstance(given, list):
+        raise invalid("Persons", "Persons must be an array.")
+    known = {p.get("Id") for p in existing or []}
+    out = []
+    for index, raw in enumerate(given):
+        person = {**defaults(PERSON), **validate(PERSON, raw, prefix=f"Persons[{index}].")}
+        raw_id = str(raw.get("Id") or "").lower() if isinstance(raw, dict) else ""
+        person["Id"] = raw_id if raw_id in known else ctx.new_id()
+        out.append(person)
+    return out
+
+
 def sales_rows(
     ctx: Ctx,
     rows_in: Any,

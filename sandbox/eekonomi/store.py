@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.core.store import Collection, IndexKey, Record
+from sandbox.eekonomi.constants import stable_id
 from sandbox.eekonomi.errors import not_found
 
 #: Store collections, in dump order (``costCenterItems`` travel inside ``costCenters``).
@@ -89,6 +90,12 @@ class Company:
         if record is None:
             raise not_found(f"The {what} with id '{ident}'")
         return record
+
+    @property
+    def bank_account_id(self) -> str:
+        """The company's default cheque account (``/v2/bankaccounts``, not served): where
+        customer payments are registered and supplier invoices are paid from."""
+        return stable_id("bankaccount", self.id)
 
     def counts(self) -> dict[str, int]:
         return {name: len(records) for name, records in self.data.items()}

@@ -14,7 +14,6 @@ from typing import Any
 from sandbox.core.http import Request, Response
 from sandbox.core.money import decimals_of, round_money
 from sandbox.core.store import Record
-from sandbox.eekonomi.constants import stable_id
 from sandbox.eekonomi.context import Ctx
 from sandbox.eekonomi.errors import EEkonomiError, invalid, missing_reference
 from sandbox.eekonomi.sales import row_references
@@ -132,7 +131,7 @@ def _booked(ctx: Ctx, clean: Record, supplier: Record, origin: int) -> Record:
         "Attachments": [],
         "MessageThreads": [],
         "Notes": [],
-        "BankAccountId": stable_id("bankaccount", company.id),
+        "BankAccountId": company.bank_account_id,
     }
 
 

@@ -137,6 +137,30 @@ def defaults(schema: str) -> Record:
     return out
 
 
+def nested_defaults(schema: str) -> Record:
+    """Every property of a schema at its empty value, nested objects included (each at
+    its own model's empty values): what a read answers when nothing was stored."""
+    out = defaults(schema)
+    for f in spec(schema).values():
+        if f.kind == "obj":
+            out[f.name] = nested_defaults(f.schema) if f.schema else None
+    return out
+
+
+def merged(schema: str, base: Record, given: Record) -> Record:
+    """``given`` over ``base``, for the properties of ``schema`` only; nested objects are
+    merged property by property, so a seed may name one text of ``CompanyText``."""
+    out = dict(base)
+    for name, f in spec(schema).items():
+        if name not in given:
+            continue
+        value = given[name]
+        if f.kind == "obj" and f.schema and isinstance(value, dict):
+            value = merged(f.schema, out.get(name) or nested_defaults(f.schema), value)
+        out[name] = value
+    return out
+
+
 def normalize_dates(schema: str, record: Record) -> None:
     """Give every top-level date-time of a record its one stored spelling."""
     for f in spec(schema).values():
