@@ -81,6 +81,20 @@ class Collection:
     def __iter__(self) -> Iterator[str]:
         return iter(self.records)
 
+    def __getitem__(self, record_id: str) -> Record:
+        return self.records[record_id]
+
+    def __setitem__(self, record_id: str, record: Record) -> None:
+        """``collection[id] = record`` is :meth:`put` (the id must be the record's)."""
+        if str(record[self.key]) != record_id:
+            raise KeyError(f"{record_id!r} is not the record's {self.key}")
+        self.put(record)
+
+    def __delitem__(self, record_id: str) -> None:
+        """``del collection[id]`` is :meth:`remove`; ``KeyError`` when there is none."""
+        if self.remove(record_id) is None:
+            raise KeyError(record_id)
+
     def get(self, record_id: str | None) -> Record | None:
         """The record with this id (exact, then lower-case: GUIDs arrive in any case)."""
         if not record_id:

@@ -39,7 +39,14 @@ from sandbox.eekonomi.companies import (
 from sandbox.eekonomi.constants import DEMO_COMPANY_ID, RATE_LIMIT, RATE_WINDOW
 from sandbox.eekonomi.context import Ctx, random_id
 from sandbox.eekonomi.errors import EEkonomiError, error_body, from_bad_argument
-from sandbox.eekonomi.identity import IdentityServer
+from sandbox.eekonomi.identity import (
+    AccessToken,
+    AuthCode,
+    IdentityServer,
+    OAuthClient,
+    RefreshToken,
+    User,
+)
 from sandbox.eekonomi.reads import ApiHandler
 from sandbox.eekonomi.seed import dump_company, empty_payload, seed_company
 from sandbox.eekonomi.store import Company
@@ -91,23 +98,23 @@ class EEkonomiSandbox(SandboxApp):
         self._clock = Clock.of(value)
 
     @property
-    def clients(self) -> dict[str, Any]:
+    def clients(self) -> dict[str, OAuthClient]:
         return self.identity.clients
 
     @property
-    def users(self) -> dict[str, Any]:
+    def users(self) -> dict[str, User]:
         return self.identity.users
 
     @property
-    def codes(self) -> dict[str, Any]:
+    def codes(self) -> dict[str, AuthCode]:
         return self.identity.codes
 
     @property
-    def access_tokens(self) -> dict[str, Any]:
+    def access_tokens(self) -> dict[str, AccessToken]:
         return self.identity.access_tokens
 
     @property
-    def refresh_tokens(self) -> dict[str, Any]:
+    def refresh_tokens(self) -> dict[str, RefreshToken]:
         return self.identity.refresh_tokens
 
     # -- companies -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """``/v2/customerinvoices``: booked invoices, read back by the product for Severa.
 
-Read-time state: an unpaid invoice past its due date answers ``PaymentStatus`` 2
-(Overdue) — computed, as in eEkonomi, not stored. ``modifiedSinceUtc`` lists what
+Read-time state (:func:`~sandbox.eekonomi.booking.render_invoice`): an unpaid invoice
+past its due date answers ``PaymentStatus`` 2 (Overdue) — computed, as in eEkonomi, not
+stored. ``modifiedSinceUtc`` lists what
 changed since a watermark. ``POST`` books a new invoice, or with ``CreatedFromDraftId``
 books that draft (the documented purpose of the field).
 """

@@ -233,6 +233,19 @@ def test_given_inserts_and_removals_when_paging_by_sequence_then_order_is_insert
     assert "c" in col
 
 
+def test_given_item_syntax_when_writing_then_it_is_put_and_remove() -> None:
+    col = _numbers()
+    col["a"] = {"Id": "a", "CustomerNumber": "1"}
+    assert col["a"]["CustomerNumber"] == "1"
+    assert col.holder("number", "1") == "a"
+    del col["a"]
+    assert col.holder("number", "1") is None
+    with pytest.raises(KeyError):
+        del col["a"]
+    with pytest.raises(KeyError):
+        col["b"] = {"Id": "c"}
+
+
 def test_given_mixed_case_guids_when_getting_then_the_lower_case_record_is_found() -> None:
     col = Collection("x")
     col.put({"Id": "abc-def"})
