@@ -200,18 +200,20 @@ def token_page(
         else 0
     )
     col = org.store[collection]
-    page: list[Record] = []
-    last_seq = last
+    records = col.records
+    test = filters if filters.tests else None
+    chosen: list[Record] = []
     more = False
     for guid in col.after(last, source):
-        record = col.records[guid]
-        if not filters(record):
+        record = records[guid]
+        if test is not None and not test(record):
             continue
-        if len(page) == rows:
+        if len(chosen) == rows:
             more = True
             break
-        page.append(org.view(collection, record))
-        last_seq = col.seq(guid)
+        chosen.append(record)
+    last_seq = col.seq(chosen[-1]["guid"]) if chosen else last
+    page = [org.view(collection, record) for record in chosen]
     headers: list[tuple[str, str]] = []
     if more or (switches.next_page_token_on_last_page and page):
         next_token = org.page_tokens.encode(last_seq, signature, org.clock())
