@@ -2,9 +2,10 @@
 
 The run command of the service starts this in demo mode (no real API credentials), so a
 first-time user sees real transfers against stand-ins that follow Visma's contracts.
-Both sandboxes start seeded with the demo data (``sandbox/data/*-demo.json``; eEkonomi's
-two companies "Demokonsult AB" and "Demokonsult Holding AB" each with their own) unless
-told otherwise; ``--help`` lists the options. See ``sandbox/README.md``.
+Both sandboxes start seeded with the demo data (``sandbox/data/*-demo.json``: Severa's
+two organizations and eEkonomi's two companies, "Demokonsult AB" and "Demokonsult
+Holding AB", each with their own) unless told otherwise; ``--help`` lists the options.
+See ``sandbox/README.md``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from typing import Any
 
 from sandbox.core import SandboxApp, SandboxServer
 from sandbox.eekonomi import EEkonomiSandbox
-from sandbox.severa import SeveraSandbox
+from sandbox.severa import (
+    HOLDING_CLIENT_ID,
+    HOLDING_CLIENT_SECRET,
+    HOLDING_ORGANIZATION,
+    SeveraSandbox,
+    holding_demo_data,
+)
 from sandbox.severa import demo_data as severa_demo_data
 
 
@@ -62,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eekonomi-port", type=int, default=8002, help="eEkonomi port (8002)")
     parser.add_argument("--severa-seed", help="JSON file in Severa's wire format (default: demo)")
     parser.add_argument(
+        "--severa-holding-seed",
+        help="the same for Severa's second organization, 'holding' (default: its demo)",
+    )
+    parser.add_argument(
         "--eekonomi-seed",
         help="JSON file in eEkonomi's wire format for Demokonsult AB (default: demo)",
     )
@@ -98,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     severa = SeveraSandbox(**switches["severa"])
     eekonomi = build_eekonomi(args, switches["eekonomi"])
     _seed(severa, args.severa_seed, severa_demo_data(), args.empty)
-    for app in (severa, eekonomi):
+    holding = severa.organizations[HOLDING_ORGANIZATION]
+    _seed(holding, args.severa_holding_seed, holding_demo_data(), args.empty)
+    for app in (*severa.organizations.values(), eekonomi):
         app.rate_scale = args.rate_scale
     servers = [
         SandboxServer(severa, args.host, args.severa_port).start(),
@@ -116,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             [
                 f"Severa sandbox   {servers[0].url}/rest-api   "
                 "client id demo-severa-client, secret demo-severa-secret",
+                f"                 second organization ({HOLDING_ORGANIZATION}): "
+                f"client id {HOLDING_CLIENT_ID}, secret {HOLDING_CLIENT_SECRET}",
                 f"eEkonomi sandbox {servers[1].url}/v2  (identity {servers[1].url}/connect/…)  "
                 "client demo-eekonomi-client / demo-eekonomi-secret, "
                 "login demo@example.com / demo",

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import demo_severa
 from sandbox.core import SandboxAdapter
-from sandbox.severa import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SeveraSandbox, demo_data
+from sandbox.severa import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SeveraSandbox, demo, demo_data
 
 API = "http://severa.test/rest-api/v1"
 
@@ -24,7 +23,7 @@ def data() -> dict[str, Any]:
 def test_given_the_generator_when_run_then_it_reproduces_the_committed_file(
     data: dict[str, Any],
 ) -> None:
-    assert demo_severa.build() == data
+    assert demo.build() == data
 
 
 def test_given_the_demo_when_seeded_then_every_collection_loads(data: dict[str, Any]) -> None:

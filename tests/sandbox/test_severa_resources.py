@@ -3,6 +3,7 @@ JSON Patch and its array answers, project fees, invoices and their rows' source 
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -421,6 +422,14 @@ def test_given_a_paid_read_only_invoice_when_patching_notes_then_400_invalid_ope
     assert response.json()["error"]["type"] == "InvalidOperation"
 
 
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value or 0))
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def test_given_the_demo_invoices_when_read_then_totals_match_rows_and_items_match_rows(
     http: requests.Session, app: SeveraSandbox
 ) -> None:
@@ -428,13 +437,16 @@ def test_given_the_demo_invoices_when_read_then_totals_match_rows_and_items_matc
         rows = http.get(
             f"{API}/invoices/{invoice['guid']}/invoicerows", params={"rowCount": 100}
         ).json()
-        net = sum(round(r["quantity"] * r["unitPrice"]["amount"], 2) for r in rows)
-        assert invoice["totalExcludingTax"]["amount"] == pytest.approx(net)
+        # Per row, rounded to cents half away from zero (the organization's
+        # currencyRoundingType), then summed.
+        lines = [_cents(_dec(r["quantity"]) * _dec(r["unitPrice"]["amount"])) for r in rows]
+        net = sum(lines, Decimal(0))
+        assert invoice["totalExcludingTax"]["amount"] == float(net)
         tax = sum(
-            round(round(r["quantity"] * r["unitPrice"]["amount"], 2) * (r["vatRate"] or 0) / 100, 2)
-            for r in rows
+            (_cents(line * _dec(r["vatRate"]) / 100) for line, r in zip(lines, rows, strict=True)),
+            Decimal(0),
         )
-        assert invoice["totalIncludingTax"]["amount"] == pytest.approx(net + tax)
+        assert invoice["totalIncludingTax"]["amount"] == float(net + tax)
         for row in rows:
             found: list[dict[str, Any]] = []
             for kind in ("projectfees", "workhours", "projecttravelexpenses"):

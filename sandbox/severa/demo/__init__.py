@@ -1,0 +1,135 @@
+"""Writes the demo Severa organizations: ``sandbox/data/severa-demo.json`` ("Demokonsult
+AB", the default organization) and ``severa-demo-holding.json`` ("Demokonsult Holding
+AB", the second one, with its own credentials).
+
+Why a script and not hand-written files: the demo must be *consistent* (invoice totals
+equal their rows, every source item points at its row, sub-model names match the
+records they name) and *deterministic* (the committed files only change when this
+script does). Master data is written as Severa wire records with guids derived from
+stable keys (:mod:`.builder`); invoices are created through the sandbox's own
+back-office builder under a fixed clock and a deterministic guid source, so they look
+exactly as the sandbox makes them at run time (:mod:`.invoices`).
+
+The default organization exercises every mapping rule of the requirements (R-5.x) and
+carries a few deliberately bad records the sync must reject (see
+``sandbox/docs/severa.md``); the second one is small and shares no name, number or
+code with it, so a test can tell whose record it sees (:mod:`.holding`).
+
+Run: ``.venv/bin/python -m sandbox.severa.demo``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sandbox.severa.app import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_DATA,
+    HOLDING_DEMO_DATA,
+    SeveraSandbox,
+)
+from sandbox.severa.demo import builder, holding
+from sandbox.severa.demo.customers import PROJECTS, build_customers, build_projects
+from sandbox.severa.demo.invoices import (
+    DEMO_INVOICES,
+    DEMO_OPEN_ITEMS,
+    build_credit_note,
+    build_invoices,
+    build_open_items,
+)
+from sandbox.severa.tenant import Organization
+
+DEMOKONSULT = builder.Profile(
+    "severa-demo", "Demokonsult AB", "SE556677889901", "Drottninggatan 12", "111 51",
+    "08-123 456 00", "demokonsult", (1051, 1021, 10009),
+)  # fmt: skip
+
+PRODUCTS: list[builder.Product] = [
+    ("lic", "LIC-01", "Licens Standard", "st", "Materials", 4500.0, 3000.0, 25.0, True),
+    ("utb", "UTB-01", "Utbildningsdag", "dag", "FixedFees", 9500.0, None, 25.0, True),
+    ("hw", "HW-100", "Hårdvara kit", "st", "Materials", 12500.0, 8900.0, 25.0, True),
+    ("bok", "BOK-01", "Facklitteratur", "st", "Materials", 495.0, 320.0, 6.0, True),
+    ("lunch", "LUN-01", "Konferenslunch", "st", "Materials", 185.0, 140.0, 12.0, True),
+    ("ue", "UE-01", "Underkonsult", "h", "Subcontracting", 1150.0, 950.0, 25.0, True),
+    ("old", "LIC-00", "Licens Legacy", "st", "Materials", 3900.0, 2500.0, 25.0, False),
+    # deliberately bad: collides case-insensitively with LIC-01 / has no code (R-2.3)
+    ("dup", "lic-01", "Licens Standard (gammal)", "st", "Materials", 4200.0, None, 25.0, True),
+    ("nocode", None, "Diverse material", "st", "Materials", 100.0, None, 25.0, True),
+]
+WORK_TYPES: list[builder.WorkType] = [
+    ("sr", "KONS-SR", "Konsult senior", 650.0, True, True),
+    ("jr", "KONS-JR", "Konsult junior", 420.0, False, True),
+    ("pl", "PL", "Projektledning", 600.0, False, True),
+    ("utv", "UTV", "Utveckling", 520.0, False, True),
+    ("intern", None, "Intern tid", 400.0, False, False),  # bad: no code (R-2.3)
+]
+TRAVEL_TYPES: list[builder.TravelType] = [
+    ("mil", "MIL", "Milersättning", "Mileage", "km", 2.5, 0.0, False),
+    ("trakt", "TRAKT", "Traktamente", "DailyAllowance", "dag", 290.0, 0.0, False),
+    ("resa", "RESA", "Övriga resekostnader", "OtherTravelExpense", "st", None, 6.0, False),
+]
+
+
+def with_invoices(b: builder.Builder, fill: Callable[[Organization], None]) -> dict[str, Any]:
+    """The organization's whole store: ``b``'s master data seeded into a sandbox under
+    a fixed clock and guid source, then ``fill`` (invoices, open items) run on it."""
+    counter = iter(range(1, 1_000_000))
+    clock_state = [builder.INVOICE_CLOCK]
+
+    def clock() -> datetime:
+        clock_state[0] += timedelta(seconds=1)
+        return clock_state[0]
+
+    app = SeveraSandbox(clock=clock)
+    app.guid_source = lambda: b.gid("generated", next(counter))
+    app.seed_store(b.data, replace=True)
+    fill(app)
+    return app.dump_store()
+
+
+def build() -> dict[str, Any]:
+    """The default demo organization's store (deterministic)."""
+    b = builder.Builder(DEMOKONSULT.key)
+    builder.build_reference(b, DEMOKONSULT)
+    builder.build_articles(b, PRODUCTS, WORK_TYPES, TRAVEL_TYPES)
+    build_customers(b)
+    build_projects(b, PROJECTS, DEMOKONSULT.name)
+
+    def fill(app: Organization) -> None:
+        created = build_invoices(app, DEMO_INVOICES)
+        build_credit_note(app, created["p2"])
+        build_open_items(app, DEMO_OPEN_ITEMS)
+
+    data = with_invoices(b, fill)
+    data["_meta"] = {
+        "description": "Demo organization 'Demokonsult AB' (org no 556677-8899) for the "
+        "Severa sandbox; generated by sandbox/severa/demo.",
+        "credentials": {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET},
+    }
+    return data
+
+
+def build_holding() -> dict[str, Any]:
+    """The second demo organization's store (deterministic)."""
+    b = holding.master_data()
+    data = with_invoices(b, holding.fill)
+    data["_meta"] = holding.META
+    return data
+
+
+def write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    counts = {k: len(v) for k, v in data.items() if isinstance(v, list)}
+    print(f"wrote {path}: {counts}")  # noqa: T201 - a command-line script
+
+
+def main() -> None:
+    write(DEMO_DATA, build())
+    write(HOLDING_DEMO_DATA, build_holding())
