@@ -137,20 +137,71 @@ def _key(connection_id: str) -> str:
     return f"sync:conn:{connection_id}:settings"
 
 
+class SettingsUnreadable(Exception):  # noqa: N818 - reads as the state it reports
+    """The connection's stored settings cannot be read (a truncated or hand-edited
+    value): nothing of that connection runs until ``settings set`` writes them again."""
+
+    def __init__(self, connection_id: str, problem: str) -> None:
+        self.connection_id = connection_id
+        super().__init__(
+            f"the settings of connection {connection_id!r} cannot be read ({problem}); "
+            f"set them again with `python -m worker settings set --connection "
+            f"{connection_id} NAME=VALUE …` (it replaces the unreadable value; "
+            "`settings check` then names any still missing)"
+        )
+
+
 def load(client: redis.Redis, connection_id: str) -> dict[str, Any]:
+    """The connection's settings, defaults filled in.
+
+    Raises:
+        SettingsUnreadable: what is stored is not a settings object.
+    """
     raw = client.get(_key(connection_id))
-    stored = json.loads(raw) if raw else {}
-    result: dict[str, Any] = CompanySettingsSchema().load(stored)
+    try:
+        stored = json.loads(raw) if raw else {}
+        result: dict[str, Any] = CompanySettingsSchema().load(stored)
+    except (ValueError, TypeError) as exc:  # ValidationError is a ValueError
+        messages = exc.messages if isinstance(exc, ValidationError) else exc
+        raise SettingsUnreadable(connection_id, str(messages)) from None
     return result
 
 
-def update(client: redis.Redis, connection_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate and store ``changes`` (``None`` clears a setting); raises ValidationError."""
+def readable(client: redis.Redis, connection_id: str) -> SettingsUnreadable | None:
+    """``None`` when the stored settings can be read, else why not."""
+    try:
+        load(client, connection_id)
+    except SettingsUnreadable as exc:
+        return exc
+    return None
+
+
+def update(
+    client: redis.Redis,
+    connection_id: str,
+    changes: Mapping[str, Any],
+    *,
+    replace_unreadable: bool = False,
+) -> dict[str, Any]:
+    """Validate and store ``changes`` (``None`` clears a setting); raises ValidationError.
+
+    ``changes`` are merged into the stored settings — unless those cannot be read and
+    ``replace_unreadable`` is set: then ``changes`` replace them (nothing of an
+    unreadable value can be kept; the caller says so to the person).
+
+    Raises:
+        SettingsUnreadable: the stored settings cannot be read (and are not replaced).
+    """
     unknown = set(changes) - {s.name for s in SETTINGS}
     if unknown:
         raise ValidationError({name: ["unknown setting"] for name in sorted(unknown)})
-    merged = {**load(client, connection_id), **changes}
-    validated: dict[str, Any] = CompanySettingsSchema().load(merged)
+    try:
+        current = load(client, connection_id)
+    except SettingsUnreadable:
+        if not replace_unreadable:
+            raise
+        current = {}
+    validated: dict[str, Any] = CompanySettingsSchema().load({**current, **changes})
     client.set(_key(connection_id), json.dumps(validated))
     return validated
 

@@ -24,6 +24,7 @@ from schemas.records import CustomerRecord
 
 __all__ = [
     "EU_VAT_PREFIXES",
+    "ascii_number",
     "check_importable_into_severa",
     "compact_vat_number",
     "customer_label",
@@ -85,6 +86,15 @@ def severa_org_or_vat_number(record: Mapping[str, Any]) -> str | None:
 def customer_label(number: Any, name: Any) -> str:
     """How a person finds the customer: ``customer 1049 'Foo AB'``."""
     return f"customer {number if number not in (None, '') else '(no number)'} '{name or ''}'"
+
+
+def ascii_number(text: str) -> int | None:
+    """``text`` as a customer number when it is one (R-5.1: numeric), else ``None``.
+
+    Only ASCII digits count: ``str.isdigit`` also says yes to ``'²'`` (which ``int``
+    then refuses) and to ``'１２３'`` (which ``int`` reads as 123 — another customer).
+    """
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def customer_number_problem(number: str | None) -> str | None:

@@ -156,9 +156,11 @@ class SeveraCustomer(SeveraSchema):
     contacts = fields.List(fields.Nested(SeveraContact), load_default=list, load_only=True)
 
     def load_number(self, value: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        # ASCII digits only: '²' and '１２３' pass str.isdigit (schemas.customer_identity).
+        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        if not (text.isascii() and text.isdigit()):
             raise ValidationError(f"customer number {value!r} is not a whole number")
-        return str(int(value))
+        return str(int(text))
 
     def dump_number(self, obj: Mapping[str, Any]) -> int:
         return int(obj["number"])

@@ -6,10 +6,13 @@ and the other registers — the article of a code, the cost-center item of a pro
 units and cost centers lists — and passes them in; every decision on them is a named
 function here, next to the row's fields:
 
-* **Article** (R-1.8, R-3.4): the first of the row's codes that is an eEkonomi article,
-  else the default article (:func:`choose_article_id`). Grouped rows carry their
-  product / work-type codes; a row with none takes them from its source items
-  (:func:`article_codes`). VAT follows the article, whatever the Severa row said (R-5.4).
+* **Article** (R-1.8, R-3.4): the first of the row's codes that is an eEkonomi article
+  (:func:`choose_article_id`); the caller transfers a Severa product, work type or
+  travel-expense type of that code first when it has no article yet. Grouped rows carry
+  their product / work-type codes; a row with none takes them from its source items
+  (:func:`article_codes`). The default article is for a row with no code at all — a
+  code that names nothing fails the row, never falls back silently. VAT follows the
+  article, whatever the Severa row said (R-5.4).
 * **Projects** (R-5.4): a row's cost-center item is the invoice's project; when the
   invoice spans several projects, the row's source items decide — a row whose items
   belong to several projects is split into one draft row per project (same price, each
@@ -203,27 +206,34 @@ def choose_article_id(
     article_id_of: Callable[[str], str | None],
     label: str,
 ) -> str:
-    """R-1.8, R-3.4: the article of a row — the first code that is an eEkonomi article,
-    else the default article.
+    """R-1.8, R-3.4: the article of a row — the first code that is an eEkonomi article;
+    the default article only for a row with no code.
 
     ``article_id_of`` is the caller's look-up of an article number (binder, index, then
-    eEkonomi); it is called lazily, code by code, so a row whose first code is an article
-    costs one look-up.
+    eEkonomi — transferring the Severa item of that code first, R-1.2); it is called
+    lazily, code by code, so a row whose first code is an article costs one look-up.
 
     Raises:
-        MappingError: neither a code nor the default article number is an article.
+        MappingError: no code is an article (the codes name nothing either system has),
+            or the row has no code and the default article number is not an article.
     """
     for code in codes:
         found = article_id_of(code)
         if found:
             return found
+    if codes:
+        raise MappingError(
+            label,
+            f"a row has {', '.join(codes)}, which is neither an eEkonomi article nor a "
+            "Severa product, work type or travel-expense type; correct the row in Severa "
+            "(the default article is only for rows with no code, R-3.4)",
+        )
     found = article_id_of(default_article_number)
     if found:
         return found
-    shown = ", ".join(codes) or "no code"
     raise MappingError(
         label,
-        f"a row has {shown} and the default article number {default_article_number!r} is "
+        f"a row has no code and the default article number {default_article_number!r} is "
         "not an article in eEkonomi; choose an existing one with `settings set "
         "default_article_number=…` (R-3.4)",
     )

@@ -23,12 +23,19 @@ Decisions on rules the spec leaves open:
 * **Name and description**: both carry R-5.5's text ``<date> <voucher> <supplier>``;
   Severa lists and invoices a fee by its name, so a fee with only a description would
   show up blank.
+* **Row marker**: the description ends in `` (eekonomi:<invoice id>:<row id>)``, the
+  row's natural key (:func:`fee_marker`). Severa keeps no external id on a fee and no
+  uniqueness rule catches a second one, so the marker is what recognises a fee as the
+  one made from its row when the sync's own records are lost (R-6.1): the fee is linked
+  again instead of created twice. The name stays R-5.5's text alone — it is what a
+  person sees in lists and on invoices. A fee made before markers simply has none.
 * **Currency**: the rows are booked in the eEkonomi company's currency, so the fee's
   amounts carry that currency code (the invoice's own currency may differ).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
@@ -60,9 +67,11 @@ __all__ = [
     "describe_differences",
     "fee_differences",
     "fee_currency",
+    "fee_marker",
     "fee_patch",
     "is_cost_account",
     "is_invoiced",
+    "marker_of",
     "project_refs",
     "record_to_severa_project_fee",
     "row_key",
@@ -304,8 +313,28 @@ class SeveraProjectFee(SeveraSchema):
     vat_rate = Percent(data_key="vatRate", required=True)  # R-5.5: the company default
 
 
-def record_to_severa_project_fee(record: FeeRecord) -> dict[str, Any]:
-    """Record → ``POST /v1/projectfees`` body (ProjectFeeInputModel)."""
+_MARKER = re.compile(r"\s*\((eekonomi:[^()\s]+)\)\s*$")
+
+
+def fee_marker(natural_key: str) -> str:
+    """The marker of the fee made from the row ``<invoice id>:<row id>``."""
+    return f"eekonomi:{natural_key}"
+
+
+def marked(description: str, marker: str) -> str:
+    """``description`` as sent: with `` (<marker>)`` at its end when there is one."""
+    return f"{description} ({marker})" if marker else description
+
+
+def marker_of(fee: Mapping[str, Any]) -> str | None:
+    """The row marker at the end of a fee's description (``None``: it has none)."""
+    found = _MARKER.search(str(fee.get("description") or ""))
+    return found.group(1) if found else None
+
+
+def record_to_severa_project_fee(record: FeeRecord, marker: str = "") -> dict[str, Any]:
+    """Record → ``POST /v1/projectfees`` body (ProjectFeeInputModel); the description
+    ends in ``marker`` (:func:`fee_marker`) when one is given."""
     currency = record["currency_code"]
     body: dict[str, Any] = shared(SeveraProjectFee).dump(
         {
@@ -315,18 +344,20 @@ def record_to_severa_project_fee(record: FeeRecord) -> dict[str, Any]:
             "unit_price": {"amount": record["unit_price"], "currency_code": currency},
         }
     )
+    body["description"] = marked(body["description"], marker)
     return body
 
 
 def severa_project_fee_to_record(fee: Mapping[str, Any]) -> FeeRecord:
-    """ProjectFeeOutputModel → record, to compare a fee with what the row says now."""
+    """ProjectFeeOutputModel → record, to compare a fee with what the row says now (its
+    description without the row marker)."""
 
     def amount(name: str) -> Decimal:
         return to_decimal((fee.get(name) or {}).get("amount")) or Decimal(0)
 
     return FeeRecord(
         project_guid=str((fee.get("project") or {}).get("guid") or ""),
-        description=str(fee.get("description") or ""),
+        description=_MARKER.sub("", str(fee.get("description") or "")),
         event_date=str(fee.get("eventDate") or "")[:10],
         quantity=to_decimal(fee.get("quantity")) or Decimal(0),
         unit_cost=amount("unitCost"),
@@ -382,12 +413,15 @@ def describe_differences(differences: Mapping[str, tuple[Any, Any]]) -> str:
     )
 
 
-def fee_patch(desired: FeeRecord, differences: Mapping[str, Any]) -> dict[str, Any]:
+def fee_patch(
+    desired: FeeRecord, differences: Mapping[str, Any], marker: str = ""
+) -> dict[str, Any]:
     """``{"/path": value}`` for :func:`~worker.clients.severa.replace_ops`; the fee's
-    name follows its description."""
+    name follows its description, which keeps ``marker`` at its end."""
     changes: dict[str, Any] = {}
     for name in differences:
         changes[_FIELDS[name][1]] = desired[name]  # type: ignore[literal-required]
     if "description" in differences:
         changes["/name"] = desired["description"]
+        changes["/description"] = marked(desired["description"], marker)
     return changes

@@ -7,7 +7,8 @@ jitter, and never carries a secret in its arguments (they are visible in Flower)
 Record tasks (:class:`RecordTask`) settle a few records each (``RECORDS_PER_TASK``)
 and retry the same way but by hand, so that a record still failing after its last
 retry is settled as failed — listed in the error list and counted — instead of leaving
-its run open forever.
+its run open forever. Anything else one record raises is that record's failure alone:
+the task goes on with the next.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 from celery import Task
 
 from config import get_settings
-from worker.clients.http import ApiTransientError
 from worker.errors import TransientError
 from worker.keys import check_connection_id
 from worker.queues import RUN_QUEUE, record_queue
@@ -110,6 +110,11 @@ class RecordTask(SyncTask):
                         countdown=self.countdown(retries, exc) if index else 0,
                     )
                 return summary
+            except Exception as exc:  # noqa: BLE001 - the chunk's other records go on
+                # Outside the record's own settle (its context could not be built, say):
+                # still this record's failure alone, listed and counted. Should even that
+                # fail (Redis is gone), the task fails and the stalled-run check resends.
+                settled = service.settle_failed(connection_id, register, run_id, natural_key, exc)
             self._count(summary, settled)
         return summary
 
@@ -121,10 +126,12 @@ class RecordTask(SyncTask):
             summary["run"] = settled["run"]  # this record closed the run
 
     def countdown(self, retries: int, exc: TransientError) -> float:
-        """Exponential back-off with full jitter, never sooner than the API asked."""
+        """Exponential back-off with full jitter, never sooner than the error asks: the
+        API's ``Retry-After``, or the rest of a wait for a write that may still land
+        (:class:`~worker.sync.creates.UnresolvedCreate`)."""
         ceiling = min(float(self.retry_backoff_max), 2.0 * (2**retries))
         wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not secrecy
-        hinted = exc.retry_after if isinstance(exc, ApiTransientError) else None
+        hinted = getattr(exc, "retry_after", None)
         return max(wait, float(hinted or 0))
 
 

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -22,13 +22,50 @@ from config.company import SETTINGS
 from schemas.sides import Direction
 from worker.registry import NAMES, REGISTERS
 
+
+def _connection_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A well-formed connection id, or one clear usage line (not a traceback)."""
+    from worker.keys import InvalidConnectionId, check_connection_id  # noqa: PLC0415
+
+    try:
+        return check_connection_id(value)
+    except InvalidConnectionId as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 CONNECTION = click.option(
     "--connection",
     "connection_id",
     default="default",
     show_default=True,
+    callback=_connection_id,
     help="Connection id (one Severa company paired with one eEkonomi company).",
 )
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """End the command with one line on stderr (what went wrong and what to do)."""
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _settings_of(connection_id: str) -> dict[str, Any]:
+    """The connection's settings, or one line saying they cannot be read and how to
+    repair them."""
+    try:
+        return company.load(_redis(), connection_id)
+    except company.SettingsUnreadable as exc:
+        _fail(f"error: {exc}")
+
+
+#: What a command that calls the APIs reports in one line instead of a traceback: the
+#: sync's own errors (API failures, re-authorization needed), unreadable settings, and a
+#: refused transfer.
+def _one_line_errors() -> tuple[type[Exception], ...]:
+    from worker.errors import SyncError  # noqa: PLC0415
+    from worker.sync.engine import RunRefused  # noqa: PLC0415
+
+    return (SyncError, company.SettingsUnreadable, RunRefused)
 
 
 def _redis() -> Any:
@@ -245,7 +282,7 @@ def errors_retry(obj: dict[str, Any], numbers: tuple[str, ...]) -> None:
     the given record numbers (customer number, article number, project number) —
     also records not in the list, to re-sync one by hand."""
     from worker.registry import register_named  # noqa: PLC0415
-    from worker.sync.engine import RunRefused, resync_record  # noqa: PLC0415
+    from worker.sync.engine import resync_record  # noqa: PLC0415
     from worker.sync.errorlist import RECORD, ErrorList  # noqa: PLC0415
     from worker.sync.service import context_for  # noqa: PLC0415
 
@@ -266,12 +303,15 @@ def errors_retry(obj: dict[str, Any], numbers: tuple[str, ...]) -> None:
     if not wanted:
         click.echo("Nothing to retry.")
         return
-    ctx = context_for(connection_id)
+    try:
+        ctx = context_for(connection_id)
+    except _one_line_errors() as exc:
+        _fail(f"not retried: {exc}")
     failed = 0
     for register, natural_key in wanted:
         try:
             outcome = resync_record(ctx, register_named(register), natural_key, uuid.uuid4().hex)
-        except RunRefused as exc:
+        except _one_line_errors() as exc:
             click.echo(f"{register} {natural_key}: not retried: {exc}", err=True)
             failed += 1
             continue
@@ -313,6 +353,40 @@ def errors_dismiss(obj: dict[str, Any], numbers: tuple[str, ...], everything: bo
     sys.exit(0 if entries else 1)
 
 
+@errors.command("reset")
+@click.argument("numbers", nargs=-1)
+@click.option(
+    "--watermarks", is_flag=True, help="Forget how far the register's transfers have read."
+)
+@click.pass_obj
+def errors_reset(obj: dict[str, Any], numbers: tuple[str, ...], watermarks: bool) -> None:
+    """Forget stored state that cannot be read (its error-list entry names this command):
+    the link of the given record numbers of --register, or with --watermarks how far
+    --register's transfers have read (its next transfer then reads every record).
+
+    Nothing in Severa or eEkonomi is touched. The next transfer links a record again by
+    its natural key or marker, as after a lost Redis, and looks it up before it could
+    be created again.
+    """
+    from worker.sync.bindings import Binder  # noqa: PLC0415
+    from worker.sync.runstate import Watermarks  # noqa: PLC0415
+
+    connection_id, register = obj["connection_id"], obj["register"]
+    if register is None or bool(numbers) == watermarks:
+        raise click.UsageError("give --register and either record numbers or --watermarks")
+    client = _redis()
+    if watermarks:
+        had = Watermarks(client, connection_id, register).forget()
+        click.echo(f"{register}: watermarks {'forgotten' if had else 'were not set'}; "
+                   "its next transfer reads every record")  # fmt: skip
+        return
+    binder = Binder(client, connection_id, register)
+    for number in numbers:
+        had = binder.forget(_natural_key(register, number))
+        click.echo(f"{register} {number}: link {'forgotten' if had else 'was not stored'}; "
+                   "the next transfer links it again")  # fmt: skip
+
+
 def _natural_key(register: str, number: str) -> str:
     from worker.registry import spec_of  # noqa: PLC0415
 
@@ -341,7 +415,7 @@ def settings_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def settings_show(connection_id: str, as_json: bool) -> None:
     """Every setting with its value, rule and meaning."""
-    values = company.load(_redis(), connection_id)
+    values = _settings_of(connection_id)
     if as_json:
         click.echo(json.dumps(values, indent=2))
         return
@@ -369,13 +443,22 @@ def settings_set(assignments: tuple[str, ...], connection_id: str) -> None:
         if not sep:
             raise click.UsageError(f"{item!r}: expected NAME=VALUE")
         changes[name.strip()] = value.strip() or None
+    client = _redis()
+    unreadable = company.readable(client, connection_id)
     try:
         resolved = resolve(connection_id, changes)
-        stored = company.update(_redis(), connection_id, resolved)
+        stored = company.update(client, connection_id, resolved, replace_unreadable=True)
     except (ValidationError, ValueError) as exc:
         messages = exc.messages if isinstance(exc, ValidationError) else str(exc)
-        click.echo(f"not saved: {messages}", err=True)
-        sys.exit(2)
+        _fail(f"not saved: {messages}", 2)
+    except _one_line_errors() as exc:
+        _fail(f"not saved: {exc}", 2)
+    if unreadable is not None:
+        click.echo(
+            "note: the stored settings could not be read and were replaced by these; "
+            "`settings check` names any setting still to set",
+            err=True,
+        )
     for name in resolved:
         click.echo(f"{name} = {stored.get(name)}")
 
@@ -386,8 +469,11 @@ def settings_check(connection_id: str) -> None:
     """Which transfers may start, and whether chosen ids still exist in the APIs."""
     from worker.sync.choices import check  # noqa: PLC0415
 
-    problems = check(connection_id)
-    values = company.load(_redis(), connection_id)
+    values = _settings_of(connection_id)
+    try:
+        problems = check(connection_id)
+    except _one_line_errors() as exc:
+        _fail(f"cannot check against the APIs: {exc}")
     for register in REGISTERS:
         missing = company.missing_for(values, register.spec.requires)
         state = "ready" if not missing else "missing " + ", ".join(missing)
@@ -403,7 +489,11 @@ def settings_choices(connection_id: str) -> None:
     """What the settings can be set to, read from the live APIs (R-3.0)."""
     from worker.sync.choices import choices  # noqa: PLC0415
 
-    for name, options in choices(connection_id).items():
+    try:
+        found = choices(connection_id)
+    except _one_line_errors() as exc:
+        _fail(f"cannot read the choices from the APIs: {exc}")
+    for name, options in found.items():
         click.echo(f"{name}:")
         for value, label in options:
             click.echo(f"  {value}  {label}")

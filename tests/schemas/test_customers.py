@@ -15,7 +15,12 @@ from schemas.customer_contacts import (
     record_to_severa_contact_communications,
     split_contact_name,
 )
-from schemas.customer_identity import check_importable_into_severa, compact_vat_number
+from schemas.customer_identity import (
+    ascii_number,
+    check_importable_into_severa,
+    compact_vat_number,
+    customer_number_problem,
+)
 from schemas.customers import (
     eekonomi_customer_to_record,
     record_to_eekonomi_customer,
@@ -138,6 +143,17 @@ def test_r_5_1_severa_customer_without_number_is_rejected() -> None:
 
     assert caught.value.record_label == "customer (no number) 'Nordlund Konsult AB'"
     assert "give it one in Severa" in caught.value.reason
+
+
+@pytest.mark.parametrize("number", ["²", "１２３", "12³"])
+def test_r_5_1_a_customer_number_with_non_ascii_digits_is_a_mapping_error(number: str) -> None:
+    """Issue 14 item 8: ``'²'.isdigit()`` is true but ``int('²')`` raises, and
+    ``int('１２３')`` is 123 — another customer. Only ASCII digits are a number."""
+    with pytest.raises(MappingError, match="is not a whole number"):
+        severa_customer_to_record({**severa_payload(), "number": number})
+    assert ascii_number(number) is None
+    assert customer_number_problem(number) is not None
+    assert ascii_number("123") == 123
 
 
 # -- org no / VAT no ---------------------------------------------------------------------

@@ -135,15 +135,22 @@ def test_r_1_8_the_first_code_that_is_an_article_wins_and_later_codes_are_not_lo
     assert asked == ["GONE", "PL"]
 
 
-def test_r_3_4_given_no_code_is_an_article_then_the_default_article() -> None:
-    found = choose_article_id(["GONE"], "ALLM", {"ALLM": "article-default"}.get, "inv")
+def test_r_3_4_given_a_row_with_no_code_then_the_default_article() -> None:
+    found = choose_article_id([], "ALLM", {"ALLM": "article-default"}.get, "inv")
     assert found == "article-default"
 
 
-def test_r_3_4_given_the_default_is_no_article_either_then_the_row_fails_naming_both() -> None:
-    with pytest.raises(MappingError, match=r"GONE and the default article number 'NOPE'"):
-        choose_article_id(["GONE"], "NOPE", {}.get, "invoice 1")
-    with pytest.raises(MappingError, match="a row has no code"):
+def test_r_3_4_given_codes_that_name_no_article_then_the_row_fails_never_the_default() -> None:
+    """Issue 14 D: the default article is only for rows with no code — a code that names
+    nothing (the caller has already tried to transfer its Severa item) fails the row
+    with its codes named, instead of silently taking the default article."""
+    articles = {"ALLM": "article-default"}
+    with pytest.raises(MappingError, match=r"a row has GONE, LOST, which is neither"):
+        choose_article_id(["GONE", "LOST"], "ALLM", articles.get, "invoice 1")
+
+
+def test_r_3_4_given_the_default_is_no_article_either_then_the_row_fails_naming_it() -> None:
+    with pytest.raises(MappingError, match=r"no code and the default article number 'NOPE'"):
         choose_article_id([], "NOPE", {}.get, "invoice 1")
 
 

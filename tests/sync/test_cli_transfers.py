@@ -11,6 +11,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from sandbox.core import Fault
 from tests.sync.conftest import World, start_worker
 from worker.cli import main
 from worker.sync.errorlist import ErrorEntry, ErrorList, RecordRef
@@ -180,3 +181,95 @@ def test_given_a_run_whose_lock_expired_when_the_next_starts_then_the_old_one_is
     latest = runs.last("projects")
     assert latest is not None
     assert latest.status == "finished"
+
+
+# -- issue 14 items 5 and 6: one clear line, never a traceback; beat goes on ----------------
+
+
+def _spoil_settings(world: World, connection_id: str) -> None:
+    world.redis.set(f"sync:conn:{connection_id}:settings", '{"customers_master": "sev')
+
+
+def test_given_corrupt_settings_json_then_commands_say_so_in_one_line_and_settings_set_repairs_it(
+    world: World,
+) -> None:
+    _spoil_settings(world, world.connection_id)
+    conn = ("--connection", world.connection_id)
+    commands = (
+        ("settings", "show", *conn),
+        ("settings", "check", *conn),
+        ("errors", *conn, "retry", "1001"),
+        ("run", "customers", "--now", *conn),
+    )
+    for args in commands:
+        result = cli(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "cannot be read" in result.output, (args, result.output)
+        assert "settings set" in result.output
+    repaired = cli("settings", "set", "customers_master=severa", *conn)
+    assert repaired.exit_code == 0, repaired.output
+    assert "could not be read and were replaced" in repaired.output
+    shown = json.loads(cli("settings", "show", "--json", *conn).output)
+    assert shown["customers_master"] == "severa"
+    assert shown["status_to_transfer"] is None  # nothing of the unreadable value was kept
+
+
+def test_given_one_connection_with_corrupt_settings_then_beat_starts_the_others_and_shows_it_on_that_one(  # noqa: E501
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import time
+
+    from config import company
+    from worker.state import register_connection
+    from worker.sync import service
+
+    broken = f"{world.connection_id}-b"
+    register_connection(world.redis, broken)
+    _spoil_settings(world, broken)
+    sent: list[tuple[str, str]] = []
+    with caplog.at_level(logging.ERROR, logger="worker.sync.service"):
+        for _ in range(2):  # two beat ticks
+            started = service.start_due_transfers(
+                lambda register, connection_id: sent.append((register, connection_id)),
+                time.time(),
+            )
+    assert started[broken] == []
+    assert ("customers", world.connection_id) in sent  # the others are not held up
+    assert len([r for r in caplog.records if broken in r.getMessage()]) == 1  # logged once
+    entries = list(ErrorList(world.redis, broken).entries())
+    assert [e.kind for e in entries] == ["config"]
+    assert "cannot be read" in entries[0].reason
+    status = json.loads(cli("status", "--json", "--connection", broken).output)
+    assert status["errors"] == 1  # shown on that connection
+    company.update(world.redis, broken, {"customers_master": "severa"}, replace_unreadable=True)
+    service.start_due_transfers(lambda register, connection_id: None, time.time())
+    assert ErrorList(world.redis, broken).count() == 0  # gone once beat can read it
+
+
+def test_given_api_failures_or_a_bad_connection_id_then_commands_end_in_one_clear_line(
+    world: World,
+) -> None:
+    # A connection never authorized: eEkonomi needs re-authorization.
+    fresh = f"{world.connection_id}-n"
+    result = cli("settings", "set", "cost_center_id=Projekt", "--connection", fresh)
+    assert result.exit_code == 2
+    assert result.output.startswith("not saved: ")
+    assert "python -m worker connect" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    # The API keeps failing.
+    world.eekonomi.add_fault(Fault("/v2/costcenters", method="GET", times=50))
+    failing = cli("settings", "set", "cost_center_id=Projekt", "--connection", world.connection_id)
+    world.eekonomi.faults.clear()
+    assert failing.exit_code == 2
+    assert failing.output.startswith("not saved: ")
+    assert "503" in failing.output
+    choices = cli("settings", "choices", "--connection", fresh)
+    assert choices.exit_code == 1
+    assert "python -m worker connect" in choices.output
+    invalid = ("--connection", "Not A Valid Id!")
+    for args in (("status", *invalid), ("errors", *invalid), ("errors", *invalid, "retry"),
+                 ("settings", "show", *invalid)):  # fmt: skip
+        bad = cli(*args)
+        assert bad.exit_code == 2, (args, bad.output)
+        assert "invalid connection id 'Not A Valid Id!'" in bad.output

@@ -18,7 +18,6 @@ import pytest
 
 from tests.sync.conftest import World, run_in_worker, start_worker
 from tests.sync.test_invoices import (
-    REGISTERS,
     _backoffice,
     _customer_number,
     _drafts_by_marker,
@@ -26,6 +25,7 @@ from tests.sync.test_invoices import (
     _status_names,
     _store,
     _to_transfer,
+    transfer_registers,
 )
 from worker.sync.errorlist import WARNING, ErrorList
 
@@ -40,8 +40,7 @@ def _transferred(world: World, celery_app: Any) -> tuple[str, dict[str, str]]:
     """A worker, the registers and one invoices run; → (queue, customer number → guid)."""
     invoices = _to_transfer(world)
     worker = start_worker(world, celery_app)
-    for register in REGISTERS:
-        run_in_worker(world, celery_app, register, worker.queue)
+    transfer_registers(world, celery_app, worker.queue)
     run_in_worker(world, celery_app, "invoices", worker.queue)
     return worker.queue, {_customer_number(i): g for g, i in invoices.items()}
 

@@ -94,6 +94,26 @@ def _assert_each_invoice_once(world: World, invoices: dict[str, dict[str, Any]])
     assert sum(drafts.values()) == len(invoices) - len(BAD)
 
 
+#: Demo invoices (by customer) with a row of code LIC-01, which collides with Severa's
+#: "lic-01" (R-2.3): they wait until the collision is fixed (issue 14 D).
+ON_LIC_01 = ("1001", "1010")
+HELD = "its row's code LIC-01 cannot become an article"
+
+
+def fix_lic_collision(world: World) -> None:
+    """A person renames Severa's colliding product "lic-01" (R-2.3), so LIC-01 can
+    become an article — as these tests, about invoices, want from the start."""
+    dup = next(p for p in _store(world, "severa", "products") if p.get("code") == "lic-01")
+    _backoffice(world, "severa", f"edit/products/{dup['guid']}", {"code": "LIC-00"})
+
+
+def transfer_registers(world: World, celery_app: Any, queue: str) -> None:
+    """Customers, products and projects transferred — the colliding product fixed first."""
+    fix_lic_collision(world)
+    for register in REGISTERS:
+        run_in_worker(world, celery_app, register, queue)
+
+
 def _backoffice(world: World, side: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     base = world.severa_url if side == "severa" else world.eekonomi_url
     answer = requests.post(f"{base}/_sandbox/{path}", json=body, timeout=10)
@@ -114,9 +134,23 @@ def test_demo_end_to_end_drafts_then_numbers_ocr_sent_and_paid_come_back(
     worker = start_worker(world, celery_app)
     for register in REGISTERS:
         run_in_worker(world, celery_app, register, worker.queue)
+    # Issue 14 D: a row whose code names a Severa product that cannot become an article
+    # (LIC-01 collides with lic-01) holds its invoice with the reason — no default.
     report = run_in_worker(world, celery_app, "invoices", worker.queue)
     assert report["status"] == "finished"
-    assert (report["created"], report["failed"]) == (len(invoices) - len(BAD), len(BAD))
+    held = len(BAD) + len(ON_LIC_01)
+    assert (report["created"], report["failed"]) == (len(invoices) - held, held)
+    by_customer = {_customer_number(i): g for g, i in invoices.items()}
+    for number in ON_LIC_01:
+        reason = _errors(world)[by_customer[number]]
+        assert HELD in reason, reason
+        assert "Licens Standard (gammal)" in reason, reason
+        assert _drafts_by_marker(world)[by_customer[number]] == 0
+    # Fixed in Severa: the next invoice run transfers LIC-01 itself (the products run
+    # has not come yet) and then the invoices.
+    fix_lic_collision(world)
+    report = run_in_worker(world, celery_app, "invoices", worker.queue)
+    assert (report["created"], report["failed"]) == (len(ON_LIC_01), len(BAD))
     _assert_each_invoice_once(world, invoices)
 
     drafts = {
@@ -130,7 +164,6 @@ def test_demo_end_to_end_drafts_then_numbers_ocr_sent_and_paid_come_back(
         if c["Name"] == "Projekt"
         for i in c["Items"]
     }
-    by_customer = {_customer_number(i): g for g, i in invoices.items()}
     # R-5.4: header, text rows around the article rows, article by code, cost center.
     first = drafts[by_customer["1001"]]
     assert first["InvoiceDate"][:10] == "2025-03-03"
@@ -145,9 +178,8 @@ def test_demo_end_to_end_drafts_then_numbers_ocr_sent_and_paid_come_back(
         (True, "Tack för förtroendet!", None),
     ]
     articles = [r for r in first["Rows"] if not r["IsTextRow"]]
-    # R-1.8: grouped hour rows carry the work-type code; LIC-01 collides with lic-01
-    # in Severa (not transferred), so its row takes the default article (R-3.4).
-    assert [r["ArticleNumber"] for r in articles] == ["KONS-SR", "PL", "ALLM"]
+    # R-1.8: grouped hour rows carry the work-type code, fee rows the product's.
+    assert [r["ArticleNumber"] for r in articles] == ["KONS-SR", "PL", "LIC-01"]
     assert [(r["Quantity"], r["UnitPrice"]) for r in articles] == [
         (12.5, 1250.0),
         (4.0, 1100.0),
@@ -226,13 +258,43 @@ def test_demo_end_to_end_drafts_then_numbers_ocr_sent_and_paid_come_back(
     assert world.writes() == []
 
 
+def test_r_1_8_given_products_not_transferred_yet_then_each_rows_item_is_transferred_first_not_defaulted(  # noqa: E501
+    world: World, celery_app: Any
+) -> None:
+    """Issue 14 D: beat starts every register at once, and a products run that failed
+    waits for its next interval — so an invoice may come before its rows' products.
+    A row whose code names a Severa product, work type or travel-expense type gets
+    that item transferred first, as the customer and the projects are; the default
+    article stays for rows without a code (R-3.4)."""
+    fix_lic_collision(world)
+    worker = start_worker(world, celery_app)
+    for register in ("customers", "projects"):  # no products run
+        run_in_worker(world, celery_app, register, worker.queue)
+    invoices = _to_transfer(world)
+
+    report = run_in_worker(world, celery_app, "invoices", worker.queue)
+
+    assert report["status"] == "finished"
+    _assert_each_invoice_once(world, invoices)
+    used = Counter(
+        r["ArticleNumber"]
+        for d in _store(world, "eekonomi", "customerInvoiceDrafts")
+        for r in d["Rows"]
+        if not r["IsTextRow"]
+    )
+    assert {"KONS-SR", "PL", "UTV", "LIC-01", "UTB-01", "MIL"} <= set(used), used
+    articles = {a["Number"] for a in _store(world, "eekonomi", "articles")}
+    assert set(used) <= articles
+    assert used["ALLM"] <= 1  # the one fee row of the demo that carries no code
+
+
 def test_r_3_8_sent_means_delivered_waits_for_the_delivery(world: World, celery_app: Any) -> None:
     from config import company
 
     company.update(world.redis, world.connection_id, {"sent_means": "delivered"})
     worker = start_worker(world, celery_app)
-    for register in (*REGISTERS, "invoices"):
-        run_in_worker(world, celery_app, register, worker.queue)
+    transfer_registers(world, celery_app, worker.queue)
+    run_in_worker(world, celery_app, "invoices", worker.queue)
     guid = next(g for g, i in _to_transfer_all(world).items() if _customer_number(i) == "1001")
     draft = next(
         d
@@ -287,8 +349,7 @@ def test_r_6_1_given_sigkill_at_each_step_then_exactly_one_draft_and_the_right_s
 ) -> None:
     invoices = _to_transfer(world)
     worker = start_worker(world, celery_app)
-    for register in REGISTERS:
-        run_in_worker(world, celery_app, register, worker.queue)
+    transfer_registers(world, celery_app, worker.queue)
     app = world.severa if side == "severa" else world.eekonomi
     fault = dataclasses.replace(fault)  # parametrize shares one object; the sandbox spends it
     app.add_fault(fault)
@@ -324,8 +385,7 @@ def test_r_6_1_given_write_then_drop_then_each_draft_and_status_is_written_once(
 ) -> None:
     invoices = _to_transfer(world)
     worker = start_worker(world, celery_app)
-    for register in REGISTERS:
-        run_in_worker(world, celery_app, register, worker.queue)
+    transfer_registers(world, celery_app, worker.queue)
     world.eekonomi.add_fault(
         Fault("/v2/customerinvoicedrafts", method="POST", action="write_then_drop", times=3)
     )

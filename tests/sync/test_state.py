@@ -101,12 +101,12 @@ def test_r_6_1_a_claimed_create_says_whether_one_was_pending_until_the_record_is
     whether an earlier attempt (perhaps a killed worker's) had already marked it — the
     cue to look the record up before creating it again."""
     binder = Binder(fakeredis.FakeRedis(decode_responses=True), "default", "customers")
-    assert binder.claim_create("1042", "eekonomi") is None
+    assert binder.claim_create("1042", "eekonomi") is False
     assert binder.pending_on("1042") == "eekonomi"
-    assert binder.claim_create("1042", "eekonomi") == "eekonomi"  # the retry after a crash
+    assert binder.claim_create("1042", "eekonomi") is True  # the retry after a crash
     binder.bind("1042", Binding(severa_id="g-1", eekonomi_id="e-1"))
     assert binder.pending_on("1042") is None
-    assert binder.claim_create("1042", "eekonomi") is None
+    assert binder.claim_create("1042", "eekonomi") is False
 
 
 def test_r_6_1_a_run_counts_as_stalled_only_after_quiet_seconds_without_an_attempt(

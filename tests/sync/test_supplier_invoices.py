@@ -8,6 +8,7 @@ the items are linked, and then fetches the supplier invoices.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -28,7 +29,8 @@ from worker.sync.errorlist import ErrorList
 
 pytestmark = pytest.mark.integration
 
-#: The demo's cost rows on projects → (Severa project number, cost), by description.
+#: The demo's cost rows on projects → (Severa project number, cost), by R-5.5's text (a
+#: fee's name; its description ends in the row's marker after that text).
 EXPECTED = {
     "2026-03-04 LF1 Dustin Sverige AB": [(1001, 8000)],
     "2026-04-16 LF2 SJ AB": [(1002, 1161.32)],
@@ -62,10 +64,15 @@ def _by_description(world: World) -> dict[str, list[tuple[int, float]]]:
     numbers = _numbers(world)
     found: dict[str, list[tuple[int, float]]] = {}
     for fee in _fees(world):
-        found.setdefault(fee["description"], []).append(
+        found.setdefault(fee["name"], []).append(
             (numbers[fee["project"]["guid"]], fee["unitCost"]["amount"])
         )
     return {k: sorted(v) for k, v in found.items()}
+
+
+def _bindings(world: World) -> dict[str, dict[str, Any]]:
+    raw = world.redis.hgetall(f"sync:conn:{world.connection_id}:bindings:supplier_invoices")
+    return {str(k): json.loads(v) for k, v in raw.items()}
 
 
 def _errors(world: World) -> dict[str, str]:
@@ -77,7 +84,7 @@ def _errors(world: World) -> dict[str, str]:
 
 def _assert_one_fee_per_row(world: World) -> None:
     counts = Counter(
-        (f["description"], f["project"]["guid"], f["unitCost"]["amount"]) for f in _fees(world)
+        (f["name"], f["project"]["guid"], f["unitCost"]["amount"]) for f in _fees(world)
     )
     assert [k for k, n in counts.items() if n > 1] == []
     assert _by_description(world) == EXPECTED
@@ -109,10 +116,12 @@ def test_r_5_5_given_the_demo_data_then_the_right_rows_become_the_right_fees(
     assert report["status"] == "finished"
     assert (report["created"], report["failed"]) == (6, 1)
     assert _by_description(world) == EXPECTED
+    bound = {b["severa_id"]: key for key, b in _bindings(world).items()}
     for fee in _fees(world):
         cost = fee["unitCost"]["amount"]
-        assert fee["name"] == fee["description"]
-        assert fee["eventDate"] == fee["description"][:10]
+        # R-5.5's text, and the row's marker after it (issue 14 item 7).
+        assert fee["description"] == f"{fee['name']} (eekonomi:{bound[fee['guid']]})"
+        assert fee["eventDate"] == fee["name"][:10]
         assert (fee["quantity"], fee["vatRate"], fee["isBillable"]) == (1, 25, billable)
         assert fee["unitPrice"]["amount"] == (cost if billable else 0)
         assert fee["unitCost"]["currencyCode"] == "SEK"
@@ -189,7 +198,7 @@ def test_given_a_row_changed_after_transfer_then_its_fee_is_updated_unless_invoi
 ) -> None:
     queue = _prepare(world, celery_app)
     run_in_worker(world, celery_app, "supplier_invoices", queue)
-    fees = {f["description"]: f for f in _fees(world)}
+    fees = {f["name"]: f for f in _fees(world)}
     count = len(_fees(world))
     # Severa invoices the Elektroskandia fee (a person does, in Severa's UI).
     invoiced = fees["2026-06-02 LF5 Elektroskandia Sverige AB"]
@@ -202,7 +211,7 @@ def test_given_a_row_changed_after_transfer_then_its_fee_is_updated_unless_invoi
     report = run_in_worker(world, celery_app, "supplier_invoices", queue)
 
     assert (report["updated"], report["failed"]) == (1, 2)  # LF5 listed, LF3 still listed
-    after = {f["description"]: f for f in _fees(world)}
+    after = {f["name"]: f for f in _fees(world)}
     dustin = after["2026-03-04 LF1 Dustin Sverige AB"]
     assert dustin["guid"] == fees["2026-03-04 LF1 Dustin Sverige AB"]["guid"]
     assert (dustin["unitCost"]["amount"], dustin["unitPrice"]["amount"]) == (8500, 8500)

@@ -13,24 +13,55 @@ the body last written to (or found equal on) the other side. The engine
   key on the vendor before creating it again (R-6.1) — which is the only case that
   costs the extra lookup request.
 
+A pending mark also says *when* the create was sent (or its answer was lost), so a
+create whose answer never came is held until a write it may still cause would have
+landed (:mod:`worker.sync.creates`). A binding may be *incomplete* on a side: a create
+there stopped half-way (a Severa customer without its contact), so that side is not yet
+the record's truth and the create is finished on the next attempt.
+
 :class:`KeyIndex` keeps, per side, natural key → vendor id of every record the runs
 have read, so the first transfer can match records that exist on both sides without
 one lookup request per record.
+
+Everything here can be lost and found again (README, "If Redis is lost"): a binding is
+re-made from the natural key or a marker the record carries. So a stored value that
+cannot be read is reported with the command that forgets it
+(:class:`CorruptRecordState`), never read over and over.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import redis
 
 from schemas.sides import Side
-from worker.keys import key
+from worker.errors import RecordError
+from worker.keys import DEFAULT_CONNECTION, key
+from worker.sync.errorlist import errors_command
 
 SIDES = (Side.SEVERA, Side.EEKONOMI)
+
+
+class CorruptRecordState(RecordError):
+    """A stored value of one record (its binding) cannot be read: the record goes to the
+    error list with the command that forgets the value, and the other records go on."""
+
+    def __init__(
+        self, register: str, natural_key: str, what: str, problem: str, connection_id: str
+    ) -> None:
+        self.register = register
+        self.natural_key = natural_key
+        reset = errors_command(connection_id, register, "reset", natural_key)
+        super().__init__(
+            f"the stored {what} of {register} {natural_key} cannot be read ({problem}); "
+            f"forget it with {reset} — the next transfer links the record again by its "
+            "natural key"
+        )
 
 
 @dataclass
@@ -44,10 +75,31 @@ class Binding:
     eekonomi_hash: str = ""
     #: Register-specific detail, e.g. which Severa register an article came from.
     severa_kind: str = ""
+    #: The side on which the create stopped half-way (``""``: none): that side's record
+    #: is not the record's truth until the create is finished.
+    incomplete: str = ""
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> Binding:
-        return cls(**json.loads(raw))
+    def from_json(
+        cls,
+        raw: str | bytes,
+        register: str = "",
+        natural_key: str = "",
+        connection_id: str = DEFAULT_CONNECTION,
+    ) -> Binding:
+        """The binding stored as ``raw``; fields of another version are ignored.
+
+        Raises:
+            CorruptRecordState: ``raw`` is not a stored binding (truncated, say).
+        """
+        try:
+            data = json.loads(raw)
+            known = {f.name for f in fields(cls)}
+            return cls(**{k: str(v) for k, v in data.items() if k in known})
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise CorruptRecordState(
+                register, natural_key, "binding", str(exc), connection_id
+            ) from None
 
     def id_on(self, side: str) -> str:
         return self.severa_id if side == Side.SEVERA else self.eekonomi_id
@@ -56,18 +108,56 @@ class Binding:
         return self.severa_hash if side == Side.SEVERA else self.eekonomi_hash
 
 
+#: The side of a pending mark that ``errors reset`` leaves: a create may have happened on
+#: either side, so whichever side a create is next due on is looked up first.
+ANY_SIDE = "*"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A create that was sent, or about to be, on ``side`` — when, by our clock (``0``: a
+    mark of an earlier version, or of ``errors reset``, which keep no time)."""
+
+    side: str
+    at: float = 0.0
+
+    def covers(self, side: str) -> bool:
+        """Whether a create on ``side`` may have happened."""
+        return self.side in (side, ANY_SIDE)
+
+    @classmethod
+    def parse(cls, raw: Any) -> Pending | None:
+        if not raw:
+            return None
+        side, _, at = str(raw).partition("@")
+        try:
+            return cls(side, float(at) if at else 0.0)
+        except ValueError:
+            return cls(side)  # an unreadable time: as old as can be
+
+    def stored(self) -> str:
+        return f"{self.side}@{self.at:.3f}"
+
+
 class Binder:
     """The bindings of one register of one connection."""
 
     def __init__(self, client: redis.Redis, connection_id: str, register: str) -> None:
         self.client = client
+        self.connection_id = connection_id
         self.register = register
         self.bindings_key = key(connection_id, "bindings", register)
         self.pending_key = key(connection_id, "pending", register)
 
     def get(self, natural_key: str) -> Binding | None:
         raw = self.client.hget(self.bindings_key, natural_key)
-        return Binding.from_json(raw) if raw else None
+        return self.parse(raw, natural_key)
+
+    def parse(self, raw: Any, natural_key: str) -> Binding | None:
+        """A binding read by the caller (``None`` when there is none)."""
+        return (
+            Binding.from_json(raw, self.register, natural_key, self.connection_id) if raw else None
+        )
 
     def bind(self, natural_key: str, binding: Binding) -> None:
         """Store the binding and clear any pending create of the record, atomically."""
@@ -77,26 +167,46 @@ class Binder:
         pipe.execute()
 
     def mark_pending(self, natural_key: str, side: str) -> None:
-        """About to create ``natural_key`` on ``side``: remember it until it is bound."""
-        self.client.hset(self.pending_key, natural_key, side)
+        """About to create ``natural_key`` on ``side`` (or its answer was just lost):
+        remember it, and when, until it is bound."""
+        self.client.hset(self.pending_key, natural_key, Pending(side, time.time()).stored())
 
-    def claim_create(self, natural_key: str, side: str) -> str | None:
-        """:meth:`mark_pending` that also returns the side a create was pending on
-        before (``None``: none was), in one round trip — the create path runs for every
-        new record. A create pending before may have been done by a worker that then
-        died: the caller looks the record up before creating it again (R-6.1)."""
+    def claim_create(self, natural_key: str, side: str) -> bool:
+        """:meth:`mark_pending` that also says whether a create on ``side`` was pending
+        before, in one round trip — the create path runs for every new record. A create
+        pending before may have been done by a worker that then died: the caller looks
+        the record up before creating it again (R-6.1)."""
         pipe = self.client.pipeline(transaction=True)
         pipe.hget(self.pending_key, natural_key)
-        pipe.hset(self.pending_key, natural_key, side)
+        pipe.hset(self.pending_key, natural_key, Pending(side, time.time()).stored())
         before, _ = pipe.execute()
-        return str(before) if before else None
+        pending = Pending.parse(before)
+        return pending is not None and pending.covers(side)
+
+    def pending(self, natural_key: str) -> Pending | None:
+        return Pending.parse(self.client.hget(self.pending_key, natural_key))
+
+    def pending_for(self, natural_key: str, side: str) -> Pending | None:
+        """The record's pending create if it may have happened on ``side``."""
+        pending = self.pending(natural_key)
+        return pending if pending is not None and pending.covers(side) else None
 
     def pending_on(self, natural_key: str) -> str | None:
-        value = self.client.hget(self.pending_key, natural_key)
-        return str(value) if value else None
+        pending = self.pending(natural_key)
+        return pending.side if pending else None
 
     def clear_pending(self, natural_key: str) -> None:
         self.client.hdel(self.pending_key, natural_key)
+
+    def forget(self, natural_key: str) -> bool:
+        """Drop the record's binding (``errors reset``); whether it had one. A create is
+        marked pending on any side instead, so the next attempt finds the record by its
+        natural key or marker before it could create it again (R-6.1)."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hdel(self.bindings_key, natural_key)
+        pipe.hset(self.pending_key, natural_key, Pending(ANY_SIDE).stored())
+        removed, _ = pipe.execute()
+        return bool(removed)
 
     def count(self) -> int:
         return int(self.client.hlen(self.bindings_key))

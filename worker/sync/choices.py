@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from worker.sync.service import context_for
+from worker.sync.service import context_for, plain_context
 
 STATUS_SETTINGS = ("status_to_transfer", "status_transferred", "status_sent", "status_paid")
 
 
 def _cost_centers(connection_id: str) -> list[tuple[str, str]]:
-    ctx = context_for(connection_id)
+    ctx = plain_context(connection_id)
     return [
         (
             str(c["Id"]),
@@ -27,14 +27,14 @@ def _cost_centers(connection_id: str) -> list[tuple[str, str]]:
 
 
 def _statuses(connection_id: str) -> list[tuple[str, str]]:
-    ctx = context_for(connection_id)
+    ctx = plain_context(connection_id)
     return [
         (str(s["guid"]), str(s.get("name"))) for s in ctx.clients.severa.list_invoice_statuses()
     ]
 
 
 def _articles(connection_id: str) -> list[tuple[str, str]]:
-    ctx = context_for(connection_id)
+    ctx = plain_context(connection_id)
     return [
         (str(a.get("Number")), str(a.get("Name")))
         for a in ctx.clients.eekonomi.list_articles()

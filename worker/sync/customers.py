@@ -9,12 +9,23 @@ customer, its addresses and its contact persons, so a Severa read joins the thre
 What "changed" means: each binding keeps the hash of each side's canonical record as
 last synced, so a record re-read because of the watermark overlap, or because our own
 write moved its change time, settles as *unchanged* without a request.
+
+A create in Severa is several writes — the customer, its invoicing address, its contact
+person and the contact's e-mail and phones — and may stop half-way (a phone of a type
+Severa does not have, a lost answer). Such a customer is bound *incomplete* on the
+Severa side as soon as it exists: that half-made record is never the master's truth (it
+would wipe the contact in eEkonomi), its error-list entry stays, and every later
+attempt finishes the create from the eEkonomi record. The writes go out under the
+record's lock, each with a fresh pending mark, so a write whose answer was lost is
+waited for instead of made twice (:mod:`worker.sync.creates`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +40,12 @@ from schemas.customer_contacts import (
     record_to_severa_contact,
     record_to_severa_contact_communications,
 )
-from schemas.customer_identity import check_importable_into_severa, customer_label, name_key
+from schemas.customer_identity import (
+    ascii_number,
+    check_importable_into_severa,
+    customer_label,
+    name_key,
+)
 from schemas.customers import (
     eekonomi_customer_to_record,
     record_to_eekonomi_customer,
@@ -39,9 +55,12 @@ from schemas.customers import (
 )
 from schemas.records import CustomerRecord, content_hash
 from schemas.sides import Side
+from worker.errors import RecordError
 from worker.keys import key
 from worker.sync.bindings import Binding
+from worker.sync.creates import CreateClaim, creating
 from worker.sync.engine import (
+    Link,
     Outcome,
     Staged,
     Stager,
@@ -98,8 +117,9 @@ class Customers:
 
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         staged = Staged()
-        if natural_key.isdigit():
-            for customer in ctx.clients.severa.list_customers(numbers=[int(natural_key)]):
+        number = ascii_number(natural_key)
+        if number is not None:
+            for customer in ctx.clients.severa.list_customers(numbers=[number]):
                 staged.severa = _join_one(ctx, customer)
         found = ctx.clients.eekonomi.find_customer_by_number(natural_key)
         staged.eekonomi = found
@@ -119,6 +139,8 @@ class Customers:
     def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
         link = link_of(ctx, NAME, natural_key)
         binding, severa_id, eekonomi_id = link.binding, link.severa_id, link.eekonomi_id
+        if binding.incomplete == Side.SEVERA:
+            return self._finish_in_severa(ctx, natural_key, staged, link)
         side = flowing_side(staged, link, ctx.values["customers_master"])
         if side == Side.SEVERA and staged.severa is not None:
             record = severa_customer_to_record(staged.severa)
@@ -175,6 +197,25 @@ class Customers:
         )
         return Outcome(counter, Side.SEVERA)
 
+    def _finish_in_severa(
+        self, ctx: SyncContext, natural_key: str, staged: Staged, link: Link
+    ) -> Outcome:
+        """A Severa create that stopped half-way: finish it from the eEkonomi record,
+        whichever system is master — the half-made Severa customer is not its truth."""
+        current = staged.eekonomi
+        if current is None and link.eekonomi_id:
+            current = ctx.clients.eekonomi.get_customer(link.eekonomi_id)
+        if current is None:
+            raise MappingError(
+                customer_label(natural_key, ""),
+                f"its create in Severa stopped half-way (Severa customer {link.severa_id}) "
+                "and the eEkonomi customer it came from is gone; finish or delete the "
+                "Severa customer by hand, then `python -m worker errors dismiss` it",
+            )
+        record = eekonomi_customer_to_record(current)
+        return self._to_severa(ctx, natural_key, record, link.binding, link.severa_id,
+                               str(current["Id"]))  # fmt: skip
+
     def _to_severa(
         self,
         ctx: SyncContext,
@@ -184,31 +225,15 @@ class Customers:
         severa_id: str,
         eekonomi_id: str,
     ) -> Outcome:
-        severa = ctx.clients.severa
-        binder = ctx.binder(NAME)
-        owner = ctx.redis.hget(_names_key(ctx), name_key(record["name"]))
-        resuming = binder.pending_on(natural_key) == Side.SEVERA
-        if not severa_id and resuming and natural_key.isdigit():
-            for found in severa.list_customers(numbers=[int(natural_key)]):
-                severa_id = str(found["guid"])
-        joined: dict[str, Any] | None
-        if severa_id and resuming:
-            # A create that stopped half-way (crash or lost answer after the customer
-            # was created): finish it — address, contact, communications — not update.
-            joined = self._resume_in_severa(ctx, record, severa_id)
-            counter = "created"
-        elif not severa_id:
-            # Only the one name that matters is looked up (the index may be large).
-            taken = [record["name"]] if owner and str(owner) != natural_key else []
-            check_importable_into_severa(record, taken)
-            binder.mark_pending(natural_key, Side.SEVERA)
-            joined = self._create_in_severa(ctx, record)
-            counter = "created"
-        else:
+        pending = ctx.binder(NAME).pending_for(natural_key, Side.SEVERA)
+        if severa_id and not binding.incomplete and pending is None:
             joined = self._update_in_severa(ctx, record, severa_id)
             counter = "updated" if joined is not None else "unchanged"
+        else:
+            joined, counter = self._create_or_finish(ctx, natural_key, record, severa_id,
+                                                     eekonomi_id), "created"  # fmt: skip
         severa_record = severa_customer_to_record(joined) if joined else None
-        binder.bind(
+        ctx.binder(NAME).bind(
             natural_key,
             Binding(
                 severa_id=str(joined["guid"]) if joined else severa_id,
@@ -221,18 +246,58 @@ class Customers:
             ctx.redis.hset(_names_key(ctx), name_key(record["name"]), natural_key)
         return Outcome(counter, Side.EEKONOMI)
 
-    def _create_in_severa(self, ctx: SyncContext, record: CustomerRecord) -> dict[str, Any]:
-        """Customer, then its invoicing address, then its contact and communications."""
+    def _create_or_finish(
+        self,
+        ctx: SyncContext,
+        natural_key: str,
+        record: CustomerRecord,
+        severa_id: str,
+        eekonomi_id: str,
+    ) -> dict[str, Any]:
+        """Create the customer in Severa — or finish a create that a crash, a lost
+        answer or a failed write stopped half-way — under the record's lock. A write
+        whose answer was lost a moment ago may still land: the create waits for it
+        (:meth:`~worker.sync.creates.CreateClaim.hold_unless_settled`) rather than
+        adding a second address or contact."""
+        label = customer_label(record["number"], record["name"])
+        with creating(ctx, NAME, natural_key) as claim, _refusal_clears_pending(claim):
+            bound = claim.binding
+            severa_id = severa_id or (bound.severa_id if bound else "")
+            if claim.pending_on(Side.SEVERA) is not None:
+                claim.hold_unless_settled(Side.SEVERA, label)
+                number = ascii_number(natural_key)
+                if not severa_id and number is not None:
+                    for found in ctx.clients.severa.list_customers(numbers=[number]):
+                        severa_id = str(found["guid"])
+            if severa_id:
+                return self._resume_in_severa(ctx, claim, record, severa_id, eekonomi_id)
+            owner = ctx.redis.hget(_names_key(ctx), name_key(record["name"]))
+            # Only the one name that matters is looked up (the index may be large).
+            taken = [record["name"]] if owner and str(owner) != natural_key else []
+            check_importable_into_severa(record, taken)
+            return self._create_in_severa(ctx, claim, record, eekonomi_id)
+
+    def _create_in_severa(
+        self, ctx: SyncContext, claim: CreateClaim, record: CustomerRecord, eekonomi_id: str
+    ) -> dict[str, Any]:
+        """Customer, then its invoicing address, then its contact and communications.
+        Once the customer exists it is bound *incomplete* until the rest is written."""
         currencies = {
             str(c.get("code")): str(c.get("guid")) for c in ctx.clients.reference.currencies()
         }
         body = record_to_severa_customer(record, currency_guids=currencies)
-        customer = ctx.clients.severa.create_customer(body)
-        return self._complete_in_severa(ctx, record, customer, None, [])
+        customer = claim.send(Side.SEVERA, lambda: ctx.clients.severa.create_customer(body))
+        ctx.binder(NAME).bind(
+            claim.natural_key,
+            Binding(severa_id=str(customer["guid"]), eekonomi_id=eekonomi_id,
+                    incomplete=Side.SEVERA),
+        )  # fmt: skip
+        return self._complete_in_severa(ctx, claim, record, customer, None, [])
 
     def _complete_in_severa(
         self,
         ctx: SyncContext,
+        claim: CreateClaim,
         record: CustomerRecord,
         customer: dict[str, Any],
         address: dict[str, Any] | None,
@@ -241,16 +306,16 @@ class Customers:
         """Add what a new Severa customer lacks: the invoicing address, the contact."""
         severa = ctx.clients.severa
         if address is None:
-            address = severa.create_customer_address(
-                str(customer["guid"]),
-                record_to_severa_address(record, country_guids=_country_guids(ctx) or None),
-            )
+            body = record_to_severa_address(record, country_guids=_country_guids(ctx) or None)
+            guid = str(customer["guid"])
+            address = claim.send(Side.SEVERA, lambda: severa.create_customer_address(guid, body))
         contact: dict[str, Any] | None = contacts[0] if contacts else None
         if contact is None:
-            body = record_to_severa_contact(
+            person = record_to_severa_contact(
                 record, customer_guid=str(customer["guid"]), address_guid=str(address["guid"])
             )
-            contact = severa.create_contact_person(body) if body is not None else None
+            if person is not None:
+                contact = claim.send(Side.SEVERA, lambda: severa.create_contact_person(person))
         types = _communication_types(ctx)
         if contact is not None and types:
             # Only what the contact lacks: a resumed create may have written some.
@@ -259,23 +324,30 @@ class Customers:
                 record, contact_guid=str(contact["guid"]), communication_types=types
             ):
                 if communication.get("value") not in known:
-                    severa.create_contact_communication(communication)
+                    claim.send(Side.SEVERA,
+                               functools.partial(severa.create_contact_communication,
+                                                 communication))  # fmt: skip
         # Read the customer back as a run reads it (contacts then show the e-mail and
         # phones derived from their communications), so the next run's read of this
         # customer hashes equal and settles as unchanged instead of writing back.
         return _join_one(ctx, customer)
 
     def _resume_in_severa(
-        self, ctx: SyncContext, record: CustomerRecord, severa_id: str
+        self,
+        ctx: SyncContext,
+        claim: CreateClaim,
+        record: CustomerRecord,
+        severa_id: str,
+        eekonomi_id: str,
     ) -> dict[str, Any]:
         severa = ctx.clients.severa
         customer = severa.get_customer(severa_id)
         if customer is None:  # deleted since: create it all again
-            return self._create_in_severa(ctx, record)
+            return self._create_in_severa(ctx, claim, record, eekonomi_id)
         addresses = list(severa.list_customer_addresses(severa_id))
         contacts = list(severa.list_customer_contact_persons(severa_id))
         address = severa_invoicing_address(customer, addresses)
-        return self._complete_in_severa(ctx, record, customer, address, contacts)
+        return self._complete_in_severa(ctx, claim, record, customer, address, contacts)
 
     def _update_in_severa(
         self, ctx: SyncContext, record: CustomerRecord, severa_id: str
@@ -307,6 +379,17 @@ class Customers:
             address = severa.update_address(str(address["guid"]), address_changes)
         contacts = list(severa.list_customer_contact_persons(severa_id))
         return {**current, "addresses": [address] if address else [], "contacts": contacts}
+
+
+@contextmanager
+def _refusal_clears_pending(claim: CreateClaim) -> Iterator[None]:
+    """A write refused, or a body that cannot be made (a phone type Severa lacks), ends
+    the create with nothing in flight: no late write to wait for on the next attempt."""
+    try:
+        yield
+    except RecordError:
+        claim.binder.clear_pending(claim.natural_key)
+        raise
 
 
 # -- Severa reads ------------------------------------------------------------------------

@@ -18,33 +18,37 @@ One run of one register for one connection (R-4.1) goes through these steps:
    register allows it (:meth:`Register.streamed_side`), one side's batches fan out
    while that side is still being read, so writing starts after its first page.
 4. **Settle.** Each record is counted once (a Redis set guards against a redelivered
-   task counting twice) as created / updated / unchanged / failed / skipped; failures
-   go to the error list with a reason a person can act on, successes resolve theirs.
+   task counting twice, and a record already settled is not settled again) as
+   created / updated / unchanged / failed / skipped; failures go to the error list
+   with a reason a person can act on, successes resolve theirs. Whatever one record
+   raises stays that record's: an unexpected exception is listed as an *internal
+   error* whose id finds its traceback in the log (:func:`internal_error`).
 5. **Finish.** The last record settled (or the fan-out itself, when nothing was read)
    closes the run: watermarks advance only now — a crash before leaves them where
    they were, so the next run reads the same records again, and the bindings make
-   that a no-op — the lock is released and the staged data deleted.
+   that a no-op — the lock is released and the staged data deleted. A run that
+   cannot get there (a side cannot be read, anything raised while reading or fanning
+   out) ends *failed* with its reason and releases its lock at once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import redis
 
 from config import company
 from config.settings import Settings
-from schemas.records import content_hash
 from schemas.sides import Direction, Side
 from worker.clients.factory import Clients
 from worker.clients.http import ApiError
 from worker.connection_status import get_status
-from worker.errors import ConfigError, MappingError, RecordError
+from worker.errors import ConfigError, MappingError, SyncError, TransientError
 from worker.sync.bindings import Binder, Binding, KeyIndex
 from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef, entry_id
 from worker.sync.locks import AlreadyRunning
@@ -55,9 +59,12 @@ from worker.sync.runstate import RunState
 # Registers import these from the engine too (explicit re-exports).
 from worker.sync.staging import Staged as Staged
 from worker.sync.staging import Stager as Stager
+from worker.sync.values import batches as batches
+from worker.sync.values import differs as differs
+from worker.sync.values import digest_of as digest_of
+from worker.sync.values import same_value as same_value
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass
@@ -174,7 +181,7 @@ def start_run(
         add_error_list_retries(run)
         if fan_out_rest(run, enqueue):
             return finish_run(run)
-    except (ConfigError, ApiError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever stops the run must free its lock
         raise end_failed(run, exc, report) from exc
     run.extend_lock()
     return run.report() or report
@@ -193,7 +200,7 @@ def require_settings(ctx: SyncContext, register: Register) -> None:
         ctx.values = company.require(
             ctx.redis, ctx.connection_id, register.name, register.spec.requires
         )
-    except company.SettingsMissing as exc:
+    except (company.SettingsMissing, company.SettingsUnreadable) as exc:
         raise RunRefused(str(exc)) from None
 
 
@@ -206,14 +213,33 @@ def take_lock(run: RunState, existing: RunReport | None) -> RunReport:
         raise RunRefused(str(exc)) from None
 
 
-def end_failed(run: RunState, exc: ConfigError | ApiError, report: RunReport) -> RunRefused:
-    """The run cannot read a side: nothing was written, the watermarks stay put, the lock
-    is released. A configuration error also goes to the error list — a person must act;
-    an outage just ends the run, and the next one tries again."""
-    report = run.fail(str(exc)) or report
+def end_failed(run: RunState, exc: Exception, report: RunReport) -> RunRefused:
+    """The run cannot go on (a side cannot be read, the queue cannot be reached, a
+    fault of ours): the watermarks stay put and the lock is released, so the next run
+    starts over. A configuration error also goes to the error list — a person must act;
+    an outage just ends the run, and the next one tries again. Anything else is an
+    internal error: its traceback goes to the worker log under the id the report names.
+    """
+    message = str(exc) if isinstance(exc, SyncError) else internal_error(exc, run.register)
+    report = run.fail(message) or report
     if isinstance(exc, ConfigError):
-        _record_config(run, str(exc))
-    return RunRefused(str(exc), report)
+        _record_config(run, message)
+    return RunRefused(message, report)
+
+
+def internal_error(exc: BaseException, where: str) -> str:
+    """Log ``exc`` with its traceback under a new id; the line a person sees instead.
+
+    An unexpected exception is a fault of the sync, not of the data: the person needs
+    to know that, and support needs the traceback — which the id finds in the log.
+    """
+    error_id = uuid.uuid4().hex[:12]
+    log.error("internal error %s in %s: %r", error_id, where, exc, exc_info=exc)
+    return (
+        f"internal error {error_id} ({type(exc).__name__}: {exc}); a fault of the sync, "
+        f"not of the data — the worker log has its details under 'internal error "
+        f"{error_id}' (please report it); it is tried again on the next transfer"
+    )
 
 
 # -- step 2: read and stage ------------------------------------------------------------
@@ -270,7 +296,7 @@ def add_error_list_retries(run: RunState) -> None:
         [
             entry.record_key
             for entry in run.errors.entries(register=run.register)
-            if entry.kind == RECORD
+            if entry.kind in (RECORD, CONFIG) and entry.direction != Direction.CONNECTION
         ]
     )
 
@@ -299,14 +325,27 @@ def settle_record(
     ctx: SyncContext, register: Register, run_id: str, natural_key: str
 ) -> tuple[Outcome, RunReport | None]:
     """Step 4 for one natural key; returns the outcome and, when this record was the
-    last of the run, the finished report. Transient errors propagate (task retries)."""
+    last of the run, the finished report. Transient errors propagate (task retries);
+    so do Redis's own, since nothing can be recorded without it.
+
+    Any other failure is this record's alone — a record error, a configuration error,
+    or an unexpected exception (an *internal error*, :func:`internal_error`): it goes to
+    the error list and the caller goes on with the next record. A record that already
+    settled in this run (a task redelivered while another execution of it ran) is left
+    alone.
+    """
     run = RunState(ctx.redis, ctx.connection_id, run_id, register.name)
-    staged = Staged(**run.load_staged(natural_key))
-    if staged.severa is None and staged.eekonomi is None:
-        staged = register.fetch(ctx, natural_key)
+    loaded, settled = run.load(natural_key)
+    if settled:
+        return Outcome("unchanged", detail="already settled in this run"), None
+    staged = Staged(**loaded)
     try:
+        if staged.severa is None and staged.eekonomi is None:
+            staged = register.fetch(ctx, natural_key)
         outcome = register.settle(ctx, natural_key, staged)
-    except (RecordError, ConfigError) as exc:
+    except (TransientError, redis.RedisError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
         outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
     return outcome, count_settled(run, natural_key, outcome)
 
@@ -319,14 +358,28 @@ def record_failure(
     staged: Staged,
     exc: BaseException,
 ) -> Outcome:
-    """Put a failed record in the error list (R-4.3) and return its outcome."""
+    """Put a failed record in the error list (R-4.3) and return its outcome.
+
+    The direction is the side that was read — or, when only the other direction has an
+    entry for the record already, that one: a record that fails again (a create in
+    Severa still unfinished, now that Severa shows the half-made customer) updates its
+    entry instead of adding a second.
+    """
+    errors = ErrorList(ctx.redis, ctx.connection_id)
     side = Side.SEVERA if staged.severa is not None else Side.EEKONOMI
+    other = Side.EEKONOMI if side == Side.SEVERA else Side.SEVERA
+    if errors.get(register.name, side.outward, natural_key) is None and errors.get(
+        register.name, other.outward, natural_key
+    ):
+        side = other
+    known = isinstance(exc, SyncError)
+    where = f"{register.name} {natural_key}"
     entry = ErrorEntry(
         register=register.name,
         direction=side.outward,
         record_key=natural_key,
-        record=register.describe(natural_key, staged),
-        reason=_reason(exc),
+        record=_describe(register, natural_key, staged),
+        reason=_reason(exc) if known else internal_error(exc, where),
         kind=CONFIG if isinstance(exc, ConfigError) else RECORD,
         run_id=run_id,
     )
@@ -335,7 +388,7 @@ def record_failure(
         entry.vendor_code = "" if exc.vendor.code is None else str(exc.vendor.code)
         entry.vendor_field = exc.vendor.field or ""
         entry.vendor_error_id = exc.vendor.error_id or ""
-    ErrorList(ctx.redis, ctx.connection_id).record(entry)
+    errors.record(entry)
     log.warning("%s %s failed: %s", register.name, natural_key, entry.reason)
     return Outcome("failed", side, entry.reason)
 
@@ -359,11 +412,6 @@ def count_settled(run: RunState, natural_key: str, outcome: Outcome) -> RunRepor
         else [entry_id(run.register, d, natural_key) for d in Direction.of_records()]
     )
     return finish_run(run) if run.settle(natural_key, outcome.counter, resolved) else None
-
-
-def load_staged(ctx: SyncContext, run_id: str, natural_key: str) -> Staged:
-    """What the run read of ``natural_key`` on each side."""
-    return Staged(**RunState(ctx.redis, ctx.connection_id, run_id).load_staged(natural_key))
 
 
 # -- step 5: finish --------------------------------------------------------------------
@@ -463,6 +511,15 @@ def resync_record(ctx: SyncContext, register: Register, natural_key: str, run_id
 # -- helpers ---------------------------------------------------------------------------
 
 
+def _describe(register: Register, natural_key: str, staged: Staged) -> RecordRef:
+    """The record's reference for its entry — bare, when even that cannot be made of
+    what was read (the entry must be written whatever the record looks like)."""
+    try:
+        return register.describe(natural_key, staged)
+    except Exception:  # noqa: BLE001 - the entry matters more than its decoration
+        return RecordRef(number=natural_key)
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, MappingError):
         return str(exc)
@@ -483,47 +540,6 @@ def _record_config(run: RunState, message: str) -> None:
     )
 
 
-def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """``items`` in lists of ``size`` (the last may be shorter), without holding more."""
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def same_value(current: Any, desired: Any) -> bool:
-    """Equal as the vendor stores it: ``None`` and ``""`` alike, numbers by value."""
-    if current in (None, "") and desired in (None, ""):
-        return True
-    numbers = (int, float)
-    if (
-        isinstance(current, numbers)
-        and isinstance(desired, numbers)
-        and not isinstance(current, bool)
-        and not isinstance(desired, bool)
-    ):
-        return Decimal(str(current)) == Decimal(str(desired))
-    return bool(current == desired)
-
-
-def differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
-    """The fields of ``desired`` whose value ``current`` does not already have."""
-    return [name for name, value in desired.items() if not same_value(current.get(name), value)]
-
-
-def digest_of(to_record: Callable[[T], Mapping[str, Any]], payload: T) -> str:
-    """The content hash of ``to_record(payload)``, the canonical form, or ``""`` when it
-    cannot be mapped (a bad record is always staged, so that it is settled and listed)."""
-    try:
-        return content_hash(to_record(payload))
-    except (MappingError, ValueError, KeyError, TypeError):
-        return ""
-
-
 @dataclass
 class Link:
     """What is known of a record's two sides: its binding and, failing that, the ids
@@ -541,7 +557,7 @@ def link_of(ctx: SyncContext, register: str, natural_key: str) -> Link:
     pipe.hget(ctx.index(register, Side.SEVERA).key, natural_key)
     pipe.hget(ctx.index(register, Side.EEKONOMI).key, natural_key)
     raw, severa_id, eekonomi_id = pipe.execute()
-    binding = Binding.from_json(raw) if raw else Binding()
+    binding = ctx.binder(register).parse(raw, natural_key) or Binding()
     return Link(
         binding, binding.severa_id or severa_id or "", binding.eekonomi_id or eekonomi_id or ""
     )

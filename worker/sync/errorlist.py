@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from worker.keys import key
+from worker.keys import DEFAULT_CONNECTION, key
 
 #: Oldest entries are dropped beyond this many per connection.
 MAX_ENTRIES = 10_000
@@ -63,10 +63,33 @@ class ErrorEntry:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> ErrorEntry:
-        data = json.loads(text)
-        data["record"] = RecordRef(**data.get("record") or {})
-        return cls(**data)
+    def from_json(cls, text: str | bytes, entry_id_: str = "") -> ErrorEntry:
+        """The entry stored as ``text``; one that cannot be read becomes a ``config``
+        entry saying so under its own id — listed (and dismissable) like any other,
+        never retried, and never in the way of the entries that can be read."""
+        try:
+            data = json.loads(text)
+            data["record"] = RecordRef(**data.get("record") or {})
+            return cls(**data)
+        except (ValueError, TypeError, AttributeError) as exc:
+            register, direction, record_key = (entry_id_.split("|", 2) + ["", "", ""])[:3]
+            return cls(
+                register=register,
+                direction=direction,
+                record_key=record_key,
+                record=RecordRef(number=record_key),
+                reason=f"this error-list entry cannot be read ({exc}); dismiss it with "
+                f"`python -m worker errors dismiss --all` (with the --connection and "
+                f"--register {register} it is listed under)",
+                kind=CONFIG,
+            )
+
+
+def errors_command(connection_id: str, register: str, *words: str) -> str:
+    """The ``errors`` subcommand a person runs for one register of one connection, as an
+    entry's reason names it (``python -m worker errors --register R reset 1001``)."""
+    connection = "" if connection_id == DEFAULT_CONNECTION else f" --connection {connection_id}"
+    return f"`python -m worker errors{connection} --register {register} {' '.join(words)}`"
 
 
 def entry_id(register: str, direction: str, record_key: str) -> str:
@@ -109,8 +132,9 @@ class ErrorList:
         return int(removed)
 
     def get(self, register: str, direction: str, record_key: str) -> ErrorEntry | None:
-        raw = self.client.hget(self.entries_key, entry_id(register, direction, record_key))
-        return ErrorEntry.from_json(raw) if raw is not None else None
+        wanted = entry_id(register, direction, record_key)
+        raw = self.client.hget(self.entries_key, wanted)
+        return ErrorEntry.from_json(raw, wanted) if raw is not None else None
 
     def entries(
         self, *, register: str | None = None, kind: str | None = None, search: str | None = None
@@ -119,10 +143,10 @@ class ErrorList:
         ids = [_text(i) for i in self.client.zrevrange(self.order_key, 0, -1)]
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for raw in self.client.hmget(self.entries_key, chunk):
+            for id_, raw in zip(chunk, self.client.hmget(self.entries_key, chunk), strict=True):
                 if raw is None:
                     continue
-                entry = ErrorEntry.from_json(raw)
+                entry = ErrorEntry.from_json(raw, id_)
                 if register and entry.register != register:
                     continue
                 if kind and entry.kind != kind:

@@ -28,7 +28,7 @@ to "to transfer" when the draft was deleted on purpose). The entry resolves itse
 the booked invoice is linked, the invoice has moved on in Severa, or a new draft exists.
 
 A booked invoice found also settles the totals warning of its Severa invoice
-(:func:`worker.sync.invoices.record_totals`): resolved when its totals match.
+(:func:`worker.sync.invoice_totals.record_totals`): resolved when its totals match.
 
 The status only moves forward (transferred → sent → paid; "to transfer" too, in case a
 person booked the draft before the transfer's last step): never back, and never away
@@ -74,7 +74,7 @@ from worker.sync.invoice_links import (
     unbooked_key,
     unlinked,
 )
-from worker.sync.invoices import record_totals, totals_warning_key
+from worker.sync.invoice_totals import record_totals, totals_warning_key
 from worker.sync.register import RegisterSpec
 
 #: The staged stand-in for a Severa invoice whose draft is gone with no booked invoice

@@ -67,9 +67,8 @@ from schemas.invoice_rows import (
 )
 from schemas.invoices import (
     MARKER_FIELD,
+    MARKER_PREFIX,
     InvoiceRecord,
-    booked_totals,
-    check_totals,
     invoice_label,
     marker_for,
     record_to_eekonomi_draft,
@@ -81,10 +80,11 @@ from schemas.sides import Direction, Side
 from worker.clients.eekonomi import odata_literal
 from worker.errors import RecordError
 from worker.keys import key
-from worker.sync.bindings import Binding
+from worker.sync.bindings import Binding, Pending
+from worker.sync.creates import creating, hold_unless_settled
 from worker.sync.customers import Customers
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
-from worker.sync.errorlist import WARNING, ErrorEntry, ErrorList, RecordRef
+from worker.sync.errorlist import WARNING, ErrorList, RecordRef
 from worker.sync.invoice_links import (
     INVOICES,
     Unbooked,
@@ -93,6 +93,8 @@ from worker.sync.invoice_links import (
     locate_booked,
     unbooked_key,
 )
+from worker.sync.invoice_totals import record_totals, totals_warning_key
+from worker.sync.products import PRODUCTS, Products
 from worker.sync.projects import Projects
 from worker.sync.register import RegisterSpec
 
@@ -101,63 +103,6 @@ NAME = INVOICES
 DONE = "status:transferred"
 #: A linked customer is re-synced before an invoice at most this often (seconds).
 CUSTOMER_FRESH_SECONDS = 300
-
-
-def totals_warning_key(natural_key: str) -> str:
-    """The totals warning's own error-list key: a successful settle resolves the
-    record's entries, and the warning must outlive it."""
-    return f"{natural_key}:totals"
-
-
-# -- the totals warning ------------------------------------------------------------------
-
-
-def record_totals(
-    ctx: SyncContext,
-    natural_key: str,
-    record: InvoiceRecord,
-    document: Mapping[str, Any],
-    label: str,
-) -> bool:
-    """The totals warning of one invoice, as ``document`` (its draft, or the invoice
-    booked from it) shows the totals: resolved when they agree, recorded when they
-    differ beyond rounding — and left alone when it already says exactly that, so a
-    re-check does not count as a new occurrence. Returns whether they agree."""
-    errors = ErrorList(ctx.redis, ctx.connection_id)
-    warning_key = totals_warning_key(natural_key)
-    number = document.get("InvoiceNumber")
-    check = check_totals(record, booked_totals(document) if number is not None else document)
-    if check.ok:
-        errors.resolve(NAME, Direction.SEVERA_TO_EEKONOMI, warning_key)
-        return True
-    extra = {
-        "severa_excluding_vat": str(check.severa_excluding),
-        "severa_including_vat": str(check.severa_including),
-        "eekonomi_excluding_vat": str(check.eekonomi_excluding),
-        "eekonomi_including_vat": str(check.eekonomi_including),
-        "booked_invoice_number": "" if number is None else str(number),
-    }
-    existing = errors.get(NAME, Direction.SEVERA_TO_EEKONOMI, warning_key)
-    if existing is not None and existing.extra == extra:
-        return False
-    reason = check.describe(booked_number=number)
-    errors.record(
-        ErrorEntry(
-            register=NAME,
-            direction=Direction.SEVERA_TO_EEKONOMI,
-            record_key=warning_key,
-            record=RecordRef(
-                number="" if number is None else str(number),
-                name=label,
-                severa_id=natural_key,
-                eekonomi_id=str(document.get("Id") or ""),
-            ),
-            reason=f"{label}: {reason}",
-            kind=WARNING,
-            extra=extra,
-        )
-    )
-    return False
 
 
 class Invoices:
@@ -193,6 +138,8 @@ class Invoices:
             # Drafts are written, never read back as changes (R-1.4) — except those with
             # a totals warning, which a person may have corrected since.
             self._reread_warned_drafts(ctx, stage)
+            if stage.run.watermarks.get(Side.SEVERA) is None:
+                self._mark_drafts_made(ctx)
             return None
         # Every invoice still "to transfer", not only changed ones: an invoice that
         # failed because of its customer or project must be retried once they are
@@ -242,23 +189,70 @@ class Invoices:
                 return refused
             binding = None  # its draft was deleted: transfer it again, below
         if binding is not None and binding.eekonomi_id:
-            # Linked, status not yet set (a crash after step 4): re-read the status.
-            current = ctx.clients.severa.get_invoice(natural_key) or {}
-            self._finish(ctx, natural_key, current, binding)
-            return Outcome("updated", Side.SEVERA)
+            return self._resume_linked(ctx, natural_key, binding)
         if _status_of(invoice) != to_transfer:
             return Outcome("skipped", Side.SEVERA, "no longer in the 'to transfer' status")
+        return self._create(ctx, natural_key, invoice)
+
+    def _create(self, ctx: SyncContext, natural_key: str, invoice: Mapping[str, Any]) -> Outcome:
+        """Steps 1–5 for an invoice not linked yet, exactly once (:mod:`creates`).
+
+        A draft an earlier attempt may have made (a crash, a lost answer) is looked for
+        before the slow part — the rows, the dependencies — and the draft is built only
+        when there is none. Right before the POST the record's lock is taken and the
+        binding and pending mark read again: an execution of the same task running
+        beside this one may have made the draft meanwhile.
+        """
         record = severa_invoice_to_record(invoice)
         label = invoice_label(invoice)
-        draft: dict[str, Any] | None = None
-        counter = "updated"
-        if binder.pending_on(natural_key) == Side.EEKONOMI:
-            draft = self._find_by_marker(ctx, natural_key)
+        seen = ctx.binder(NAME).pending_for(natural_key, Side.EEKONOMI)
+        draft = self._look_up(ctx, natural_key, label, seen) if seen else None
+        payload = self._draft_payload(ctx, record, label) if draft is None else None
+        with creating(ctx, NAME, natural_key) as claim:
+            if claim.binding is not None and claim.binding.eekonomi_id:
+                return self._resume_linked(ctx, natural_key, claim.binding)  # made beside us
+            pending = claim.pending_on(Side.EEKONOMI)
+            if draft is None and pending is not None and pending != seen:
+                draft = self._find_by_marker(ctx, natural_key)  # sent beside us meanwhile
+                if draft is None:
+                    claim.hold_unless_settled(Side.EEKONOMI, label)
+            counter = "updated"
+            if draft is None:
+                body = payload or self._draft_payload(ctx, record, label)
+                create = ctx.clients.eekonomi.create_customer_invoice_draft
+                draft = claim.send(Side.EEKONOMI, lambda: create(body))
+                counter = "created"
+            self._link(ctx, natural_key, invoice, record, label, draft)
+        return Outcome(counter, Side.SEVERA)
+
+    def _look_up(
+        self, ctx: SyncContext, natural_key: str, label: str, pending: Pending
+    ) -> dict[str, Any] | None:
+        """The draft of a create pending before; while it is not found and a write it
+        sent could still land, the invoice waits (:class:`~worker.sync.creates.UnresolvedCreate`)
+        instead of being built and sent again."""
+        draft = self._find_by_marker(ctx, natural_key)
         if draft is None:
-            payload = self._draft_payload(ctx, record, label)
-            binder.mark_pending(natural_key, Side.EEKONOMI)
-            draft = ctx.clients.eekonomi.create_customer_invoice_draft(payload)
-            counter = "created"
+            hold_unless_settled(ctx, pending, label)
+        return draft
+
+    def _resume_linked(self, ctx: SyncContext, natural_key: str, binding: Binding) -> Outcome:
+        """Linked, status not yet set (a crash after step 4, or another execution is
+        finishing it): set the status from the invoice as Severa has it now."""
+        current = ctx.clients.severa.get_invoice(natural_key) or {}
+        self._finish(ctx, natural_key, current, binding)
+        return Outcome("updated", Side.SEVERA)
+
+    def _link(
+        self,
+        ctx: SyncContext,
+        natural_key: str,
+        invoice: Mapping[str, Any],
+        record: InvoiceRecord,
+        label: str,
+        draft: Mapping[str, Any],
+    ) -> None:
+        """Steps 3–5 once the draft exists: totals check, binding, Severa status."""
         if "TotalAmount" in draft and "InvoiceNumber" not in draft:
             record_totals(ctx, natural_key, record, draft, label)
         draft_id = str(draft.get("CreatedFromDraftId") or draft["Id"])
@@ -275,9 +269,8 @@ class Invoices:
             )
             pipe.hset(unbooked_key(ctx), natural_key, unbooked.to_json())
         pipe.execute()
-        binder.bind(natural_key, binding)
+        ctx.binder(NAME).bind(natural_key, binding)
         self._finish(ctx, natural_key, invoice, binding)
-        return Outcome(counter, Side.SEVERA)
 
     def _transferred_before(
         self, ctx: SyncContext, natural_key: str, invoice: Mapping[str, Any], binding: Binding
@@ -321,6 +314,22 @@ class Invoices:
         pipe.hdel(unbooked_key(ctx), natural_key)
         pipe.execute()
         return None
+
+    def _mark_drafts_made(self, ctx: SyncContext) -> None:
+        """The first run, or the first after the sync's Redis was lost: the bindings
+        say nothing, but a draft may already carry an invoice's marker (an invoice still
+        "to transfer" whose status change never happened, or was undone). Such invoices
+        are marked pending, so each is looked up by its marker — and linked to its
+        draft — before a draft could be made for it a second time (R-6.1)."""
+        binder = ctx.binder(NAME)
+        for draft in ctx.clients.eekonomi.list_customer_invoice_drafts():
+            marker = str(draft.get(MARKER_FIELD) or "")
+            natural_key = marker.removeprefix(MARKER_PREFIX)
+            if marker.startswith(MARKER_PREFIX) and not (
+                ctx.redis.hexists(binder.bindings_key, natural_key)
+                or ctx.redis.hexists(binder.pending_key, natural_key)
+            ):
+                binder.forget(natural_key)
 
     def _reread_warned_drafts(self, ctx: SyncContext, stage: Stager) -> None:
         """Stage the drafts whose totals warning is open, as they are now in eEkonomi.
@@ -442,7 +451,7 @@ class Invoices:
         article_id = choose_article_id(
             article_codes(row, items),
             str(ctx.values["default_article_number"]),
-            functools.partial(self._article_by_number, ctx),
+            functools.partial(self._article_by_number, ctx, label=label),
             label,
         )
         split = split_by_project(row, items, projects)
@@ -468,25 +477,42 @@ class Invoices:
         }.get(row["row_type"])
         return list(listing(row["guid"])) if listing else []
 
-    def _article_by_number(self, ctx: SyncContext, number: str) -> str | None:
-        """Bindings and indexes of the products register first (no request), then one
-        look-up in eEkonomi, remembered (articles cannot be deleted there)."""
+    def _article_by_number(self, ctx: SyncContext, number: str, label: str) -> str | None:
+        """Bindings and indexes of the products register first (no request); else the
+        product, work type or travel-expense type of that code is transferred now —
+        as an invoice's customer and projects are — and its article used (R-1.8). An
+        article already in eEkonomi but not linked is found by that transfer too, and
+        remembered (articles cannot be deleted there). ``None``: no system has it.
+
+        Raises:
+            MappingError: the Severa item cannot become an article (its reason).
+        """
         natural_key = article_number_key(number)
-        binding = ctx.binder("products").get(natural_key)
+        binding = ctx.binder(PRODUCTS).get(natural_key)
         if binding is not None and binding.eekonomi_id:
             return binding.eekonomi_id
-        known = ctx.index("products", Side.EEKONOMI).get(natural_key)
+        known = ctx.index(PRODUCTS, Side.EEKONOMI).get(natural_key)
         if known:
             return known
         cache = key(ctx.connection_id, "index", NAME, "articles")
         cached = ctx.redis.hget(cache, natural_key)
         if cached:
             return str(cached)
-        article = ctx.clients.eekonomi.find_article_by_number(number)
-        if article is None:
+        products = Products()
+        staged = products.fetch(ctx, natural_key)
+        if staged.severa is not None:
+            try:
+                products.settle(ctx, natural_key, staged)
+            except RecordError as exc:
+                raise MappingError(
+                    label, f"its row's code {number} cannot become an article: {_reason(exc)}"
+                ) from exc
+            binding = ctx.binder(PRODUCTS).get(natural_key)
+            return binding.eekonomi_id if binding is not None and binding.eekonomi_id else None
+        if staged.eekonomi is None:
             return None
-        ctx.redis.hset(cache, natural_key, str(article["Id"]))
-        return str(article["Id"])
+        ctx.redis.hset(cache, natural_key, str(staged.eekonomi["Id"]))
+        return str(staged.eekonomi["Id"])
 
     def _cost_center_item(self, ctx: SyncContext, project_number: str, label: str) -> str:
         """The project's cost-center item (R-5.4), transferring the project first."""

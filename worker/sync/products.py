@@ -43,7 +43,7 @@ from worker.sync.errorlist import RecordRef
 from worker.sync.register import RegisterSpec
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
-NAME = "products"
+NAME = PRODUCTS = "products"
 
 PRODUCT: SeveraRegister = "product"
 WORK_TYPE: SeveraRegister = "work_type"
@@ -239,7 +239,7 @@ class Products:
         severa = ctx.clients.severa
         binder = ctx.binder(NAME)
         currency = ctx.clients.reference.company_settings().get("CurrencyCode")
-        if not severa_id and binder.pending_on(natural_key) == Side.SEVERA:
+        if not severa_id and binder.pending_for(natural_key, Side.SEVERA):
             for found in severa.list_products(code=record["number"]):
                 if severa_key(found) == natural_key:
                     severa_id = str(found["guid"])

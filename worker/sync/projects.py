@@ -84,7 +84,7 @@ class Projects:
 
     def fetch(self, ctx: SyncContext, natural_key: str) -> Staged:
         staged = Staged()
-        if natural_key.isdigit():
+        if natural_key.isascii() and natural_key.isdigit():  # not '²', not '１２３'
             for project in ctx.clients.severa.list_projects(numbers=[int(natural_key)]):
                 staged.severa = project
         return staged

@@ -93,15 +93,27 @@ class Runs:
         values = {_text(k): _text(v) for k, v in raw.items()}
         numbers = {"expected", "settled", *COUNTERS}
         floats = {"started_at", "finished_at"}
-        data: dict[str, Any] = {}
+        data: dict[str, Any] = {"run_id": run_id, "connection_id": self.connection_id,
+                                "transfer": "?"}  # fmt: skip
+        unreadable = []
         for name, value in values.items():
-            if name in numbers:
-                data[name] = int(value)
-            elif name in floats:
-                data[name] = float(value)
-            elif name in RunReport.__dataclass_fields__:
-                data[name] = value
-        return RunReport(**data)
+            try:
+                if name in numbers:
+                    data[name] = int(value)
+                elif name in floats:
+                    data[name] = float(value)
+                elif name in RunReport.__dataclass_fields__:
+                    data[name] = value
+            except ValueError:
+                unreadable.append(name)
+        report = RunReport(**data)
+        if unreadable:
+            # Shown, not raised: a report is what status, the lock's next holder and the
+            # stalled-run check read, and one bad counter must not stop any of them.
+            report.message = (
+                f"{report.message} (stored {', '.join(sorted(unreadable))} unreadable)"
+            ).strip()
+        return report
 
     def history(self, transfer: str, limit: int = 10) -> list[RunReport]:
         ids = self.client.lrange(run_history_key(self.connection_id, transfer), 0, limit - 1)

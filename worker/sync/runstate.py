@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,9 +39,10 @@ from typing import Any
 import redis
 
 from schemas.sides import Side
+from worker.errors import ConfigError
 from worker.keys import run_key, watermarks_key
 from worker.lua import lua_script
-from worker.sync.errorlist import ErrorList
+from worker.sync.errorlist import ErrorList, errors_command
 from worker.sync.locks import RunLock
 from worker.sync.runs import ACTIVE, FAILED, FINISHED, RunReport, Runs
 
@@ -53,11 +55,18 @@ STAGING_TTL = 7 * 24 * 3600
 
 SIDES = (Side.SEVERA, Side.EEKONOMI)
 
+log = logging.getLogger(__name__)
+
 _SETTLE = lua_script(__file__, "settle")
 _FANNED_OUT = lua_script(__file__, "fanned_out")
 _STREAMED = lua_script(__file__, "streamed")
 _ATTEMPT = lua_script(__file__, "attempt")
 _QUIET = lua_script(__file__, "quiet")
+
+
+class CorruptRunState(ConfigError):
+    """A stored value of a register's runs cannot be read: the run ends failed with the
+    command that forgets it (a person must act; retrying would only fail again)."""
 
 
 class Watermarks:
@@ -70,11 +79,29 @@ class Watermarks:
 
     def __init__(self, client: redis.Redis, connection_id: str, register: str) -> None:
         self.client = client
+        self.connection_id = connection_id
+        self.register = register
         self.key = watermarks_key(connection_id, register)
 
     def get(self, side: str) -> datetime | None:
+        """Raises :class:`CorruptRunState` when the stored time cannot be read."""
         raw = self.client.hget(self.key, side)
-        return datetime.fromisoformat(str(raw)) if raw else None
+        if not raw:
+            return None
+        try:
+            return datetime.fromisoformat(str(raw))
+        except ValueError:
+            raise CorruptRunState(
+                f"the stored watermark of {self.register} ({side}) cannot be read "
+                f"({str(raw)[:40]!r}); forget it with "
+                f"{errors_command(self.connection_id, self.register, 'reset', '--watermarks')}"
+                " — the next transfer then reads every record and links them again by "
+                "natural key"
+            ) from None
+
+    def forget(self) -> bool:
+        """Drop the watermarks (``errors reset --watermarks``): the next run reads all."""
+        return bool(self.client.delete(self.key))
 
     def since(self, side: str) -> datetime | None:
         """Where the next read of ``side`` starts: the watermark minus the overlap, or
@@ -249,13 +276,28 @@ class RunState:
 
     def load_staged(self, natural_key: str) -> dict[str, dict[str, Any] | None]:
         """What the run read of ``natural_key`` on each side (``None``: not read)."""
+        return self.load(natural_key)[0]
+
+    def load(self, natural_key: str) -> tuple[dict[str, dict[str, Any] | None], bool]:
+        """What the run read of ``natural_key`` on each side, and whether the record has
+        settled in this run already (a task redelivered while, or after, another
+        execution settled it) — one round trip.
+
+        A staged copy that cannot be read counts as not read on either side: the caller
+        reads the record afresh (:meth:`~worker.sync.engine.Register.fetch`).
+        """
         pipe = self.client.pipeline(transaction=False)
         for side in SIDES:
             pipe.hget(self.staged_key(side), natural_key)
-        raws = pipe.execute()
-        return {
-            side: json.loads(raw) if raw else None for side, raw in zip(SIDES, raws, strict=True)
-        }
+        pipe.sismember(self.settled_key, natural_key)
+        *raws, settled = pipe.execute()
+        staged: dict[str, dict[str, Any] | None] = dict.fromkeys(map(str, SIDES))
+        try:
+            staged = {str(side): _staged_record(raw) for side, raw in zip(SIDES, raws, strict=True)}
+        except (ValueError, TypeError):
+            log.warning("run %s: the staged copy of %s cannot be read; reading it afresh",
+                        self.run_id, natural_key)  # fmt: skip
+        return staged, bool(settled)
 
     def settle(self, natural_key: str, counter: str, resolved: Sequence[str] = ()) -> bool:
         """Count ``natural_key`` once under ``counter``, keep the run's lock alive and drop
@@ -320,6 +362,15 @@ class RunState:
         report = self.reports.finish(self.run_id, FINISHED)
         self.lock.release_for(self.run_id)
         return report
+
+
+def _staged_record(raw: Any) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    record = json.loads(raw)
+    if not isinstance(record, dict):
+        raise TypeError("a staged record is a JSON object")
+    return record
 
 
 def _text(value: Any) -> str:

@@ -8,11 +8,15 @@ reference cache) is done once per process and connection, not per record.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+import redis
 
 from config import company, get_settings
+from schemas.sides import Direction
 from worker.clients.factory import build_clients
 from worker.errors import TransientError
 from worker.registry import REGISTERS, register_named
@@ -20,10 +24,10 @@ from worker.state import redis_client
 from worker.sync.engine import (
     Outcome,
     RunRefused,
+    Staged,
     Stalled,
     SyncContext,
     count_and_maybe_finish,
-    load_staged,
     note_attempt,
     record_failure,
     run_now,
@@ -31,7 +35,11 @@ from worker.sync.engine import (
     stalled_records,
     start_run,
 )
+from worker.sync.errorlist import CONFIG, ErrorEntry, ErrorList, RecordRef
 from worker.sync.runs import RunReport
+from worker.sync.runstate import RunState
+
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -43,8 +51,19 @@ def _context(connection_id: str) -> SyncContext:
     )
 
 
+def plain_context(connection_id: str) -> SyncContext:
+    """This process's context of a connection without reading its settings: for what
+    needs only the clients — listing the choices with which ``settings set`` repairs
+    settings that cannot be read, say."""
+    return _context(connection_id)
+
+
 def context_for(connection_id: str) -> SyncContext:
-    """This process's context of a connection, with the connection's settings re-read."""
+    """This process's context of a connection, with the connection's settings re-read.
+
+    Raises:
+        company.SettingsUnreadable: the stored settings cannot be read.
+    """
     ctx = _context(connection_id)
     ctx.values = company.load(ctx.redis, connection_id)
     return ctx
@@ -61,7 +80,7 @@ def start_transfer(
     Flower."""
     try:
         report = start_run(
-            context_for(connection_id), register_named(register), run_id, enqueue, queue=queue
+            _context(connection_id), register_named(register), run_id, enqueue, queue=queue
         )
     except RunRefused as exc:
         summary = exc.report.as_dict() if exc.report else {"transfer": register}
@@ -74,7 +93,7 @@ def reference_data_held(connection_id: str) -> Iterator[None]:
     """Within the block — one record task — each reference register (company settings,
     terms of payment, units, …) is read from Redis and decoded once, not once per record:
     two of a customer create's Redis round trips otherwise (bench/README.md)."""
-    with context_for(connection_id).clients.reference.cache.scope():
+    with _context(connection_id).clients.reference.cache.scope():
         yield
 
 
@@ -85,7 +104,7 @@ STALL_MARGIN = 10.0
 
 def record_task_started(connection_id: str, run_id: str) -> None:
     """A record task of the run starts or retries (engine.note_attempt)."""
-    note_attempt(context_for(connection_id), run_id)
+    note_attempt(_context(connection_id), run_id)
 
 
 def stalled_runs(connection_id: str) -> list[Stalled]:
@@ -93,16 +112,23 @@ def stalled_runs(connection_id: str) -> list[Stalled]:
     (engine.stalled_records), each with the records to send again."""
     settings = get_settings()
     quiet = settings.broker_visibility_timeout + settings.task_retry_backoff_max + STALL_MARGIN
-    ctx = context_for(connection_id)
+    ctx = _context(connection_id)
     found = (stalled_records(ctx, register.name, quiet) for register in REGISTERS)
     return [stalled for stalled in found if stalled is not None]
 
 
 def settle(connection_id: str, register: str, run_id: str, natural_key: str) -> dict[str, Any]:
-    """A per-record task's body; transient errors propagate for the task to retry."""
-    outcome, report = settle_record(
-        context_for(connection_id), register_named(register), run_id, natural_key
-    )
+    """A per-record task's body; transient errors propagate for the task to retry.
+
+    Settings that became unreadable during the run are transient for the record: it
+    retries, and if they stay unreadable it is listed as still failing — retried by the
+    next run once ``settings set`` has repaired them, never dropped.
+    """
+    try:
+        ctx = context_for(connection_id)
+    except company.SettingsUnreadable as exc:
+        raise TransientError(str(exc)) from None
+    outcome, report = settle_record(ctx, register_named(register), run_id, natural_key)
     return _summary(natural_key, outcome, report)
 
 
@@ -110,18 +136,30 @@ def give_up(
     connection_id: str, register: str, run_id: str, natural_key: str, error: TransientError
 ) -> dict[str, Any]:
     """The record kept failing transiently past its retries: list it and settle it."""
-    ctx = context_for(connection_id)
-    registered = register_named(register)
-    staged = load_staged(ctx, run_id, natural_key)
     reason = TransientError(f"kept failing after all retries, try again later: {error}")
-    outcome = record_failure(ctx, registered, run_id, natural_key, staged, reason)
+    return settle_failed(connection_id, register, run_id, natural_key, reason)
+
+
+def settle_failed(
+    connection_id: str, register: str, run_id: str, natural_key: str, error: Exception
+) -> dict[str, Any]:
+    """Settle the record as failed with ``error`` (listed, counted) — unless another
+    execution has settled it meanwhile (a redelivered task ran beside this one), whose
+    outcome stands."""
+    ctx = _context(connection_id)  # its settings may be what cannot be read
+    run = RunState(ctx.redis, connection_id, run_id, register)
+    loaded, settled = run.load(natural_key)
+    if settled:
+        return _summary(natural_key, Outcome("unchanged", detail="already settled"), None)
+    outcome = record_failure(ctx, register_named(register), run_id, natural_key,
+                             Staged(**loaded), error)  # fmt: skip
     report = count_and_maybe_finish(ctx, register, run_id, natural_key, outcome)
     return _summary(natural_key, outcome, report)
 
 
 def transfer_now(connection_id: str, register: str, run_id: str) -> RunReport:
     """The whole transfer in this process (``run --now``)."""
-    return run_now(context_for(connection_id), register_named(register), run_id)
+    return run_now(_context(connection_id), register_named(register), run_id)
 
 
 def _summary(natural_key: str, outcome: Outcome, report: RunReport | None) -> dict[str, Any]:
@@ -157,13 +195,46 @@ def due_transfers(connection_id: str, now: float) -> list[str]:
 
 
 def start_due_transfers(send: Callable[[str, str], object], now: float) -> dict[str, list[str]]:
-    """For every known connection, ``send(register, connection_id)`` each due transfer."""
+    """For every known connection, ``send(register, connection_id)`` each due transfer;
+    a connection whose schedule cannot be read is skipped (:func:`guarded`)."""
     from worker.state import connections  # noqa: PLC0415
 
+    client = redis_client()
     started: dict[str, list[str]] = {}
-    for connection_id in connections(redis_client()):
-        due = due_transfers(connection_id, now)
-        for register in due:
+    for connection_id in connections(client):
+        due = guarded(client, connection_id, functools.partial(due_transfers, connection_id, now))
+        for register in due or []:
             send(register, connection_id)
-        started[connection_id] = due
+        started[connection_id] = due or []
     return started
+
+
+#: The error-list entry of a connection whose beat step failed (its register, its key).
+BEAT_PROBLEM = ("settings", "(beat)")
+T = TypeVar("T")
+
+
+def guarded(client: redis.Redis, connection_id: str, step: Callable[[], T]) -> T | None:
+    """``step()`` for one connection of beat's fan-out; ``None`` when it failed.
+
+    One connection's fault (its settings JSON cannot be read, say) must not stop beat
+    for every other connection. It is shown on that connection — a ``config`` entry in
+    its error list, which ``status`` counts — and logged once per distinct problem, not
+    every minute; it goes away by itself once the step works again.
+    """
+    errors = ErrorList(client, connection_id)
+    register, record_key = BEAT_PROBLEM
+    try:
+        result = step()
+    except Exception as exc:  # noqa: BLE001 - the other connections go on
+        reason = str(exc) if isinstance(exc, company.SettingsUnreadable) else repr(exc)
+        known = errors.get(register, Direction.CONNECTION, record_key)
+        if known is None or known.reason != reason:
+            log.error("connection %s: beat skips it: %s", connection_id, reason, exc_info=exc)
+            errors.record(ErrorEntry(
+                register=register, direction=Direction.CONNECTION, record_key=record_key,
+                record=RecordRef(name=f"connection {connection_id}"), reason=reason, kind=CONFIG,
+            ))  # fmt: skip
+        return None
+    errors.resolve(register, Direction.CONNECTION, record_key)
+    return result

@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from schemas.sides import Side
-from worker.sync.bindings import Binder, KeyIndex
+from worker.sync.bindings import Binder, Binding, CorruptRecordState, KeyIndex
 from worker.sync.runstate import RunState
 
 
@@ -107,8 +107,21 @@ class Stager:
         keys = [k for k in self._items if k in self._digests]
         if not keys:
             return
-        field = "severa_hash" if self.side == Side.SEVERA else "eekonomi_hash"
         for natural_key, raw in zip(keys, self.client.hmget(self.bindings_key, keys), strict=True):
-            if raw and json.loads(raw).get(field) == self._digests[natural_key]:
+            if raw and _is_echo(raw, self.side, self._digests[natural_key]):
                 del self._items[natural_key]
                 self.echoes += 1
+
+
+def _is_echo(raw: Any, side: str, digest: str) -> bool:
+    """Whether the binding ``raw`` says ``digest`` is what was last synced on ``side``.
+
+    An unreadable binding is no echo: the record is staged, and its settle reports the
+    binding (:class:`~worker.sync.bindings.CorruptRecordState`) instead of the read
+    failing for the whole register. Neither is the side of an incomplete create.
+    """
+    try:
+        binding = Binding.from_json(raw)
+    except CorruptRecordState:
+        return False
+    return binding.incomplete != side and binding.hash_on(side) == digest

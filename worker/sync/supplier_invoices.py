@@ -18,11 +18,20 @@ transfer has not run for it, or the short code is not a Severa project number) f
 with that reason; the rest of the run goes on (R-6.2).
 
 Exactly once (R-6.1): the binding of a row holds its fee's guid and the hash of the fee
-last written. Before a create the row is marked pending with the time; a pending row
-found without a binding (a crash or a dropped answer after the POST) first looks for
-its fee among the fees Severa changed since that time — same project, same description,
-not already claimed by another row — and binds that one. Claims (fee guid → row key, set
-with ``HSETNX``) keep two rows with identical fees from binding the same one.
+last written, and every fee carries its row's marker at the end of its description
+(:func:`~schemas.supplier_invoices.fee_marker`) — Severa has no uniqueness rule that
+would refuse a second fee. So a fee is recognised as its row's without the binding:
+
+* Each run reads the fees Severa changed since its last run (all of them on the first
+  run, and after the sync's Redis was lost) and indexes them by marker; a row without a
+  binding whose marker is indexed is linked to that fee, not given another.
+* A create is sent under the record's lock (:mod:`worker.sync.creates`) with a pending
+  mark and its time; a pending row found without a binding (a crash or a lost answer
+  after the POST) looks for its marker among the fees changed since, and while it is
+  not found and the write could still land, the row waits instead of sending again.
+* A fee without a marker (made before markers, or by hand) that has a row's project and
+  description, and that no row claims, cannot be told apart from that row's: the row is
+  listed, never given a second fee.
 
 A row changed after its transfer updates the fee (JSON Patch of the fields that differ)
 unless Severa has invoiced the fee; then the difference goes to the error list, since
@@ -45,8 +54,10 @@ from schemas.supplier_invoices import (
     cost_rows,
     describe_differences,
     fee_differences,
+    fee_marker,
     fee_patch,
     is_invoiced,
+    marker_of,
     project_refs,
     record_to_severa_project_fee,
     row_label,
@@ -57,7 +68,8 @@ from worker.clients.http import ApiRecordError
 from worker.clients.paging import Record
 from worker.errors import ConfigError, RecordError
 from worker.keys import key
-from worker.sync.bindings import Binding
+from worker.sync.bindings import Binding, Pending
+from worker.sync.creates import creating, hold_unless_settled
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import RecordRef
 from worker.sync.register import RegisterSpec
@@ -206,7 +218,7 @@ class SupplierInvoices:
         self, ctx: SyncContext, side: str, since: datetime | None, stage: Stager
     ) -> datetime | None:
         if side == Side.SEVERA:
-            return None  # one way: fees are only written (R-1.5)
+            return self._index_fees(ctx, since, stage)  # one way: fees are only written
         links = ProjectLinks(ctx)
         links.refresh()
         binder = ctx.binder(NAME)
@@ -279,15 +291,30 @@ class SupplierInvoices:
         digest = content_hash(desired)
         if binding is not None and binding.severa_hash == digest:
             return Outcome("unchanged", Side.EEKONOMI)
-        if binding is None and binder.pending_on(natural_key) == Side.SEVERA:
-            found = self._find_created(ctx, natural_key, desired)
-            if found is not None:  # created by an attempt that never got to bind it
-                binding = self._bind(ctx, natural_key, invoice, str(found["guid"]), "")
-                self._update(ctx, natural_key, invoice, binding, desired, link, label)
-                return Outcome("created", Side.EEKONOMI)
         if binding is None:
             return self._create(ctx, natural_key, invoice, desired, link, label)
         return self._update(ctx, natural_key, invoice, binding, desired, link, label)
+
+    def _index_fees(
+        self, ctx: SyncContext, since: datetime | None, stage: Stager
+    ) -> datetime | None:
+        """Index the fees Severa changed since ``since`` by their row marker (and those
+        without one by project and description); return the read's server time."""
+        listing = ctx.clients.severa.list_project_fees(changed_since=since)
+        unmarked: dict[Any, Any] = {}
+        for fee in listing:
+            marker = marker_of(fee)
+            if marker is not None:
+                stage.note_id(marker.removeprefix("eekonomi:"), str(fee["guid"]))
+                continue
+            record = severa_project_fee_to_record(fee)
+            unmarked[_twin_key(record["project_guid"], record["description"])] = str(fee["guid"])
+            if len(unmarked) >= Stager.BATCH:
+                ctx.redis.hset(_unmarked_key(ctx), mapping=unmarked)
+                unmarked.clear()
+        if unmarked:
+            ctx.redis.hset(_unmarked_key(ctx), mapping=unmarked)
+        return listing.server_time
 
     # -- writing -----------------------------------------------------------------------
 
@@ -300,16 +327,74 @@ class SupplierInvoices:
         link: ProjectLink,
         label: str,
     ) -> Outcome:
-        binder = ctx.binder(NAME)
-        binder.mark_pending(natural_key, Side.SEVERA)
-        ctx.redis.hset(_pending_at_key(ctx), natural_key, datetime.now(UTC).isoformat())
-        try:
-            fee = ctx.clients.severa.create_project_fee(record_to_severa_project_fee(desired))
-        except ApiRecordError as exc:
-            binder.clear_pending(natural_key)  # refused: nothing was created
-            raise _explain_refusal(ctx, link, label, exc) from exc
-        self._bind(ctx, natural_key, invoice, str(fee["guid"]), content_hash(desired))
+        """The row's fee, exactly once (see the module docstring)."""
+        known = ctx.index(NAME, Side.SEVERA).get(natural_key)
+        if known:  # its fee exists, carrying its marker: the binding was lost
+            return self._adopt(ctx, natural_key, invoice, known, desired, link, label, ours=False)
+        seen = ctx.binder(NAME).pending_for(natural_key, Side.SEVERA)
+        if seen is not None:
+            found = self._find_created(ctx, natural_key, seen)
+            if found is not None:
+                return self._adopt(ctx, natural_key, invoice, found, desired, link, label)
+            hold_unless_settled(ctx, seen, label)
+        self._refuse_unmarked_twin(ctx, natural_key, desired, label)
+        with creating(ctx, NAME, natural_key) as claim:
+            if claim.binding is not None:  # made by an execution beside this one
+                return self._update(ctx, natural_key, invoice, claim.binding, desired, link, label)
+            pending = claim.pending_on(Side.SEVERA)
+            if pending is not None and pending != seen:
+                found = self._find_created(ctx, natural_key, pending)
+                if found is not None:
+                    return self._adopt(ctx, natural_key, invoice, found, desired, link, label)
+                claim.hold_unless_settled(Side.SEVERA, label)
+            body = record_to_severa_project_fee(desired, fee_marker(natural_key))
+            try:
+                fee = claim.send(Side.SEVERA, lambda: ctx.clients.severa.create_project_fee(body))
+            except ApiRecordError as exc:
+                ctx.binder(NAME).clear_pending(natural_key)  # refused: nothing was created
+                raise _explain_refusal(ctx, link, label, exc) from exc
+            self._bind(ctx, natural_key, invoice, str(fee["guid"]), content_hash(desired))
         return Outcome("created", Side.EEKONOMI)
+
+    def _adopt(
+        self,
+        ctx: SyncContext,
+        natural_key: str,
+        invoice: Record,
+        fee_guid: str,
+        desired: FeeRecord,
+        link: ProjectLink,
+        label: str,
+        *,
+        ours: bool = True,
+    ) -> Outcome:
+        """Link the row to its fee found by marker, and bring the fee up to date. A fee
+        an unanswered create of ours made counts as created; one found after the
+        binding was lost, as what its update did."""
+        log.info("%s %s: linked to its fee %s found by its marker", NAME, natural_key, fee_guid)
+        binding = self._bind(ctx, natural_key, invoice, fee_guid, "")
+        outcome = self._update(ctx, natural_key, invoice, binding, desired, link, label)
+        return Outcome("created", Side.EEKONOMI) if ours else outcome
+
+    def _refuse_unmarked_twin(
+        self, ctx: SyncContext, natural_key: str, desired: FeeRecord, label: str
+    ) -> None:
+        """A fee without a marker, unclaimed, on the row's project with the row's
+        description may be this row's, made before markers: list the row — neither
+        guess nor create a second fee."""
+        twin_key = _twin_key(desired["project_guid"], desired["description"])
+        raw = ctx.redis.hget(_unmarked_key(ctx), twin_key)
+        twin = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+        if not twin or ctx.redis.hexists(_claims_key(ctx), twin):
+            return
+        raise MappingError(
+            label,
+            f"Severa project fee {twin} '{desired['description']}' carries no row marker, "
+            "so it cannot be told whether it is this row's (made before markers, or by "
+            f"hand); if it is, add ' ({fee_marker(natural_key)})' to the end of its "
+            "description in Severa, else change its description — the row then transfers "
+            "on the next run",
+        )
 
     def _update(
         self,
@@ -343,7 +428,8 @@ class SupplierInvoices:
                 "invoice or the project in Severa by hand",
             )
         try:
-            severa.update_project_fee(binding.severa_id, fee_patch(desired, differences))
+            patch = fee_patch(desired, differences, fee_marker(natural_key))
+            severa.update_project_fee(binding.severa_id, patch)
         except ApiRecordError as exc:
             raise _explain_refusal(ctx, link, label, exc) from exc
         self._bind(ctx, natural_key, invoice, binding.severa_id, content_hash(desired))
@@ -357,50 +443,36 @@ class SupplierInvoices:
         )
         ctx.redis.hset(_claims_key(ctx), fee_guid, natural_key)
         ctx.binder(NAME).bind(natural_key, binding)
-        ctx.redis.hdel(_pending_at_key(ctx), natural_key)
         return binding
 
-    def _find_created(
-        self, ctx: SyncContext, natural_key: str, desired: FeeRecord
-    ) -> Record | None:
-        """The fee a crashed or dropped create of this row made, if Severa has it.
-
-        Candidates are fees changed since the pending mark on the same project with the
-        same description; the closest one not claimed by another row is claimed.
-        """
-        raw = ctx.redis.hget(_pending_at_key(ctx), natural_key)
-        since = datetime.fromisoformat(str(raw)) - CLOCK_MARGIN if raw else None
-        claims = _claims_key(ctx)
-        candidates = []
+    def _find_created(self, ctx: SyncContext, natural_key: str, pending: Pending) -> str | None:
+        """The guid of the fee a crashed or unanswered create of this row made, if
+        Severa has it: a fee changed since the pending mark (less the clock margin; all
+        fees when the mark keeps no time) that carries the row's marker."""
+        since = datetime.fromtimestamp(pending.at, UTC) - CLOCK_MARGIN if pending.at else None
+        wanted = fee_marker(natural_key)
         for fee in ctx.clients.severa.list_project_fees(changed_since=since):
-            record = severa_project_fee_to_record(fee)
-            if (
-                record["project_guid"] != desired["project_guid"]
-                or record["description"] != desired["description"]
-            ):
-                continue
-            claimed = ctx.redis.hget(claims, str(fee["guid"]))
-            if claimed is None or str(claimed) == natural_key:
-                candidates.append((len(fee_differences(record, desired)), fee))
-        for _, fee in sorted(candidates, key=lambda pair: pair[0]):
-            guid = str(fee["guid"])
-            if ctx.redis.hsetnx(claims, guid, natural_key) or (
-                str(ctx.redis.hget(claims, guid)) == natural_key
-            ):
+            if marker_of(fee) == wanted:
                 log.info("%s %s: found the fee a lost create made", NAME, natural_key)
-                return fee
+                return str(fee["guid"])
         return None
 
 
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _pending_at_key(ctx: SyncContext) -> str:
-    return key(ctx.connection_id, "pending-at", NAME)
-
-
 def _claims_key(ctx: SyncContext) -> str:
+    """Fee guid → the row it was made from (or linked to)."""
     return key(ctx.connection_id, "fee-claims", NAME)
+
+
+def _unmarked_key(ctx: SyncContext) -> str:
+    """Fees without a row marker: ``<project guid>|<description>`` → fee guid."""
+    return key(ctx.connection_id, "index", NAME, "unmarked")
+
+
+def _twin_key(project_guid: str, description: str) -> str:
+    return f"{project_guid}|{description}"
 
 
 def _explain_refusal(

@@ -49,7 +49,7 @@ def upsert_eekonomi(
 ) -> tuple[Record, str]:
     """Write ``payload`` for ``natural_key``; return (the record as eEkonomi has it now,
     ``created`` / ``updated`` / ``unchanged``). The caller binds it."""
-    if not eekonomi_id and binder.claim_create(natural_key, Side.EEKONOMI) == Side.EEKONOMI:
+    if not eekonomi_id and binder.claim_create(natural_key, Side.EEKONOMI):
         found = resource.find()
         if found is not None:
             eekonomi_id, current = str(found["Id"]), found
