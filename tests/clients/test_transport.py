@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,9 @@ from requests.adapters import BaseAdapter
 
 from schemas.sides import Side
 from worker.clients.http import (
+    MAX_RATE_LIMIT_WAIT,
+    MAX_RATE_LIMIT_WAITS,
+    MIN_RATE_LIMIT_WAIT,
     Action,
     AmbiguousWriteError,
     ApiConfigError,
@@ -265,3 +269,35 @@ def test_given_a_bug_when_sending_then_it_propagates_unclassified() -> None:
     sender, _, _ = transport(script=[requests.exceptions.InvalidHeader("bad")])
     with pytest.raises(requests.exceptions.InvalidHeader):
         sender.request("GET", "/customers")
+
+
+# -- rate limits that would loop (issue 14 item 2) ----------------------------------------
+
+
+@pytest.mark.parametrize("header", ["0", "-5", "soon", None, "nan", "inf", "0.0001"])
+def test_given_429s_with_an_unusable_retry_after_then_each_wait_is_a_second_or_more_and_bounded(
+    header: str | None,
+) -> None:
+    limited = answer(429, "", {} if header is None else {"Retry-After": header})
+    sender, adapter, slept = transport(script=[limited] * 50 + [answer(200, [1])])
+    with pytest.raises(ApiTransientError, match="rate limited.*still refused after 10 waits"):
+        sender.get_json("/customers")
+    assert len(adapter.sent) == MAX_RATE_LIMIT_WAITS + 1
+    assert len(slept) == MAX_RATE_LIMIT_WAITS
+    assert min(slept) >= MIN_RATE_LIMIT_WAIT
+
+
+def test_given_a_huge_retry_after_then_the_wait_is_capped_and_handed_to_the_task_layer() -> None:
+    sender, adapter, slept = transport(script=[answer(429, "", {"Retry-After": "1e12"})])
+    with pytest.raises(ApiTransientError) as raised:
+        sender.request("POST", "/customers", json_body={})
+    assert raised.value.retry_after == MAX_RATE_LIMIT_WAIT
+    assert (adapter.sent, slept) == (["POST /customers"], [])
+
+
+def test_given_a_retry_after_as_an_http_date_then_waited_until_then() -> None:
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    header = soon.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    step, _ = step_after(answer(429, "", {"Retry-After": header}))
+    assert step.action is Action.WAIT
+    assert 25.0 <= step.seconds <= 31.0

@@ -24,8 +24,11 @@ code, ``ErrorId`` and field — never headers or bodies we sent, which hold toke
 from __future__ import annotations
 
 import enum
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -382,21 +385,43 @@ def classify_exception(exc: Exception) -> Resolution | None:
 
 _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
 DEFAULT_RATE_LIMIT_WAIT = {Side.EEKONOMI: 60.0, Side.SEVERA: 1.0}
+#: The shortest wait after a rate limit, whatever the API says: a ``Retry-After: 0`` (or
+#: a negative or unreadable one) must not turn the wait into a busy loop (issue 14).
+MIN_RATE_LIMIT_WAIT = 1.0
+#: The longest wait believed: a ``Retry-After`` of a day is a vendor's bug, not a plan, and
+#: the task layer waits at least the hint it is given.
+MAX_RATE_LIMIT_WAIT = 3600.0
+#: Rate-limit waits one request may take before it gives up with a transient error (the
+#: task layer retries later); with the one-second floor, also a bound in time.
+MAX_RATE_LIMIT_WAITS = 10
 
 
 def retry_after(api: Side, response: requests.Response, vendor: VendorError) -> float:
     """The wait policy of :attr:`Kind.RATE_LIMITED`: eEkonomi's "Try again in N seconds",
-    else ``Retry-After``, else the API's default window."""
+    else ``Retry-After`` (seconds or an HTTP date), else the API's default window —
+    always between :data:`MIN_RATE_LIMIT_WAIT` and :data:`MAX_RATE_LIMIT_WAIT`."""
     match = _TRY_AGAIN.search(vendor.message or response.text or "")
-    if match:
-        return float(match.group(1))
-    header = response.headers.get("Retry-After")
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            pass
-    return DEFAULT_RATE_LIMIT_WAIT.get(api, 1.0)
+    wait = float(match.group(1)) if match else _header_seconds(response.headers.get("Retry-After"))
+    if wait is None or not math.isfinite(wait):
+        wait = DEFAULT_RATE_LIMIT_WAIT.get(api, 1.0)
+    return min(MAX_RATE_LIMIT_WAIT, max(MIN_RATE_LIMIT_WAIT, wait))
+
+
+def _header_seconds(header: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number or an HTTP date; ``None`` when unreadable."""
+    if not header:
+        return None
+    try:
+        return float(header)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - datetime.now(UTC)).total_seconds()
 
 
 class Action(enum.Enum):

@@ -27,6 +27,7 @@ from schemas.sides import Side
 from worker.clients.http import (
     ACTIONS,
     ERROR_CLASSES,
+    MAX_RATE_LIMIT_WAITS,
     SAFE_METHODS,
     Action,
     AmbiguousWriteError,
@@ -73,8 +74,9 @@ class Attempts:
     #: Quick retries used (rate-limit waits and the refresh are not failures).
     failures: int = 0
     refreshed: bool = False
-    #: Seconds waited for rate limits.
+    #: Seconds waited for rate limits, and how many times.
     waited: float = 0.0
+    waits: int = 0
 
 
 class RefreshableAuth(Protocol):
@@ -121,6 +123,7 @@ class ApiTransport:
         backoff: float = 0.5,
         backoff_max: float = 8.0,
         max_rate_limit_wait: float = 300.0,
+        max_rate_limit_waits: int = MAX_RATE_LIMIT_WAITS,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[float, float], float] = random.uniform,
     ) -> None:
@@ -136,6 +139,7 @@ class ApiTransport:
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.max_rate_limit_wait = max_rate_limit_wait
+        self.max_rate_limit_waits = max_rate_limit_waits
         self.sleep = sleep
         self.jitter = jitter
         #: Requests actually sent (benchmarks read it: requests per transferred record).
@@ -222,9 +226,15 @@ class ApiTransport:
         return self._raise(attempts.method, path, failure)
 
     def _wait(self, attempts: Attempts, path: str, failure: Failure) -> Step:
+        """Wait out a rate limit while the request's budget (total seconds and number of
+        waits) allows; past it the task layer waits and tries again later."""
+        if attempts.waits >= self.max_rate_limit_waits:
+            note = f"still refused after {attempts.waits} waits of {attempts.waited:g} s in all"
+            return self._raise(attempts.method, path, failure, note)
         if attempts.waited + failure.wait > self.max_rate_limit_wait:
-            return self._raise(attempts.method, path, failure)  # the task layer waits
+            return self._raise(attempts.method, path, failure)
         attempts.waited += failure.wait
+        attempts.waits += 1
         return Step(Action.WAIT, failure.wait)
 
     def _retry(self, attempts: Attempts, path: str, failure: Failure) -> Step:
@@ -236,12 +246,12 @@ class ApiTransport:
         ceiling = min(self.backoff_max, self.backoff * (2 ** (attempts.failures - 1)))
         return Step(Action.RETRY, self.jitter(0, ceiling))
 
-    def _raise(self, method: str, path: str, failure: Failure) -> Step:
+    def _raise(self, method: str, path: str, failure: Failure, note: str = "") -> Step:
         resolution = failure.resolution
         error_class = resolution.error or ERROR_CLASSES[resolution.kind]
         reason = resolution.reason
-        if failure.exception:
-            reason = f"{reason} ({failure.exception})"
+        if failure.exception or note:
+            reason = f"{reason} ({failure.exception or note})"
         error = error_class(
             reason, api=self.api, method=method, path=path,
             status=failure.status, vendor=failure.vendor,
