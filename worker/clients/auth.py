@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,8 +35,10 @@ from worker.clients.http import (
     AmbiguousWriteError,
     ApiConfigError,
     ApiError,
-    ApiTransientError,
+    MalformedResponse,
     NeedsReauthorization,
+    Unreadable,
+    malformed,
 )
 from worker.clients.tokens import TokenSet, TokenStore
 from worker.clients.transport import ApiTransport
@@ -184,12 +187,9 @@ class SeveraAuth(_CachedBearer):
                         vendor=exc.vendor,
                     ) from None  # fmt: skip
                 raise
-        payload = self.transport.json_of(response, "/v1/token")
-        if not isinstance(payload, dict) or not payload.get("access_token"):
-            raise ApiTransientError(
-                "Severa answered the token request without an access token",
-                api=Side.SEVERA, method="POST", path="/v1/token", status=response.status_code,
-            )  # fmt: skip
+        payload = checked_token_answer(
+            self.transport, response, "/v1/token", "access_token_expires_in"
+        )
         expires_in = float(payload.get("access_token_expires_in") or 3600)
         now = self.clock()
         tokens = TokenSet(
@@ -277,8 +277,46 @@ def token_request(
     response = identity.request(
         "POST", "/connect/token", form=form, headers={"Authorization": f"Basic {basic}"}
     )
-    payload: dict[str, Any] = response.json()
+    return checked_token_answer(identity, response, "/connect/token", "expires_in")
+
+
+def checked_token_answer(
+    transport: ApiTransport, response: requests.Response, path: str, lifetime: str
+) -> dict[str, Any]:
+    """A token endpoint's answer, once it is known to hold what we use: an object with a
+    text ``access_token``, a positive number of seconds under ``lifetime`` (or none), and
+    text (or no) ``refresh_token`` and ``scope``. HTML, ``{}``, a list or a field of the
+    wrong type is a :class:`~worker.clients.http.MalformedResponse`, never a bare
+    ``KeyError`` or ``ValueError`` from deep inside the renewal."""
+    payload = transport.json_of(response, path)
+
+    def unusable(detail: str) -> MalformedResponse:
+        return malformed(
+            Unreadable.TOKEN, api=transport.api, method="POST", path=path,
+            status=response.status_code, detail=detail,
+        )  # fmt: skip
+
+    if not isinstance(payload, dict):
+        raise unusable("not an object")
+    if not isinstance(payload.get("access_token"), str) or not payload["access_token"]:
+        raise unusable("no access_token text")
+    for name in ("refresh_token", "scope"):
+        if payload.get(name) is not None and not isinstance(payload[name], str):
+            raise unusable(f"{name} is not text")
+    seconds = payload.get(lifetime)
+    if seconds is not None and not _positive_seconds(seconds):
+        raise unusable(f"{lifetime} is not a number of seconds")
     return payload
+
+
+def _positive_seconds(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return False
+    try:
+        seconds = float(value)
+    except ValueError:
+        return False
+    return math.isfinite(seconds) and seconds > 0
 
 
 def tokens_from(

@@ -30,8 +30,10 @@ from worker.clients.http import (
     ApiRecordError,
     MalformedResponse,
     NotFoundError,
+    Unreadable,
+    malformed,
 )
-from worker.clients.paging import Listing, Record, eekonomi_pages
+from worker.clients.paging import MAX_PAGES, Listing, Record, eekonomi_pages
 from worker.clients.transport import ApiTransport, Limiter, RefreshableAuth, endpoint_of
 
 PAGE_SIZES = (1000, 500, 50)
@@ -82,6 +84,8 @@ class EEkonomiClient:
             bucket_of=endpoint_of,  # eEkonomi counts per client *and per endpoint*
         )
         self.page_size = PAGE_SIZES[0]
+        #: The page ceiling of every list (:data:`~worker.clients.paging.MAX_PAGES`).
+        self.max_pages = MAX_PAGES
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -93,7 +97,7 @@ class EEkonomiClient:
 
         def pages(listing: Listing) -> Any:
             for size in sizes:
-                inner = eekonomi_pages(self.transport, path, query, size)
+                inner = eekonomi_pages(self.transport, path, query, size, self.max_pages)
                 try:
                     first = next(inner, None)
                 except ApiRecordError as exc:
@@ -116,10 +120,7 @@ class EEkonomiClient:
     def _get(self, path: str) -> Record:
         body = self.transport.get_json(path)
         if not isinstance(body, dict):
-            raise MalformedResponse(
-                "eEkonomi answered with something that is not an object",
-                api=Side.EEKONOMI, method="GET", path=path,
-            )  # fmt: skip
+            raise malformed(Unreadable.NOT_OBJECT, api=Side.EEKONOMI, method="GET", path=path)
         return body
 
     def _find(self, path: str) -> Record | None:

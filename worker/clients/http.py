@@ -24,6 +24,7 @@ code, ``ErrorId`` and field — never headers or bodies we sent, which hold toke
 from __future__ import annotations
 
 import enum
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+import urllib3
 
 from schemas.sides import Side
 from worker.errors import ConfigError, RecordError, SyncError, TransientError
@@ -189,6 +191,9 @@ STATUSES: dict[int, Resolution] = {
 DECIDED_BY_STATUS = frozenset({404, 429})
 SERVER_ERROR = Resolution(Kind.TRANSIENT, "the API had a server error")
 NETWORK_ERROR = Resolution(Kind.TRANSIENT, "the API could not be reached")
+NOT_CONNECTED = Resolution(
+    Kind.TRANSIENT, "could not connect to the API (nothing was sent)", reached=False
+)
 NO_MODULE = Resolution(
     Kind.CONFIG,
     "API access is not enabled for this eEkonomi company (module api_standard): activate "
@@ -209,39 +214,62 @@ class VendorError:
 
 def parse_vendor_error(api: Side, response: requests.Response) -> VendorError:
     """Read eEkonomi's ``CommonExtendedBadRequest`` or Severa's ``ExceptionModel``; tolerant
-    of non-JSON bodies (a proxy's HTML 502 must not hide the status)."""
+    of non-JSON bodies (a proxy's HTML 502 must not hide the status) and of fields of the
+    wrong type (an ``ErrorCode`` list, a message object): the status still decides."""
     try:
         body = response.json()
     except ValueError:
         text = response.text.strip()[:200] if response.text else None
         return VendorError(message=text or None)
     if not isinstance(body, dict):
-        return VendorError(message=str(body)[:200])
+        return VendorError(message=_text(body))
     if api == Side.EEKONOMI and isinstance(body.get("error"), str):  # OAuth error (RFC 6749 §5.2)
-        return VendorError(code=body["error"], message=body.get("error_description"))
+        return VendorError(code=body["error"], message=_text(body.get("error_description")))
     if api == Side.EEKONOMI:
-        errors = body.get("Errors") or []
-        first = errors[0] if errors and isinstance(errors[0], dict) else {}
-        message = body.get("DeveloperErrorMessage") or first.get("Message")
-        if errors and first.get("Message") and first.get("Message") != message:
-            message = f"{message}: {first.get('Message')}" if message else first.get("Message")
+        first = _first_object(body.get("Errors"))
+        message = _text(body.get("DeveloperErrorMessage"))
+        detail = _text(first.get("Message"))
+        if detail and detail != message:
+            message = f"{message}: {detail}" if message else detail
         return VendorError(
-            code=body.get("ErrorCode"),
+            code=_code(body.get("ErrorCode")),
             message=message,
-            error_id=body.get("ErrorId"),
-            field=first.get("Field"),
+            error_id=_text(body.get("ErrorId")),
+            field=_text(first.get("Field")),
         )
     error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
-    details = error.get("details") or []
-    detail: dict[str, Any] = details[0] if details and isinstance(details[0], dict) else {}
-    location: dict[str, Any] = (
-        detail["location"] if isinstance(detail.get("location"), dict) else {}
-    )
+    detail_of = _first_object(error.get("details"))
+    location = _first_object([detail_of.get("location")])
     return VendorError(
-        code=error.get("type"),
-        message=detail.get("message") or error.get("message"),
-        field=location.get("identifier") or location.get("name"),
+        code=_code(error.get("type")),
+        message=_text(detail_of.get("message")) or _text(error.get("message")),
+        field=_text(location.get("identifier")) or _text(location.get("name")),
     )
+
+
+def _first_object(items: Any) -> dict[str, Any]:
+    """The first item of a vendor's list when it is an object, else an empty one."""
+    first = items[0] if isinstance(items, list) and items else None
+    return first if isinstance(first, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    """A vendor field as text: a string as it is, anything else (an object, a list) as
+    its JSON, cut to 200 characters — a wrong type must not break the classification."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)[:200]
+
+
+def _code(value: Any) -> int | str | None:
+    """A vendor error code (eEkonomi's number, Severa's type); any other type: none."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return value if isinstance(value, int | str) else None
 
 
 def classify(api: Side, status: int, vendor: VendorError) -> Resolution:
@@ -343,18 +371,108 @@ ERROR_CLASSES: dict[Kind, type[ApiError]] = {
     Kind.REFRESH: ApiTransientError,
 }
 
+# -- answers we cannot read ------------------------------------------------------------
+
+
+class PaginationLoopError(MalformedResponse):
+    """A list whose paging does not end (a repeated token, pages of records already read,
+    more pages than :data:`worker.clients.paging.MAX_PAGES`): stop instead of looping."""
+
+
+class Unreadable(enum.Enum):
+    """What was wrong with an answer we could not use (the keys of :data:`MALFORMED`)."""
+
+    NOT_JSON = enum.auto()
+    NOT_OBJECT = enum.auto()
+    NOT_LIST = enum.auto()
+    NOT_RECORDS = enum.auto()
+    ENVELOPE = enum.auto()
+    FIELD = enum.auto()
+    TOKEN = enum.auto()
+    REPEATED_TOKEN = enum.auto()
+    REPEATED_PAGE = enum.auto()
+    TOO_MANY_PAGES = enum.auto()
+
+
+#: An answer the API sent (2xx) but we cannot use → resolution. All transient (proxies,
+#: overloaded or buggy servers produce them; the task layer retries, and one that persists
+#: ends in the error list with this reason) and all :class:`MalformedResponse`: never a
+#: bare ``KeyError``/``TypeError`` that would say nothing about the call.
+MALFORMED: dict[Unreadable, Resolution] = {
+    Unreadable.NOT_JSON: Resolution(
+        Kind.TRANSIENT, "the API answered with a body that is not JSON"
+    ),
+    Unreadable.NOT_OBJECT: Resolution(
+        Kind.TRANSIENT, "the API answered with something that is not an object"
+    ),
+    Unreadable.NOT_LIST: Resolution(
+        Kind.TRANSIENT, "the API answered a list request with something that is not a list"
+    ),
+    Unreadable.NOT_RECORDS: Resolution(
+        Kind.TRANSIENT, "the API answered a list request with items that are not records"
+    ),
+    Unreadable.ENVELOPE: Resolution(
+        Kind.TRANSIENT, "eEkonomi answered a list request without its {Meta, Data} envelope"
+    ),
+    Unreadable.FIELD: Resolution(Kind.TRANSIENT, "the API answered with a field it cannot mean"),
+    Unreadable.TOKEN: Resolution(
+        Kind.TRANSIENT, "the token endpoint answered without a usable access token"
+    ),
+    Unreadable.REPEATED_TOKEN: Resolution(
+        Kind.TRANSIENT,
+        "Severa returned a page token it had already returned",
+        error=PaginationLoopError,
+    ),
+    Unreadable.REPEATED_PAGE: Resolution(
+        Kind.TRANSIENT,
+        "the API's paging does not advance: a page held only records already read (the "
+        "server ignores the paging parameters)",
+        error=PaginationLoopError,
+    ),
+    Unreadable.TOO_MANY_PAGES: Resolution(
+        Kind.TRANSIENT,
+        "the API's paging does not end: more pages than the ceiling",
+        error=PaginationLoopError,
+    ),
+}
+
+
+def malformed(
+    what: Unreadable,
+    *,
+    api: Side,
+    method: str,
+    path: str,
+    status: int | None = None,
+    detail: str = "",
+) -> MalformedResponse:
+    """The error for an answer :data:`MALFORMED` lists; ``detail`` says what was seen."""
+    resolution = MALFORMED[what]
+    error_class = resolution.error or MalformedResponse
+    assert issubclass(error_class, MalformedResponse)  # noqa: S101 - the table's invariant
+    reason = f"{resolution.reason} ({detail})" if detail else resolution.reason
+    return error_class(reason, api=api, method=method, path=path, status=status)
+
+
 # -- failures without an answer --------------------------------------------------------
 
-#: ``requests`` exception → resolution; the first entry the exception is an instance of
-#: decides (a ``ConnectTimeout`` is also a ``ConnectionError``). Others propagate as they
-#: are: they are bugs (a malformed URL), not the API's state.
-EXCEPTIONS: tuple[tuple[tuple[type[Exception], ...], Resolution], ...] = (
-    # Nothing reached the server: safe to send any method again.
-    ((requests.ConnectTimeout,), Resolution(Kind.TRANSIENT, NETWORK_ERROR.reason, reached=False)),
+#: ``requests`` exception (and, where given, the ``urllib3`` cause it wraps) →
+#: resolution; the first entry that matches decides (a ``ConnectTimeout`` is also a
+#: ``ConnectionError``). Others propagate as they are: they are bugs (a malformed URL),
+#: not the API's state.
+EXCEPTIONS: tuple[
+    tuple[tuple[type[Exception], ...], tuple[type[Exception], ...], Resolution], ...
+] = (
+    # Nothing reached the server: safe to send any method again — a connect time-out, a
+    # refused connection, a host name that does not resolve (the request was never sent,
+    # so a write cannot have happened: a plain "could not connect", never ambiguous).
+    ((requests.ConnectTimeout,), (), NOT_CONNECTED),
+    ((requests.ConnectionError,), (urllib3.exceptions.NewConnectionError,), NOT_CONNECTED),
     # The server answered, but the body arrived garbled or cut off: for a write that
     # answer may have confirmed it; a read can simply be asked again.
     (
         (requests.exceptions.ContentDecodingError, requests.exceptions.ChunkedEncodingError),
+        (),
         Resolution(
             Kind.TRANSIENT,
             "the API answered with a body that could not be decoded",
@@ -364,6 +482,7 @@ EXCEPTIONS: tuple[tuple[tuple[type[Exception], ...], Resolution], ...] = (
     ),
     (
         (requests.Timeout, requests.ConnectionError),
+        (),
         Resolution(
             Kind.TRANSIENT,
             NETWORK_ERROR.reason,
@@ -375,10 +494,17 @@ EXCEPTIONS: tuple[tuple[tuple[type[Exception], ...], Resolution], ...] = (
 
 def classify_exception(exc: Exception) -> Resolution | None:
     """What a failure without a (readable) answer means; ``None``: not the API's doing."""
-    for classes, resolution in EXCEPTIONS:
-        if isinstance(exc, classes):
+    for classes, causes, resolution in EXCEPTIONS:
+        if isinstance(exc, classes) and (not causes or isinstance(_cause(exc), causes)):
             return resolution
     return None
+
+
+def _cause(exc: Exception) -> object:
+    """The ``urllib3`` error a ``requests`` exception wraps (``requests`` puts urllib3's
+    ``MaxRetryError`` first in ``args``; its ``reason`` is what went wrong)."""
+    inner = exc.args[0] if exc.args else None
+    return getattr(inner, "reason", inner)
 
 
 # -- what the transport does with each kind ---------------------------------------------

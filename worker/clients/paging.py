@@ -3,10 +3,16 @@
 Three styles exist (severa-notes §4, eaccounting-notes §3):
 
 * Severa token paging — ``pageToken`` + the ``NextPageToken`` response header, absent on
-  the last page. A token that comes back twice would loop forever, so it is an error.
+  the last page.
 * Severa offset paging — ``firstRow``/``rowCount`` until a short page.
 * eEkonomi ``{Meta, Data}`` — ``$page`` (1-based) and ``$pagesize`` until
   ``Meta.TotalNumberOfPages``.
+
+A misbehaving server must not make a list endless (issue 14): every style stops with a
+:class:`~worker.clients.http.PaginationLoopError` when a token comes back, when a whole
+page holds only records already read (a server ignoring ``firstRow``, a fresh token on
+every page over the same data, ``TotalNumberOfPages`` of a million with repeated data),
+and after :data:`MAX_PAGES` pages whatever they hold (:class:`PageGuard`).
 
 :class:`Listing` wraps the generator and exposes the server's clock as seen on the first
 page (``Meta.ServerTimeUtc`` for eEkonomi, the ``Date`` header for Severa): the next
@@ -15,6 +21,7 @@ incremental run's watermark must come from the server that filtered, not our clo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -22,14 +29,50 @@ from typing import Any
 
 import requests
 
-from worker.clients.http import ApiTransientError, MalformedResponse
+from schemas.sides import Side
+from worker.clients.http import PaginationLoopError, Unreadable, malformed
 from worker.clients.transport import ApiTransport
 
 Record = dict[str, Any]
 
+#: The most pages one list may take: far above any real register (10 000 pages are a
+#: million Severa records at 100 a page, 500 000 eEkonomi records at its smallest page
+#: size of 50), low enough that a server whose paging never ends is stopped in minutes.
+MAX_PAGES = 10_000
 
-class PaginationLoopError(ApiTransientError):
-    """The API handed out a page token it had already given: stop instead of looping."""
+__all__ = ["MAX_PAGES", "Listing", "PageGuard", "PaginationLoopError", "Record"]
+
+
+class PageGuard:
+    """Stops a list whose paging does not end: a page of records all read before, or
+    more than ``max_pages`` pages. Records are told apart by their whole content, so a
+    record that moves to the next page while the list is read (legitimate under
+    concurrent changes) is no alarm; a page of nothing but such records is."""
+
+    def __init__(self, transport: ApiTransport, path: str, max_pages: int = MAX_PAGES) -> None:
+        self.transport = transport
+        self.path = path
+        self.max_pages = max_pages
+        self.pages = 0
+        self._seen: set[int] = set()
+
+    def page(self, records: list[Record]) -> None:
+        """Count one page read; raise when it holds only records already read."""
+        self.pages += 1
+        prints = {hash(json.dumps(r, sort_keys=True, default=str)) for r in records}
+        if prints and prints <= self._seen:
+            raise self.error(Unreadable.REPEATED_PAGE, f"page {self.pages}")
+        self._seen |= prints
+
+    def next_page(self) -> None:
+        """Called before asking for another page: raise once the ceiling is reached."""
+        if self.pages >= self.max_pages:
+            raise self.error(Unreadable.TOO_MANY_PAGES, f"{self.max_pages} pages read")
+
+    def error(self, what: Unreadable, detail: str) -> PaginationLoopError:
+        error = malformed(what, api=self.transport.api, method="GET", path=self.path, detail=detail)
+        assert isinstance(error, PaginationLoopError)  # noqa: S101 - the table says so
+        return error
 
 
 class Listing(Iterator[Record]):
@@ -67,17 +110,21 @@ def parse_utc(value: str) -> datetime:
 
 def _records(body: Any, transport: ApiTransport, path: str) -> list[Record]:
     if not isinstance(body, list):
-        raise ApiTransientError(
-            "the API answered a list request with something that is not a list",
-            api=transport.api, method="GET", path=path,
-        )  # fmt: skip
+        raise malformed(Unreadable.NOT_LIST, api=transport.api, method="GET", path=path)
+    if not all(isinstance(record, dict) for record in body):
+        raise malformed(Unreadable.NOT_RECORDS, api=transport.api, method="GET", path=path)
     return body
 
 
 def severa_token_pages(
-    transport: ApiTransport, path: str, params: dict[str, Any], row_count: int
+    transport: ApiTransport,
+    path: str,
+    params: dict[str, Any],
+    row_count: int,
+    max_pages: int = MAX_PAGES,
 ) -> Listing:
     def pages(listing: Listing) -> Iterator[Record]:
+        guard = PageGuard(transport, path, max_pages)
         seen: set[str] = set()
         token: str | None = None
         while True:
@@ -88,16 +135,16 @@ def severa_token_pages(
             if listing.server_time is None:
                 listing.server_time = _server_date(response)
             listing.pages_read += 1
-            yield from _records(transport.json_of(response, path), transport, path)
+            records = _records(transport.json_of(response, path), transport, path)
+            guard.page(records)
+            yield from records
             token = response.headers.get("NextPageToken") or None
             if token is None:
                 return
             if token in seen:
-                raise PaginationLoopError(
-                    "Severa returned a page token it had already returned",
-                    api=transport.api, method="GET", path=path,
-                )  # fmt: skip
+                raise guard.error(Unreadable.REPEATED_TOKEN, f"page {guard.pages}")
             seen.add(token)
+            guard.next_page()
 
     return Listing(pages)
 
@@ -124,9 +171,14 @@ def _offset_list_ended(count: int, asked: int, largest: int) -> bool:
 
 
 def severa_offset_pages(
-    transport: ApiTransport, path: str, params: dict[str, Any], row_count: int
+    transport: ApiTransport,
+    path: str,
+    params: dict[str, Any],
+    row_count: int,
+    max_pages: int = MAX_PAGES,
 ) -> Listing:
     def pages(listing: Listing) -> Iterator[Record]:
+        guard = PageGuard(transport, path, max_pages)
         first_row = 0
         largest = 0
         while True:
@@ -136,11 +188,13 @@ def severa_offset_pages(
                 listing.server_time = _server_date(response)
             listing.pages_read += 1
             records = _records(transport.json_of(response, path), transport, path)
+            guard.page(records)
             yield from records
             if _offset_list_ended(len(records), row_count, largest):
                 return
             largest = max(largest, len(records))
             first_row += len(records)
+            guard.next_page()
 
     return Listing(pages)
 
@@ -156,27 +210,68 @@ def severa_unpaged(transport: ApiTransport, path: str, params: dict[str, Any]) -
 
 
 def eekonomi_pages(
-    transport: ApiTransport, path: str, params: dict[str, Any], page_size: int
+    transport: ApiTransport,
+    path: str,
+    params: dict[str, Any],
+    page_size: int,
+    max_pages: int = MAX_PAGES,
 ) -> Listing:
     def pages(listing: Listing) -> Iterator[Record]:
+        guard = PageGuard(transport, path, max_pages)
         page = 1
         while True:
             query = {**params, "$page": page, "$pagesize": page_size}
-            body = transport.get_json(path, query)
-            if not isinstance(body, dict) or "Data" not in body or "Meta" not in body:
-                raise MalformedResponse(
-                    "eEkonomi answered a list request without its {Meta, Data} envelope",
-                    api=transport.api, method="GET", path=path,
-                )  # fmt: skip
-            meta = body["Meta"] or {}
+            meta, data = _envelope(transport.get_json(path, query), transport, path)
             if listing.server_time is None and meta.get("ServerTimeUtc"):
-                listing.server_time = parse_utc(str(meta["ServerTimeUtc"]))
+                listing.server_time = _meta_time(meta["ServerTimeUtc"], path)
+            total_pages = _meta_count(meta.get("TotalNumberOfPages"), path)
             listing.pages_read += 1
-            data = body["Data"] or []
+            guard.page(data)
             yield from data
-            total_pages = int(meta.get("TotalNumberOfPages") or 0)
             if not data or page >= total_pages:
                 return
+            guard.next_page()
             page += 1
 
     return Listing(pages)
+
+
+def _envelope(body: Any, transport: ApiTransport, path: str) -> tuple[dict[str, Any], list[Record]]:
+    """``(Meta, Data)`` of an eEkonomi list answer, each of the type it must have."""
+    if not isinstance(body, dict) or "Data" not in body or "Meta" not in body:
+        raise malformed(Unreadable.ENVELOPE, api=Side.EEKONOMI, method="GET", path=path)
+    meta = body["Meta"] if body["Meta"] is not None else {}
+    if not isinstance(meta, dict):
+        raise _field("Meta", meta, path)
+    data = _records(body["Data"] if body["Data"] is not None else [], transport, path)
+    return meta, data
+
+
+def _meta_count(value: Any, path: str) -> int:
+    """``TotalNumberOfPages``: a whole number (missing: the first page is the last)."""
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _field("Meta.TotalNumberOfPages", value, path)
+    return value
+
+
+def _meta_time(value: Any, path: str) -> datetime:
+    """``ServerTimeUtc``: an ISO-8601 timestamp, the next run's watermark."""
+    if isinstance(value, str):
+        try:
+            return parse_utc(value)
+        except ValueError:
+            pass
+    raise _field("Meta.ServerTimeUtc", value, path)
+
+
+def _field(name: str, value: Any, path: str) -> Exception:
+    seen = json.dumps(value, default=str)[:60]
+    return malformed(
+        Unreadable.FIELD, api=Side.EEKONOMI, method="GET", path=path, detail=f"{name}: {seen}"
+    )

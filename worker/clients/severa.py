@@ -27,8 +27,15 @@ from typing import Any
 import requests
 
 from schemas.sides import Side
-from worker.clients.http import AmbiguousWriteError, ApiTransientError, NotFoundError
+from worker.clients.http import (
+    AmbiguousWriteError,
+    ApiTransientError,
+    NotFoundError,
+    Unreadable,
+    malformed,
+)
 from worker.clients.paging import (
+    MAX_PAGES,
     Listing,
     Record,
     severa_offset_pages,
@@ -112,22 +119,25 @@ class SeveraClient:
             bucket_of=lambda path: "client",  # Severa counts per client, not per endpoint
         )
         self.row_count = row_count
+        #: The page ceiling of every list (:data:`~worker.clients.paging.MAX_PAGES`).
+        self.max_pages = MAX_PAGES
 
     # -- helpers -----------------------------------------------------------------------
 
     def _token(self, path: str, **params: Any) -> Listing:
-        return severa_token_pages(self.transport, path, _params(params), self.row_count)
+        return severa_token_pages(
+            self.transport, path, _params(params), self.row_count, self.max_pages
+        )
 
     def _offset(self, path: str, **params: Any) -> Listing:
-        return severa_offset_pages(self.transport, path, _params(params), self.row_count)
+        return severa_offset_pages(
+            self.transport, path, _params(params), self.row_count, self.max_pages
+        )
 
     def _get(self, path: str) -> Record:
         body = self.transport.get_json(path)
         if not isinstance(body, dict):
-            raise ApiTransientError(
-                "Severa answered with something that is not an object",
-                api=Side.SEVERA, method="GET", path=path,
-            )  # fmt: skip
+            raise malformed(Unreadable.NOT_OBJECT, api=Side.SEVERA, method="GET", path=path)
         return body
 
     def _find(self, path: str) -> Record | None:
@@ -365,14 +375,11 @@ def _single(body: Any, method: str, path: str) -> Record:
     answer one object."""
     if isinstance(body, list):
         if len(body) != 1 or not isinstance(body[0], dict):
-            raise ApiTransientError(
-                f"Severa answered a write with {len(body)} records where one was expected",
-                api=Side.SEVERA, method=method, path=path,
+            raise malformed(
+                Unreadable.NOT_OBJECT, api=Side.SEVERA, method=method, path=path,
+                detail=f"{len(body)} items where one record was expected",
             )  # fmt: skip
         return body[0]
     if not isinstance(body, dict):
-        raise ApiTransientError(
-            "Severa answered a write with something that is not a record",
-            api=Side.SEVERA, method=method, path=path,
-        )  # fmt: skip
+        raise malformed(Unreadable.NOT_OBJECT, api=Side.SEVERA, method=method, path=path)
     return body

@@ -34,11 +34,12 @@ from worker.clients.http import (
     ApiError,
     ApiTransientError,
     Kind,
-    MalformedResponse,
     Resolution,
+    Unreadable,
     VendorError,
     classify,
     classify_exception,
+    malformed,
     parse_vendor_error,
     retry_after,
 )
@@ -289,9 +290,9 @@ class ApiTransport:
 def _json_of(response: requests.Response, api: Side, path: str) -> Any:
     try:
         return response.json()
-    except ValueError:
-        raise MalformedResponse(
-            "the API answered with a body that is not JSON",
+    except ValueError:  # also a body cut off mid-way, or bytes that are not UTF-8
+        raise malformed(
+            Unreadable.NOT_JSON,
             api=api,
             method=response.request.method or "GET",
             path=path,
