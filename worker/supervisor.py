@@ -10,7 +10,10 @@
 * worker, beat and Flower always run, as separate processes (never ``worker -B``: two
   beats would duplicate every scheduled transfer).
 
-Honcho stops every process when one exits or on Ctrl-C, so the stack never runs half.
+Ctrl-C stops every process. A worker or beat that exits by itself (kombu raising after
+a Redis restart, an OOM kill) is started again after a second (:class:`Restarting`), so
+an always-on service heals; if it keeps exiting (five times within a minute), or any other
+process exits, every process is stopped, as honcho does, so the stack never runs half.
 The banner shows URLs with their passwords masked, and Flower's login only where a
 demo user needs it (see :func:`_flower_line`).
 """
@@ -30,6 +33,7 @@ from worker.embedded_redis import free_port, load_password, url_for
 from worker.embedded_redis_url import runtime_file
 from worker.flower import flower_login
 from worker.private_files import ensure_private_dir, write_private
+from worker.restarts import Restarting
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"
@@ -83,7 +87,6 @@ def plan(settings: Settings, environ: Mapping[str, str] | None = None) -> Plan:
 
 def run(settings: Settings) -> int:
     """Run the plan under honcho until Ctrl-C or a process exits; return the exit code."""
-    from honcho.manager import Manager  # noqa: PLC0415
     from honcho.printer import Printer  # noqa: PLC0415
 
     # Whatever the processes create (beat's schedule, Redis's data) is the user's only.
@@ -93,7 +96,7 @@ def run(settings: Settings) -> int:
     url_file = runtime_file(settings)
     write_private(url_file, the_plan.redis_url + "\n")
     _print_banner(settings, the_plan)
-    manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))
+    manager = Restarting(Printer(sys.stdout, colour=sys.stdout.isatty()))
     for name, command in the_plan.processes.items():
         manager.add_process(name, command, env=the_plan.env, cwd=str(ROOT))
     if settings.demo:
