@@ -21,6 +21,10 @@ Decisions on rules the spec leaves open:
 * Article number: the Severa code with outer spaces removed; must be non-empty and at
   most 40 characters. :func:`article_number_key` compares numbers without regard to
   case and spacing for the engine's collision check (R-2.3).
+* Coding (R-5.2, "förvalt"): an article from Severa gets the coding whose VAT rate is
+  the Severa item's (:func:`choose_article_coding`) — "Tjänster 25% moms" when the rate
+  is unknown (work types carry none) or no coding has it. An update never changes the
+  coding of an existing article: a person may have chosen another (:func:`article_for_update`).
 * Into Severa no product ``type`` is set (Severa's default applies): eEkonomi's
   goods/service distinction lives on the coding and has no agreed Severa counterpart.
 """
@@ -61,7 +65,9 @@ __all__ = [
     "SeveraProduct",
     "SeveraTravelExpenseType",
     "SeveraWorkType",
+    "article_for_update",
     "article_number_key",
+    "choose_article_coding",
     "default_unit",
     "eekonomi_article_to_record",
     "find_services_coding",
@@ -221,6 +227,58 @@ def find_services_coding(
         f"cannot tell which eEkonomi article coding is 'services, {vat_percent}% VAT' "
         f"(candidates: {names}); choose the coding in the settings"
     )
+
+
+def choose_article_coding(codings: Sequence[Mapping[str, Any]], vat_rate: Decimal | None) -> str:
+    """R-5.2: the coding a new article from Severa gets, by the Severa item's VAT rate.
+
+    25 % or unknown → the preselected "services, 25 % VAT" (:func:`find_services_coding`).
+    Another rate → the active coding at that rate that has a domestic sales account (a
+    coding without one cannot be booked), a service coding first, then by name; none
+    at that rate → the preselected one. Raises ``ValueError`` like
+    :func:`find_services_coding` when the preselected one is needed and ambiguous.
+    """
+    if vat_rate is None or vat_rate == Decimal(25):
+        return find_services_coding(codings)
+    at_rate = [
+        c
+        for c in codings
+        if c.get("IsActive", True)
+        and coding_vat_percent(c) == vat_rate
+        and (c.get("DomesticSalesSubjectToVatAccountNumber") is not None
+             or c.get("DomesticSalesVatExemptAccountNumber") is not None)
+    ]  # fmt: skip
+    if not at_rate:
+        return find_services_coding(codings)
+
+    def preference(coding: Mapping[str, Any]) -> tuple[bool, str]:
+        text = f"{coding.get('Name') or ''} {coding.get('NameEnglish') or ''}".casefold()
+        return (not any(w in text for w in ("tjänst", "service")), str(coding.get("Name")))
+
+    return str(min(at_rate, key=preference)["Id"])
+
+
+#: R-5.2: what an update never changes on an existing article — a person may have chosen
+#: another coding than the one an article from Severa would get.
+ARTICLE_KEPT_ON_UPDATE = ("CodingId",)
+
+
+def article_for_update(
+    payload: Mapping[str, Any],
+    current: Mapping[str, Any],
+    codings: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The fields an update writes onto ``current`` (the article as eEkonomi has it):
+    ``payload`` with the article's own coding kept, and the gross price computed with
+    that coding's VAT rate so that net and gross agree."""
+    body = {k: v for k, v in payload.items() if k not in ARTICLE_KEPT_ON_UPDATE}
+    rate = next(
+        (coding_vat_percent(c) for c in codings if c.get("Id") == current.get("CodingId")), None
+    )
+    net = to_decimal(body.get("NetPrice"))
+    if "GrossPrice" in body and net is not None and rate is not None:
+        body["GrossPrice"] = json_number(gross_from_net(net, rate))
+    return body
 
 
 def resolve_unit_id(unit: str, units: Sequence[Mapping[str, Any]], *, fallback: str | None) -> str:
@@ -384,7 +442,7 @@ class EEkonomiArticle(EEkonomiSchema):
         validate=max_length(50, "Severa"),
         error_messages=required_messages("the article has no name (R-5.2)"),
     )
-    coding_id = fields.String(  # R-5.2: "services, 25% VAT" for articles from Severa
+    coding_id = fields.String(  # R-5.2: by the item's VAT rate, else "services, 25% VAT"
         data_key="CodingId",
         required=True,
         error_messages=required_messages("no article account coding chosen"),
@@ -484,8 +542,8 @@ def record_to_eekonomi_article(
     """Record → eEkonomi ArticleApi body (POST, or merged into the GET body for PUT).
 
     Args:
-        codings: ``GET /articleaccountcodings`` items; the article gets the "services,
-            25% VAT" one (R-5.2, :func:`find_services_coding`).
+        codings: ``GET /articleaccountcodings`` items; the article gets the one of the
+            record's VAT rate (R-5.2, :func:`choose_article_coding`).
         units: ``GET /units`` items; the record's unit must be among them (products
             fall back to ``st``).
 
@@ -496,7 +554,7 @@ def record_to_eekonomi_article(
     label = product_label(record["kind"], record["number"], record["name"])
     fallback = default_unit("product") if record["kind"] == "product" else None
     try:
-        coding_id = find_services_coding(codings)
+        coding_id = choose_article_coding(codings, record["vat_rate"])
         unit_id = resolve_unit_id(record["unit"], units, fallback=fallback)
     except ValueError as error:
         raise MappingError(label, str(error)) from error

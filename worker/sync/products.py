@@ -18,6 +18,7 @@ from schemas.base import MappingError
 from schemas.products import (
     SEVERA_REGISTER_NAMES,
     SeveraRegister,
+    article_for_update,
     article_number_key,
     eekonomi_article_to_record,
     product_label,
@@ -199,9 +200,8 @@ class Products:
         eekonomi = ctx.clients.eekonomi
         reference = ctx.clients.reference
         label = product_label(record["kind"], record["number"], record["name"])
-        payload = record_to_eekonomi_article(
-            record, codings=reference.article_account_codings(), units=reference.units()
-        )
+        codings = reference.article_account_codings()
+        payload = record_to_eekonomi_article(record, codings=codings, units=reference.units())
         number = record["number"]
         resource = EEkonomiResource(
             find=lambda: eekonomi.find_article_by_number(number),
@@ -213,6 +213,7 @@ class Products:
         written, counter = upsert_eekonomi(
             binder, natural_key, label, payload, resource,
             eekonomi_id=eekonomi_id, current=staged.eekonomi,
+            for_update=lambda wanted, current: article_for_update(wanted, current, codings),
         )  # fmt: skip
         severa = staged.severa or {}
         binder.bind(

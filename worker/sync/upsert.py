@@ -46,9 +46,13 @@ def upsert_eekonomi(
     *,
     eekonomi_id: str,
     current: Record | None,
+    for_update: Callable[[Mapping[str, Any], Record], Mapping[str, Any]] | None = None,
 ) -> tuple[Record, str]:
     """Write ``payload`` for ``natural_key``; return (the record as eEkonomi has it now,
-    ``created`` / ``updated`` / ``unchanged``). The caller binds it."""
+    ``created`` / ``updated`` / ``unchanged``). The caller binds it.
+
+    ``for_update(payload, current)``: what an update may write onto an existing record,
+    when that is less than a create sends (an article keeps its coding, R-5.2)."""
     if not eekonomi_id and binder.claim_create(natural_key, Side.EEKONOMI):
         found = resource.find()
         if found is not None:
@@ -68,6 +72,8 @@ def upsert_eekonomi(
             "the linked eEkonomi record was deleted; restore it in eEkonomi, or give the "
             "record a new number at the source so it is created again",
         )
+    if for_update is not None:
+        payload = for_update(payload, current)
     if not differs(current, payload):
         return current, "unchanged"
     return resource.update(eekonomi_id, {**current, **payload}), "updated"
