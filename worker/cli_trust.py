@@ -71,4 +71,84 @@ def _plan_text(name: str, planned: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = [plan]
+@click.command("compare")
+@click.option("--register", "only", type=click.Choice(["customers", "products", "projects"]),
+              help="Compare only this register.")  # fmt: skip
+@CONNECTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, per register.")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per record and field.")
+def compare(only: str | None, connection_id: str, as_json: bool, as_csv: bool) -> None:
+    """Comparison report: both sides of customers, products and projects matched by
+    natural key (customer number, article number = Severa code, project number = item
+    short code): linked and equal, linked and different (each field, both values),
+    matched but not linked, only in Severa, only in eEkonomi, and records the rules
+    would refuse (with the rule and what to do). Reads only: about one list read per
+    resource; nothing is written anywhere."""
+    from worker.sync.compare import COMPARED, compare_register  # noqa: PLC0415
+    from worker.sync.engine import RunRefused  # noqa: PLC0415
+    from worker.sync.service import plain_context  # noqa: PLC0415
+
+    result: dict[str, Any] = {}
+    try:
+        ctx = plain_context(connection_id)
+        for name in [only] if only else list(COMPARED):
+            try:
+                result[name] = compare_register(ctx, name).as_dict()
+            except RunRefused as exc:
+                result[name] = {"refused_to_start": str(exc)}
+    except _one_line_errors() as exc:
+        _fail(f"error: {exc}")
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, default=str))
+    elif as_csv:
+        click.echo(_compare_csv(result), nl=False)
+    else:
+        for name, report in result.items():
+            click.echo(_compare_text(name, report))
+
+
+def _compare_rows(result: dict[str, Any]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for register, report in result.items():
+        for category, items in report.items():
+            if category in ("counts", "refused_to_start"):
+                continue
+            for item in items:
+                base = [register, category, item["key"], item.get("number", ""),
+                        item.get("name", ""), item.get("side", "")]  # fmt: skip
+                fields = item.get("fields") or {}
+                for field, values in fields.items():
+                    rows.append([*base, field, values["severa"], values["eekonomi"], "", ""])
+                if not fields:
+                    rows.append([*base, "", "", "", item.get("rule", ""), item.get("reason", "")])
+    return rows
+
+
+def _compare_csv(result: dict[str, Any]) -> str:
+    import csv  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["register", "category", "key", "number", "name", "side", "field",
+                     "severa", "eekonomi", "rule", "reason"])  # fmt: skip
+    writer.writerows(_compare_rows(result))
+    return out.getvalue()
+
+
+def _compare_text(name: str, report: dict[str, Any]) -> str:
+    if "refused_to_start" in report:
+        return f"{name}: cannot compare: {report['refused_to_start']}"
+    counts = ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in report["counts"].items())
+    lines = [f"{name}: {counts}"]
+    for category in ("linked_different", "matched_not_linked", "refused"):
+        for item in report[category]:
+            what = item.get("reason") or ""
+            lines.append(f"  {category.replace('_', ' ')}: {item['key']} {what}".rstrip())
+            for field, values in (item.get("fields") or {}).items():
+                lines.append(f"    {field}: Severa {values['severa']!r}, "
+                             f"eEkonomi {values['eekonomi']!r}")  # fmt: skip
+    return "\n".join(lines)
+
+
+COMMANDS = [plan, compare]
