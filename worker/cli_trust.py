@@ -8,6 +8,7 @@ Tables are for people; ``--json`` output is one JSON object, for scripts.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import click
@@ -151,4 +152,59 @@ def _compare_text(name: str, report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = [plan, compare]
+@click.group("conflicts", invoke_without_command=True)
+@CONNECTION
+@click.option("--register", type=click.Choice(["customers", "products"]), help="Only this one.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_context
+def conflicts(ctx: click.Context, connection_id: str, register: str | None, as_json: bool) -> None:
+    """The conflict log: every time the master's version was written over (or, with
+    the connection setting conflicts=hold, held against) an edit made on the other side
+    since the last sync — record, field, both values, when. Newest first.
+
+    `conflicts overwrite --register R KEY` lets the master win once for a held record."""
+    ctx.obj = {"connection_id": connection_id}
+    if ctx.invoked_subcommand is not None:
+        return
+    from worker.cli_transfers import _redis, _when  # noqa: PLC0415
+    from worker.sync.conflicts import ConflictLog  # noqa: PLC0415
+
+    entries = ConflictLog(_redis(), connection_id).entries(register)
+    if as_json:
+        click.echo(json.dumps({"conflicts": [e.as_dict() for e in entries]},
+                              ensure_ascii=False, default=str))  # fmt: skip
+        return
+    if not entries:
+        click.echo("no conflicts")
+    for entry in entries:
+        click.echo(f"{_when(entry.at)}  {entry.register} {entry.record_key} {entry.label}: "
+                   f"{entry.action} ({entry.master} is master)")  # fmt: skip
+        for name, values in entry.fields.items():
+            click.echo(f"    {name}: {entry.overwritten_side} had {values['overwritten']!r}, "
+                       f"{entry.master} wrote {values['written']!r}")  # fmt: skip
+
+
+@conflicts.command("overwrite")
+@click.option("--register", required=True, type=click.Choice(["customers", "products"]))
+@click.argument("key")
+@click.pass_obj
+def conflicts_overwrite(obj: dict[str, Any], register: str, key: str) -> None:
+    """Let the master's version win once for KEY (a customer number, or an article
+    number as the conflict shows it), held by conflicts=hold; it is transferred now."""
+    from worker.cli_transfers import _redis  # noqa: PLC0415
+    from worker.sync.conflicts import allow_overwrite  # noqa: PLC0415
+    from worker.sync.engine import resync_record  # noqa: PLC0415
+    from worker.sync.service import context_for  # noqa: PLC0415
+
+    connection_id = obj["connection_id"]
+    allow_overwrite(_redis(), connection_id, register, key)
+    try:
+        outcome = resync_record(context_for(connection_id), register_named(register), key,
+                                uuid.uuid4().hex)  # fmt: skip
+    except _one_line_errors() as exc:
+        _fail(f"error: {exc}; the overwrite stays allowed for the next transfer")
+    click.echo(f"{register} {key}: {outcome.counter}" + (f": {outcome.detail}"
+                                                         if outcome.detail else ""))  # fmt: skip
+
+
+COMMANDS = [plan, compare, conflicts]

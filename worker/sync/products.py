@@ -30,6 +30,7 @@ from schemas.products import (
 from schemas.records import ProductRecord, content_hash
 from schemas.sides import Side
 from worker.sync.bindings import Binding
+from worker.sync.conflicts import guard_overwrite
 from worker.sync.engine import (
     Outcome,
     Staged,
@@ -214,6 +215,10 @@ class Products:
             binder, natural_key, label, payload, resource,
             eekonomi_id=eekonomi_id, current=staged.eekonomi,
             for_update=lambda wanted, current: article_for_update(wanted, current, codings),
+            before_update=lambda now: guard_overwrite(
+                ctx, NAME, natural_key, current=self._eekonomi_record(ctx, now), written=record,
+                last_hash=(binder.get(natural_key) or Binding()).eekonomi_hash, label=label,
+            ),
         )  # fmt: skip
         severa = staged.severa or {}
         binder.bind(
@@ -254,7 +259,8 @@ class Products:
             counter, kind = "created", PRODUCT
         else:
             wanted = record_to_severa_update(record, kind, company_currency=currency)
-            written, counter = _update_severa_item(ctx, kind, severa_id, wanted)
+            guard = (natural_key, binding, record)
+            written, counter = _update_severa_item(ctx, kind, severa_id, wanted, guard)
         binder.bind(
             natural_key,
             Binding(
@@ -302,10 +308,15 @@ def _indexed_other(
 
 
 def _update_severa_item(
-    ctx: SyncContext, kind: SeveraRegister, guid: str, wanted: dict[str, Any]
+    ctx: SyncContext,
+    kind: SeveraRegister,
+    guid: str,
+    wanted: dict[str, Any],
+    guard: tuple[str, Binding, ProductRecord],
 ) -> tuple[dict[str, Any], str]:
     """Patch what differs of ``wanted`` (the fields the schema lets an update change,
-    :func:`~schemas.products.record_to_severa_update`) on the Severa record."""
+    :func:`~schemas.products.record_to_severa_update`) on the Severa record — after the
+    conflict guard (a Severa edit since the last sync is logged or held)."""
     severa = ctx.clients.severa
     current = {
         PRODUCT: severa.get_product,
@@ -320,6 +331,12 @@ def _update_severa_item(
     changes = {f"/{name}": wanted[name] for name in differs(current, wanted)}
     if not changes:
         return current, "unchanged"
+    natural_key, binding, record = guard
+    guard_overwrite(
+        ctx, NAME, natural_key, last_hash=binding.severa_hash,
+        current=severa_item_to_record(kind, current), written=record,
+        label=product_label(record["kind"], record["number"], record["name"]),
+    )  # fmt: skip
     patch = {
         PRODUCT: severa.update_product,
         WORK_TYPE: severa.update_work_type,

@@ -47,12 +47,15 @@ def upsert_eekonomi(
     eekonomi_id: str,
     current: Record | None,
     for_update: Callable[[Mapping[str, Any], Record], Mapping[str, Any]] | None = None,
+    before_update: Callable[[Record], None] | None = None,
 ) -> tuple[Record, str]:
     """Write ``payload`` for ``natural_key``; return (the record as eEkonomi has it now,
     ``created`` / ``updated`` / ``unchanged``). The caller binds it.
 
     ``for_update(payload, current)``: what an update may write onto an existing record,
-    when that is less than a create sends (an article keeps its coding, R-5.2)."""
+    when that is less than a create sends (an article keeps its coding, R-5.2).
+    ``before_update(current)``: called right before an update is sent — the conflict
+    guard (:func:`~worker.sync.conflicts.guard_overwrite`), which may hold it."""
     if not eekonomi_id and binder.claim_create(natural_key, Side.EEKONOMI):
         found = resource.find()
         if found is not None:
@@ -76,4 +79,6 @@ def upsert_eekonomi(
         payload = for_update(payload, current)
     if not differs(current, payload):
         return current, "unchanged"
+    if before_update is not None:
+        before_update(current)
     return resource.update(eekonomi_id, {**current, **payload}), "updated"
