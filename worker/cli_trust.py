@@ -207,4 +207,46 @@ def conflicts_overwrite(obj: dict[str, Any], register: str, key: str) -> None:
                                                          if outcome.detail else ""))  # fmt: skip
 
 
-COMMANDS = [plan, compare, conflicts]
+@click.command("history")
+@click.argument("record")
+@click.option("--register", type=click.Choice(list(NAMES)), help="Look only in this register.")
+@CONNECTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def history(record: str, register: str | None, connection_id: str, as_json: bool) -> None:
+    """Every sync of RECORD — a customer number, article number, project number or
+    Severa invoice number (or guid): when, which run, direction, what changed (each
+    field old → new). Kept for the connection's history_days (default 90); a run in
+    which the record did not change adds nothing."""
+    from worker.cli_transfers import _redis, _settings_of, _when  # noqa: PLC0415
+    from worker.registry import spec_of  # noqa: PLC0415
+    from worker.sync.history import RecordHistory  # noqa: PLC0415
+
+    days = int(_settings_of(connection_id).get("history_days") or 90)
+    store = RecordHistory(_redis(), connection_id)
+    found = []
+    for name in [register] if register else list(NAMES):
+        keys = {spec_of(name).key_of_number(record), record}
+        keys.add(store.key_of_number(name, record) or record)
+        for key in sorted(keys):
+            found += store.entries(name, key, days)
+    found.sort(key=lambda entry: entry.at, reverse=True)
+    if as_json:
+        click.echo(json.dumps({"record": record, "history": [e.as_dict() for e in found]},
+                              ensure_ascii=False, default=str))  # fmt: skip
+        return
+    if not found:
+        click.echo(f"no sync of {record} in the last {days} days")
+    for entry in found:
+        where = f" {entry.direction}" if entry.direction else ""
+        click.echo(f"{_when(entry.at)}  {entry.register} {entry.number or entry.record_key}"
+                   f"{where}: {entry.outcome} (run {entry.run_id})"
+                   + (f": {entry.detail}" if entry.detail else ""))  # fmt: skip
+        for change in entry.changes:
+            click.echo(f"    {change['side']} {change['action']}")
+            for field, value in change["fields"].items():
+                update = change["action"] == "update"
+                shown = f"{value[0]!r} → {value[1]!r}" if update else repr(value)
+                click.echo(f"      {field}: {shown}")
+
+
+COMMANDS = [plan, compare, conflicts, history]

@@ -73,6 +73,7 @@ from worker.sync.engine import (
     link_of,
 )
 from worker.sync.errorlist import RecordRef
+from worker.sync.history import note_change
 from worker.sync.register import RegisterSpec
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
@@ -293,6 +294,7 @@ class Customers:
         }
         body = record_to_severa_customer(record, currency_guids=currencies)
         customer = claim.send(Side.SEVERA, lambda: ctx.clients.severa.create_customer(body))
+        note_change(Side.SEVERA, "create", body)
         ctx.binder(NAME).bind(
             claim.natural_key,
             Binding(severa_id=str(customer["guid"]), eekonomi_id=eekonomi_id,
@@ -393,10 +395,14 @@ class Customers:
             current=severa_customer_to_record(now), written=record,
             label=customer_label(record["number"], record["name"]),
         )  # fmt: skip
+        before = {**{p: current.get(p[1:]) for p in changes},
+                  **{p: (address or {}).get(p[1:]) for p in address_changes}}  # fmt: skip
         if changes:
             current = severa.update_customer(severa_id, changes)
         if address is not None and address_changes:
             address = severa.update_address(str(address["guid"]), address_changes)
+        sent = {**changes, **address_changes}
+        note_change(Side.SEVERA, "update", {p: [before[p], v] for p, v in sent.items()})
         contacts = list(severa.list_customer_contact_persons(severa_id))
         return {**current, "addresses": [address] if address else [], "contacts": contacts}
 

@@ -42,6 +42,7 @@ from worker.sync.engine import (
     link_of,
 )
 from worker.sync.errorlist import RecordRef
+from worker.sync.history import note_change
 from worker.sync.register import RegisterSpec
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
@@ -256,6 +257,7 @@ class Products:
             body = record_to_severa_product(record, company_currency=currency)
             binder.mark_pending(natural_key, Side.SEVERA)
             written = severa.create_product(body)
+            note_change(Side.SEVERA, "create", body)
             counter, kind = "created", PRODUCT
         else:
             wanted = record_to_severa_update(record, kind, company_currency=currency)
@@ -342,7 +344,9 @@ def _update_severa_item(
         WORK_TYPE: severa.update_work_type,
         TRAVEL: severa.update_travel_expense_type,
     }[kind]
-    return patch(guid, changes), "updated"
+    written = patch(guid, changes)
+    note_change(Side.SEVERA, "update", {p: [current.get(p[1:]), v] for p, v in changes.items()})
+    return written, "updated"
 
 
 def _kinds_key(ctx: SyncContext) -> str:

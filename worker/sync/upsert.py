@@ -23,6 +23,7 @@ from schemas.sides import Side
 from worker.clients.http import ApiRecordError
 from worker.sync.bindings import Binder
 from worker.sync.engine import differs
+from worker.sync.history import note_change
 
 Record = dict[str, Any]
 
@@ -62,7 +63,9 @@ def upsert_eekonomi(
             eekonomi_id, current = str(found["Id"]), found
     if not eekonomi_id:
         try:
-            return resource.create(payload), "created"
+            created = resource.create(payload)
+            note_change(Side.EEKONOMI, "create", payload)
+            return created, "created"
         except ApiRecordError as exc:
             found = resource.find() if exc.vendor.code in (4000, 2000) else None
             if found is None:
@@ -81,4 +84,7 @@ def upsert_eekonomi(
         return current, "unchanged"
     if before_update is not None:
         before_update(current)
-    return resource.update(eekonomi_id, {**current, **payload}), "updated"
+    changed = {name: [current.get(name), payload[name]] for name in differs(current, payload)}
+    updated = resource.update(eekonomi_id, {**current, **payload})
+    note_change(Side.EEKONOMI, "update", changed)
+    return updated, "updated"
