@@ -52,6 +52,9 @@ PLAN_ACTIONS = {
     "failed": "fail",
     "skipped": "skip",
 }
+#: Keys of a connection a shadow does without: its tokens (the clients keep the real
+#: connection's) and the record history (a key per record, which a transfer only adds to).
+NOT_COPIED = ("tokens", "history")
 #: A shadow lives at most this long if its plan dies before deleting it (seconds).
 SHADOW_TTL = 3600
 
@@ -246,11 +249,11 @@ def _binary(client: redis.Redis) -> redis.Redis:
 
 
 def _copy_namespace(raw: redis.Redis, source: str, target: str) -> None:
-    """DUMP/RESTORE every key of ``source`` but the tokens under ``target``, TTLs kept."""
+    """DUMP/RESTORE every key of ``source`` a transfer reads under ``target``, TTLs kept."""
     names = [
         name
         for name in raw.scan_iter(match=f"{source}*".encode(), count=1000)
-        if not name.decode().removeprefix(source).startswith("tokens")
+        if not name.decode().removeprefix(source).startswith(NOT_COPIED)
     ]
     for start in range(0, len(names), 200):
         chunk = names[start : start + 200]
