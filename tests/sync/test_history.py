@@ -67,6 +67,17 @@ def test_history_shows_each_sync_of_a_record(world: World, celery_app: Any) -> N
     failed = json.loads(_history(world, "1049", "--json"))["history"]
     assert {e["outcome"] for e in failed} == {"failed"}
     assert "no address" in failed[0]["detail"]
+    # A Severa invoice, by its guid.
+    run_in_worker(world, celery_app, "projects", worker.queue)
+    invoices = run_in_worker(world, celery_app, "invoices", worker.queue)
+    draft = next(
+        d for d in world.eekonomi.dump_store()["customerInvoiceDrafts"]
+        if str(d.get("SubscriptionNumber") or "").startswith("severa:")
+    )  # fmt: skip
+    guid = draft["SubscriptionNumber"].removeprefix("severa:")
+    (sync,) = json.loads(_history(world, guid, "--json"))["history"]
+    assert (sync["register"], sync["outcome"]) == ("invoices", "created")
+    assert sync["run_id"] == invoices["run_id"]
 
 
 def test_history_keeps_entries_for_history_days() -> None:
