@@ -99,6 +99,20 @@ class CompanySettingsSchema(Schema):
         validate=validate.OneOf(["booked", "delivered"]),
         metadata=_rule("R-3.8", "'booked' or 'delivered' (SendType set and delivered)"),
     )
+    conflicts = fields.String(
+        load_default="overwrite",
+        validate=validate.OneOf(["overwrite", "hold"]),
+        metadata=_rule(
+            "R-1.1",
+            "when the master overwrites an edit on the other side: 'overwrite' "
+            "(logged in `conflicts`) or 'hold' (the record waits in the error list)",
+        ),
+    )
+    history_days = fields.Integer(
+        load_default=90,
+        validate=validate.Range(1, 3650),
+        metadata=_rule("R-4.2", "days each record's sync history is kept (`history`)"),
+    )
     register_interval_minutes = fields.Integer(
         load_default=15,
         validate=validate.Range(1, 1440),

@@ -339,6 +339,15 @@ class EnvSettingsSchema(Schema):
         "Port of the eEkonomi sandbox in demo mode.",
         validate=validate.Range(1, 65535),
     )
+    demo_autorun = _setting(
+        fields.Boolean,
+        "DEMO_AUTORUN",
+        True,
+        "true",
+        "In demo mode, transfer everything once connected. false: `run` connects and "
+        "configures the demo but transfers nothing (nor does beat, until a first `run`), "
+        "so `compare` and `plan` can be tried first.",
+    )
 
     @validates_schema
     def check_combinations(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -436,6 +445,7 @@ class Settings:
     eekonomi_redirect_uri: str
     sandbox_severa_port: int
     sandbox_eekonomi_port: int
+    demo_autorun: bool = True
     http_timeout: float = 30.0
     severa_requests_per_second: float = 9.0
     eekonomi_requests_per_minute: float = 570.0

@@ -25,7 +25,9 @@ and collects (number, OCR, sent, paid) flow back. Decisions on what the spec lea
 * **Rows** (article, projects, rounding, unit): :mod:`schemas.invoice_rows`.
 * **Totals** (Decimal only): excl. VAT must agree to the öre; incl. VAT is compared
   before eEkonomi's rounding to whole kronor (``TotalRoundings``) and may differ by
-  half an öre per row, since Severa rounds VAT per row and eEkonomi per rate.
+  half an öre per row, since Severa rounds VAT per row and eEkonomi per rate. When they
+  differ, the warning names each row whose VAT rate differs from its Severa row's
+  (:func:`vat_differences`): the article's coding decides VAT in eEkonomi (R-5.4).
 * **Paid** (R-1.7): ``PaymentStatus`` 0 or ``RemainingAmount`` exactly 0 — never
   ``PaymentDate`` (set by partial payments too), never a sign test (credit invoices
   have negative remaining amounts).
@@ -54,7 +56,7 @@ from schemas.base import (
     to_decimal,
 )
 from schemas.customers import choose_terms_of_payment
-from schemas.invoice_rows import DraftLine, EEkonomiDraftRow, draft_line_payload
+from schemas.invoice_rows import DraftLine, EEkonomiDraftRow, draft_line_payload, row_codes
 
 __all__ = [
     "MARKER_FIELD",
@@ -63,6 +65,7 @@ __all__ = [
     "booked_changes",
     "booked_totals",
     "check_totals",
+    "vat_differences",
     "draft_terms_of_payment_id",
     "eekonomi_date",
     "invoice_label",
@@ -399,6 +402,41 @@ def check_totals(invoice: InvoiceRecord, draft: Mapping[str, Any]) -> TotalsChec
         eekonomi_including=(total - roundings).quantize(CENT),
         tolerance_including=Decimal("0.005") * max(article_rows, 1),
     )
+
+
+def _percent(value: Any) -> Decimal | None:
+    """A row's VAT rate in percent; eEkonomi answers fractions (0.25) on draft rows."""
+    rate = to_decimal(value)
+    if rate is None:
+        return None
+    return (rate * 100).normalize() if 0 < rate <= 1 else rate.normalize()
+
+
+def vat_differences(
+    severa_rows: Sequence[Mapping[str, Any]], document_rows: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Each Severa row whose eEkonomi rows (same text, in order) carry another VAT rate:
+    ``row 2 'Milersättning' (MIL): Severa 0 %, eEkonomi 25 %``. A row split per
+    project has several eEkonomi rows of its text; each is compared."""
+    by_text: dict[str, list[Decimal | None]] = {}
+    for row in document_rows:
+        if not row.get("IsTextRow"):
+            rate = row.get("VatRate", row.get("PercentVat"))
+            by_text.setdefault(clean_text(row.get("Text")) or "", []).append(_percent(rate))
+    found = []
+    for position, row in enumerate(severa_rows, start=1):
+        wanted = _percent(row.get("vatRate"))
+        text = clean_text(row.get("description")) or ""
+        theirs = {rate for rate in by_text.get(text, []) if rate is not None}
+        if wanted is None or not theirs or theirs == {wanted}:
+            continue
+        code = ", ".join(row_codes(row.get("code")))
+        shown = ", ".join(f"{rate} %" for rate in sorted(theirs))
+        found.append(
+            f"row {position} '{text}'{f' ({code})' if code else ''}: "
+            f"Severa {wanted} %, eEkonomi {shown}"
+        )
+    return found
 
 
 def booked_totals(booked: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,10 @@ Decisions on rules the spec leaves open:
 * Article number: the Severa code with outer spaces removed; must be non-empty and at
   most 40 characters. :func:`article_number_key` compares numbers without regard to
   case and spacing for the engine's collision check (R-2.3).
+* Coding (R-5.2, "förvalt"): an article from Severa gets the coding whose VAT rate is
+  the Severa item's (:func:`choose_article_coding`) — "Tjänster 25% moms" when the rate
+  is unknown (work types carry none) or no coding has it. An update never changes the
+  coding of an existing article: a person may have chosen another (:mod:`schemas.product_codings`).
 * Into Severa no product ``type`` is set (Severa's default applies): eEkonomi's
   goods/service distinction lives on the coding and has no agreed Severa counterpart.
 """
@@ -51,6 +55,11 @@ from schemas.base import (
     swedish_unit,
     to_decimal,
 )
+from schemas.product_codings import ARTICLE_KEPT_ON_UPDATE as ARTICLE_KEPT_ON_UPDATE
+from schemas.product_codings import article_for_update as article_for_update
+from schemas.product_codings import choose_article_coding as choose_article_coding
+from schemas.product_codings import coding_vat_percent
+from schemas.product_codings import find_services_coding as find_services_coding
 from schemas.records import ProductKind, ProductRecord
 
 __all__ = [
@@ -61,7 +70,9 @@ __all__ = [
     "SeveraProduct",
     "SeveraTravelExpenseType",
     "SeveraWorkType",
+    "article_for_update",
     "article_number_key",
+    "choose_article_coding",
     "default_unit",
     "eekonomi_article_to_record",
     "find_services_coding",
@@ -180,47 +191,6 @@ def with_prices(
         elif gross is not None and not net:
             net = net_from_gross(gross, vat_rate)
     return net, gross
-
-
-def coding_vat_percent(coding: Mapping[str, Any]) -> Decimal | None:
-    """A coding's VAT rate in percent. The document calls ``VatRatePercent`` a percent
-    but eEkonomi answers fractions (0.25 for 25 %); accept both, since no Swedish VAT
-    rate is 1 % or less."""
-    value = to_decimal(coding.get("VatRatePercent"))
-    if value is None:
-        return None
-    return (value * 100).normalize() if 0 < value <= 1 else value
-
-
-def find_services_coding(
-    codings: Sequence[Mapping[str, Any]], vat_percent: Decimal = Decimal(25)
-) -> str:
-    """The id of eEkonomi's "services, 25 % VAT" coding (R-5.2), for the connect step.
-
-    Among active codings with that ``VatRatePercent``, the one whose ``Type``,
-    ``Name`` or ``NameEnglish`` says service ("Tjänster 25% moms"). Raises
-    ``ValueError`` naming the candidates when there is not exactly one.
-    """
-    at_rate = [
-        c for c in codings if c.get("IsActive", True) and coding_vat_percent(c) == vat_percent
-    ]
-
-    def says_service(coding: Mapping[str, Any], fields: tuple[str, ...]) -> bool:
-        text = " ".join(str(coding.get(k) or "") for k in fields)
-        return any(word in text.casefold() for word in ("tjänst", "service"))
-
-    # The name decides first ("Tjänster 25% moms"); ``Type`` is "Service" on other
-    # codings too (e.g. "Övrigt (saknar konto)"), so it only breaks a tie.
-    services: list[Mapping[str, Any]] = []
-    for keys in (("Name", "NameEnglish"), ("Type", "Name", "NameEnglish")):
-        services = [c for c in at_rate if says_service(c, keys)]
-        if len(services) == 1:
-            return str(services[0]["Id"])
-    names = ", ".join(repr(c.get("Name")) for c in (services or at_rate)) or "none"
-    raise ValueError(
-        f"cannot tell which eEkonomi article coding is 'services, {vat_percent}% VAT' "
-        f"(candidates: {names}); choose the coding in the settings"
-    )
 
 
 def resolve_unit_id(unit: str, units: Sequence[Mapping[str, Any]], *, fallback: str | None) -> str:
@@ -384,7 +354,7 @@ class EEkonomiArticle(EEkonomiSchema):
         validate=max_length(50, "Severa"),
         error_messages=required_messages("the article has no name (R-5.2)"),
     )
-    coding_id = fields.String(  # R-5.2: "services, 25% VAT" for articles from Severa
+    coding_id = fields.String(  # R-5.2: by the item's VAT rate, else "services, 25% VAT"
         data_key="CodingId",
         required=True,
         error_messages=required_messages("no article account coding chosen"),
@@ -484,8 +454,8 @@ def record_to_eekonomi_article(
     """Record → eEkonomi ArticleApi body (POST, or merged into the GET body for PUT).
 
     Args:
-        codings: ``GET /articleaccountcodings`` items; the article gets the "services,
-            25% VAT" one (R-5.2, :func:`find_services_coding`).
+        codings: ``GET /articleaccountcodings`` items; the article gets the one of the
+            record's VAT rate (R-5.2, :func:`choose_article_coding`).
         units: ``GET /units`` items; the record's unit must be among them (products
             fall back to ``st``).
 
@@ -496,7 +466,7 @@ def record_to_eekonomi_article(
     label = product_label(record["kind"], record["number"], record["name"])
     fallback = default_unit("product") if record["kind"] == "product" else None
     try:
-        coding_id = find_services_coding(codings)
+        coding_id = choose_article_coding(codings, record["vat_rate"])
         unit_id = resolve_unit_id(record["unit"], units, fallback=fallback)
     except ValueError as error:
         raise MappingError(label, str(error)) from error

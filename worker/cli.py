@@ -156,8 +156,9 @@ def embedded_redis() -> NoReturn:
 
 def _add_transfer_commands() -> None:
     from worker.cli_transfers import COMMANDS  # noqa: PLC0415
+    from worker.cli_trust import COMMANDS as TRUST  # noqa: PLC0415
 
-    for command in COMMANDS:
+    for command in [*COMMANDS, *TRUST]:
         main.add_command(command)
 
 

@@ -11,7 +11,9 @@ it did. It never stops the service: a failure is printed with what to do.
 
 Then it applies settings that fit the demo data (only those not set yet, so a user's
 own choices survive a restart) and starts a first transfer of each register through
-the worker, so the runs show in Flower and their reports here.
+the worker, so the runs show in Flower and their reports here — unless
+``DEMO_AUTORUN=false``: then it stops there, so a new user can look first (``compare``,
+``plan``).
 """
 
 from __future__ import annotations
@@ -140,13 +142,25 @@ def first_transfers(
             time.sleep(0.5)
 
 
-def run_demo(settings: Settings, redis_url: str, echo: Callable[[str], None] = print) -> None:
+def run_demo(
+    settings: Settings,
+    redis_url: str,
+    echo: Callable[[str], None] = print,
+    connection_id: str = DEMO_CONNECTION,
+) -> None:
     """The whole demo bootstrap (see the module docstring)."""
-    if not bootstrap_demo(settings, redis_url, echo=echo):
+    if not bootstrap_demo(settings, redis_url, echo=echo, connection_id=connection_id):
         return
     try:
-        apply_demo_settings(redis_url, DEMO_CONNECTION, echo)
-        first_transfers(redis_url, DEMO_CONNECTION, echo)
+        apply_demo_settings(redis_url, connection_id, echo)
+        if not settings.demo_autorun:
+            echo(
+                "demo: done; DEMO_AUTORUN=false, so nothing was transferred: see what a "
+                "transfer would do with `python -m worker compare` and `python -m worker "
+                "plan all`, then `python -m worker run all`"
+            )
+            return
+        first_transfers(redis_url, connection_id, echo)
     except Exception as exc:  # noqa: BLE001 - the demo must say what failed, not crash
         echo(f"demo: the first transfers did not complete: {exc}")
         return

@@ -487,3 +487,28 @@ def test_r_1_2_each_severa_register_reads_with_its_own_schema() -> None:
     product = load_fixture("severa/product")
     assert severa_item_to_record("product", product) == severa_product_to_record(product)
     assert severa_item_to_record("travel_expense_type", travel("MIL"))["kind"] == "mileage"
+
+
+def test_r_5_2_an_article_gets_the_coding_of_its_severa_vat_rate() -> None:
+    """Issue 19: the coding whose VAT rate is the item's; the preselected "services 25 %"
+    when the rate is unknown (a work type) or no coding has it (6 % here)."""
+    from schemas.products import choose_article_coding
+
+    assert choose_article_coding(codings(), Decimal(12)) == "c0d10000-0000-4000-8000-000000000012"
+    assert choose_article_coding(codings(), Decimal(25)) == SERVICES_25
+    assert choose_article_coding(codings(), None) == SERVICES_25
+    assert choose_article_coding(codings(), Decimal(6)) == SERVICES_25
+    without_account = [{**c, "DomesticSalesSubjectToVatAccountNumber": None} for c in codings()]
+    assert choose_article_coding(without_account, Decimal(12)) == SERVICES_25
+
+
+def test_r_5_2_an_update_keeps_the_articles_coding_and_prices_by_it() -> None:
+    from schemas.products import article_for_update
+
+    goods = "c0d10000-0000-4000-8000-000000000125"
+    twelve = "c0d10000-0000-4000-8000-000000000012"
+    payload = {"CodingId": SERVICES_25, "NetPrice": 100, "GrossPrice": 125, "Name": "X"}
+    assert article_for_update(payload, {"CodingId": goods}, codings()) == {
+        "NetPrice": 100, "GrossPrice": 125, "Name": "X",
+    }  # fmt: skip
+    assert article_for_update(payload, {"CodingId": twelve}, codings())["GrossPrice"] == 112

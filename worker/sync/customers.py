@@ -58,6 +58,7 @@ from schemas.sides import Side
 from worker.errors import RecordError
 from worker.keys import key
 from worker.sync.bindings import Binding
+from worker.sync.conflicts import guard_overwrite
 from worker.sync.creates import CreateClaim, creating
 from worker.sync.engine import (
     Link,
@@ -72,6 +73,7 @@ from worker.sync.engine import (
     link_of,
 )
 from worker.sync.errorlist import RecordRef
+from worker.sync.history import note_change
 from worker.sync.register import RegisterSpec
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
@@ -184,8 +186,13 @@ class Customers:
         binder = ctx.binder(NAME)
         label = customer_label(number, record["name"])
         written, counter = upsert_eekonomi(
-            binder, natural_key, label, payload, resource, eekonomi_id=eekonomi_id, current=current
-        )
+            binder, natural_key, label, payload, resource, eekonomi_id=eekonomi_id,
+            current=current,
+            before_update=lambda now: guard_overwrite(
+                ctx, NAME, natural_key, last_hash=binding.eekonomi_hash,
+                current=eekonomi_customer_to_record(now), written=record, label=label,
+            ),
+        )  # fmt: skip
         binder.bind(
             natural_key,
             Binding(
@@ -227,7 +234,7 @@ class Customers:
     ) -> Outcome:
         pending = ctx.binder(NAME).pending_for(natural_key, Side.SEVERA)
         if severa_id and not binding.incomplete and pending is None:
-            joined = self._update_in_severa(ctx, record, severa_id)
+            joined = self._update_in_severa(ctx, natural_key, record, severa_id, binding)
             counter = "updated" if joined is not None else "unchanged"
         else:
             joined, counter = self._create_or_finish(ctx, natural_key, record, severa_id,
@@ -287,6 +294,7 @@ class Customers:
         }
         body = record_to_severa_customer(record, currency_guids=currencies)
         customer = claim.send(Side.SEVERA, lambda: ctx.clients.severa.create_customer(body))
+        note_change(Side.SEVERA, "create", body)
         ctx.binder(NAME).bind(
             claim.natural_key,
             Binding(severa_id=str(customer["guid"]), eekonomi_id=eekonomi_id,
@@ -350,9 +358,15 @@ class Customers:
         return self._complete_in_severa(ctx, claim, record, customer, address, contacts)
 
     def _update_in_severa(
-        self, ctx: SyncContext, record: CustomerRecord, severa_id: str
+        self,
+        ctx: SyncContext,
+        natural_key: str,
+        record: CustomerRecord,
+        severa_id: str,
+        binding: Binding,
     ) -> dict[str, Any] | None:
-        """Patch what differs on the customer and its invoicing address; None if nothing."""
+        """Patch what differs on the customer and its invoicing address; None if nothing.
+        A Severa edit since the last sync is logged or held first (conflicts)."""
         severa = ctx.clients.severa
         current = severa.get_customer(severa_id)
         if current is None:
@@ -364,7 +378,8 @@ class Customers:
         # schema's rule picks — the one a read of this customer maps (R-5.1).
         desired = record_to_severa_customer_update(record)
         changes = {f"/{name}": desired[name] for name in differs(current, desired)}
-        address = severa_invoicing_address(current, list(severa.list_customer_addresses(severa_id)))
+        addresses = list(severa.list_customer_addresses(severa_id))
+        address = severa_invoicing_address(current, addresses)
         address_changes = {}
         if address is not None:
             wanted_address = record_to_severa_address_update(record)
@@ -373,10 +388,21 @@ class Customers:
             }
         if not changes and not address_changes:
             return None
+        now = {**current, "addresses": addresses,
+               "contacts": list(severa.list_customer_contact_persons(severa_id))}  # fmt: skip
+        guard_overwrite(
+            ctx, NAME, natural_key, last_hash=binding.severa_hash,
+            current=severa_customer_to_record(now), written=record,
+            label=customer_label(record["number"], record["name"]),
+        )  # fmt: skip
+        before = {**{p: current.get(p[1:]) for p in changes},
+                  **{p: (address or {}).get(p[1:]) for p in address_changes}}  # fmt: skip
         if changes:
             current = severa.update_customer(severa_id, changes)
         if address is not None and address_changes:
             address = severa.update_address(str(address["guid"]), address_changes)
+        sent = {**changes, **address_changes}
+        note_change(Side.SEVERA, "update", {p: [before[p], v] for p, v in sent.items()})
         contacts = list(severa.list_customer_contact_persons(severa_id))
         return {**current, "addresses": [address] if address else [], "contacts": contacts}
 

@@ -49,6 +49,7 @@ from worker.clients.factory import Clients
 from worker.clients.http import ApiError
 from worker.connection_status import get_status
 from worker.errors import ConfigError, MappingError, SyncError, TransientError
+from worker.sync import history
 from worker.sync.bindings import Binder, Binding, KeyIndex
 from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef, entry_id
 from worker.sync.locks import AlreadyRunning
@@ -339,15 +340,36 @@ def settle_record(
     if settled:
         return Outcome("unchanged", detail="already settled in this run"), None
     staged = Staged(**loaded)
-    try:
-        if staged.severa is None and staged.eekonomi is None:
-            staged = register.fetch(ctx, natural_key)
-        outcome = register.settle(ctx, natural_key, staged)
-    except (TransientError, redis.RedisError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
-        outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
+    with history.recording() as changes:
+        try:
+            if staged.severa is None and staged.eekonomi is None:
+                staged = register.fetch(ctx, natural_key)
+            outcome = register.settle(ctx, natural_key, staged)
+        except (TransientError, redis.RedisError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
+            outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
+    _note_history(ctx, register, run_id, natural_key, staged, outcome, changes)
     return outcome, count_settled(run, natural_key, outcome)
+
+
+def _note_history(
+    ctx: SyncContext,
+    register: Register,
+    run_id: str,
+    natural_key: str,
+    staged: Staged,
+    outcome: Outcome,
+    changes: list[dict[str, Any]],
+) -> None:
+    """The record's history entry (:mod:`worker.sync.history`), kept ``history_days``."""
+    entry = history.HistoryEntry(
+        register=register.name, record_key=natural_key, run_id=run_id, outcome=outcome.counter,
+        direction=history.direction_of(outcome.side), changes=changes, detail=outcome.detail,
+        number=_describe(register, natural_key, staged).number,
+    )  # fmt: skip
+    days = int(ctx.values.get("history_days") or 90)
+    history.record_sync(ctx.redis, ctx.connection_id, entry, days)
 
 
 def record_failure(

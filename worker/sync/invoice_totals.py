@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.invoices import InvoiceRecord, booked_totals, check_totals
+from schemas.invoices import InvoiceRecord, booked_totals, check_totals, vat_differences
 from schemas.sides import Direction
 from worker.sync.engine import SyncContext
 from worker.sync.errorlist import WARNING, ErrorEntry, ErrorList, RecordRef
@@ -60,6 +60,11 @@ def record_totals(
     if existing is not None and existing.extra == extra:
         return False
     reason = check.describe(booked_number=number)
+    rows = vat_differences(
+        list(ctx.clients.severa.list_invoice_rows(natural_key)), document.get("Rows") or []
+    )
+    if rows:
+        reason += "; VAT differs on " + "; ".join(rows) + " (the article's coding decides VAT)"
     errors.record(
         ErrorEntry(
             register=NAME,

@@ -18,6 +18,7 @@ from schemas.base import MappingError
 from schemas.products import (
     SEVERA_REGISTER_NAMES,
     SeveraRegister,
+    article_for_update,
     article_number_key,
     eekonomi_article_to_record,
     product_label,
@@ -29,6 +30,7 @@ from schemas.products import (
 from schemas.records import ProductRecord, content_hash
 from schemas.sides import Side
 from worker.sync.bindings import Binding
+from worker.sync.conflicts import guard_overwrite
 from worker.sync.engine import (
     Outcome,
     Staged,
@@ -40,6 +42,7 @@ from worker.sync.engine import (
     link_of,
 )
 from worker.sync.errorlist import RecordRef
+from worker.sync.history import note_change
 from worker.sync.register import RegisterSpec
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 
@@ -199,9 +202,8 @@ class Products:
         eekonomi = ctx.clients.eekonomi
         reference = ctx.clients.reference
         label = product_label(record["kind"], record["number"], record["name"])
-        payload = record_to_eekonomi_article(
-            record, codings=reference.article_account_codings(), units=reference.units()
-        )
+        codings = reference.article_account_codings()
+        payload = record_to_eekonomi_article(record, codings=codings, units=reference.units())
         number = record["number"]
         resource = EEkonomiResource(
             find=lambda: eekonomi.find_article_by_number(number),
@@ -213,6 +215,11 @@ class Products:
         written, counter = upsert_eekonomi(
             binder, natural_key, label, payload, resource,
             eekonomi_id=eekonomi_id, current=staged.eekonomi,
+            for_update=lambda wanted, current: article_for_update(wanted, current, codings),
+            before_update=lambda now: guard_overwrite(
+                ctx, NAME, natural_key, current=self._eekonomi_record(ctx, now), written=record,
+                last_hash=(binder.get(natural_key) or Binding()).eekonomi_hash, label=label,
+            ),
         )  # fmt: skip
         severa = staged.severa or {}
         binder.bind(
@@ -250,10 +257,12 @@ class Products:
             body = record_to_severa_product(record, company_currency=currency)
             binder.mark_pending(natural_key, Side.SEVERA)
             written = severa.create_product(body)
+            note_change(Side.SEVERA, "create", body)
             counter, kind = "created", PRODUCT
         else:
             wanted = record_to_severa_update(record, kind, company_currency=currency)
-            written, counter = _update_severa_item(ctx, kind, severa_id, wanted)
+            guard = (natural_key, binding, record)
+            written, counter = _update_severa_item(ctx, kind, severa_id, wanted, guard)
         binder.bind(
             natural_key,
             Binding(
@@ -301,10 +310,15 @@ def _indexed_other(
 
 
 def _update_severa_item(
-    ctx: SyncContext, kind: SeveraRegister, guid: str, wanted: dict[str, Any]
+    ctx: SyncContext,
+    kind: SeveraRegister,
+    guid: str,
+    wanted: dict[str, Any],
+    guard: tuple[str, Binding, ProductRecord],
 ) -> tuple[dict[str, Any], str]:
     """Patch what differs of ``wanted`` (the fields the schema lets an update change,
-    :func:`~schemas.products.record_to_severa_update`) on the Severa record."""
+    :func:`~schemas.products.record_to_severa_update`) on the Severa record — after the
+    conflict guard (a Severa edit since the last sync is logged or held)."""
     severa = ctx.clients.severa
     current = {
         PRODUCT: severa.get_product,
@@ -319,12 +333,20 @@ def _update_severa_item(
     changes = {f"/{name}": wanted[name] for name in differs(current, wanted)}
     if not changes:
         return current, "unchanged"
+    natural_key, binding, record = guard
+    guard_overwrite(
+        ctx, NAME, natural_key, last_hash=binding.severa_hash,
+        current=severa_item_to_record(kind, current), written=record,
+        label=product_label(record["kind"], record["number"], record["name"]),
+    )  # fmt: skip
     patch = {
         PRODUCT: severa.update_product,
         WORK_TYPE: severa.update_work_type,
         TRAVEL: severa.update_travel_expense_type,
     }[kind]
-    return patch(guid, changes), "updated"
+    written = patch(guid, changes)
+    note_change(Side.SEVERA, "update", {p: [current.get(p[1:]), v] for p, v in changes.items()})
+    return written, "updated"
 
 
 def _kinds_key(ctx: SyncContext) -> str:

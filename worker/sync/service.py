@@ -179,6 +179,8 @@ def due_transfers(connection_id: str, now: float) -> list[str]:
     client = redis_client()
     values = company.load(client, connection_id)
     runs = Runs(client, connection_id)
+    settings = get_settings()
+    waits_for_person = settings.demo and not settings.demo_autorun
     due = []
     for register in REGISTERS:
         spec = register.spec
@@ -187,6 +189,8 @@ def due_transfers(connection_id: str, now: float) -> list[str]:
         if RunLock(client, connection_id, spec.name, 1).holder() is not None:
             continue  # running (a run whose lock expired is no obstacle)
         last = runs.last(spec.name)
+        if last is None and waits_for_person:
+            continue  # DEMO_AUTORUN=false: a person starts the first transfer
         interval = 60.0 * float(values[spec.interval_setting])
         if last is not None and now - last.started_at < interval:
             continue

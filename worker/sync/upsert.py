@@ -23,6 +23,7 @@ from schemas.sides import Side
 from worker.clients.http import ApiRecordError
 from worker.sync.bindings import Binder
 from worker.sync.engine import differs
+from worker.sync.history import note_change
 
 Record = dict[str, Any]
 
@@ -46,16 +47,25 @@ def upsert_eekonomi(
     *,
     eekonomi_id: str,
     current: Record | None,
+    for_update: Callable[[Mapping[str, Any], Record], Mapping[str, Any]] | None = None,
+    before_update: Callable[[Record], None] | None = None,
 ) -> tuple[Record, str]:
     """Write ``payload`` for ``natural_key``; return (the record as eEkonomi has it now,
-    ``created`` / ``updated`` / ``unchanged``). The caller binds it."""
+    ``created`` / ``updated`` / ``unchanged``). The caller binds it.
+
+    ``for_update(payload, current)``: what an update may write onto an existing record,
+    when that is less than a create sends (an article keeps its coding, R-5.2).
+    ``before_update(current)``: called right before an update is sent — the conflict
+    guard (:func:`~worker.sync.conflicts.guard_overwrite`), which may hold it."""
     if not eekonomi_id and binder.claim_create(natural_key, Side.EEKONOMI):
         found = resource.find()
         if found is not None:
             eekonomi_id, current = str(found["Id"]), found
     if not eekonomi_id:
         try:
-            return resource.create(payload), "created"
+            created = resource.create(payload)
+            note_change(Side.EEKONOMI, "create", payload)
+            return created, "created"
         except ApiRecordError as exc:
             found = resource.find() if exc.vendor.code in (4000, 2000) else None
             if found is None:
@@ -68,6 +78,13 @@ def upsert_eekonomi(
             "the linked eEkonomi record was deleted; restore it in eEkonomi, or give the "
             "record a new number at the source so it is created again",
         )
+    if for_update is not None:
+        payload = for_update(payload, current)
     if not differs(current, payload):
         return current, "unchanged"
-    return resource.update(eekonomi_id, {**current, **payload}), "updated"
+    if before_update is not None:
+        before_update(current)
+    changed = {name: [current.get(name), payload[name]] for name in differs(current, payload)}
+    updated = resource.update(eekonomi_id, {**current, **payload})
+    note_change(Side.EEKONOMI, "update", changed)
+    return updated, "updated"
