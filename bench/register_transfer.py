@@ -455,15 +455,29 @@ def connect(connection_id: str) -> None:
 class Worker:
     """A real ``celery worker`` process on a private queue, its memory sampled."""
 
-    def __init__(self, env: dict[str, str], concurrency: int, log: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        concurrency: int,
+        log: Path,
+        *,
+        root: Path = ROOT,
+        profile_dir: Path | None = None,
+    ) -> None:
+        """``root``: the checkout whose code the worker runs (another one for a before /
+        after comparison); ``profile_dir``: profile every worker process into it
+        (``bench/profiled_worker.py``)."""
         self.queue = f"bench-{uuid.uuid4().hex[:8]}"
         self.hostname = f"{self.queue}@localhost"
         self._log = log.open("ab")
+        env = {**env, "PYTHONPATH": str(root)}
+        start = [sys.executable, "-m", "celery"]
+        if profile_dir is not None:
+            env["BENCH_PROFILE_DIR"] = str(profile_dir)
+            start = [sys.executable, str(Path(__file__).resolve().parent / "profiled_worker.py")]
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
+                *start,
                 "-A",
                 "worker",
                 "worker",
@@ -477,7 +491,7 @@ class Worker:
                 "--without-heartbeat",
             ],
             env=env,
-            cwd=ROOT,
+            cwd=root,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
@@ -1033,6 +1047,22 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="1 000 / 200 / 100")
     parser.add_argument("--memory", action="store_true", help="(d) only")
+    parser.add_argument(
+        "--no-limits",
+        action="store_true",
+        help="worker CPU per created record with the rate limits off, and where it goes "
+        "(bench/worker_cpu.py)",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="CHECKOUT",
+        help="with --no-limits: also run the worker of this checkout (e.g. a worktree of "
+        "main), alternating, and print both side by side",
+    )
+    parser.add_argument("--cpu-rounds", type=int, default=3, help="with --no-limits: runs each")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="with --no-limits: skip the profiled run"
+    )
     parser.add_argument("--memory-sizes", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--memory-scale", type=float, default=100.0)
     parser.add_argument(
@@ -1058,6 +1088,10 @@ def main() -> int:
             os.environ.setdefault("ENV_FILE", str(folder / "absent.env"))
             if args.memory:
                 return main_memory(args, folder, redis_url)
+            if args.no_limits:
+                from worker_cpu import main_cpu
+
+                return main_cpu(args, folder, redis_url)
             return main_transfer(args, folder, redis_url)
     finally:
         if not args.keep:
