@@ -2,10 +2,11 @@
 
 ``bench/register_transfer.py --no-limits`` starts the worker through this file instead
 of ``python -m celery`` for its profiled run: the main process (which receives the
-messages) and each pool process (which runs the tasks) record a profile and write it to
-``$BENCH_PROFILE_DIR/worker-<pid>.prof`` when they stop (a pool process at the worker's
-warm shutdown, the main process at exit). Nothing of the product changes: the signals
-are connected here, before the pool processes are forked.
+messages) and each pool process (which runs the tasks) record a profile of their CPU
+time (:func:`time.process_time`) and write it to ``$BENCH_PROFILE_DIR/worker-<pid>.prof``
+when they stop (a pool process at the worker's warm shutdown, the main process at
+exit). Nothing of the product changes: the signals are connected here, before the pool
+processes are forked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import atexit
 import cProfile
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ _PROFILER: list[cProfile.Profile] = []
 
 
 def _start() -> None:
-    _PROFILER[:] = [cProfile.Profile()]
+    # CPU time, not wall time: a blocking recv or epoll wait costs no CPU.
+    _PROFILER[:] = [cProfile.Profile(time.process_time)]
     _PROFILER[0].enable()
 
 

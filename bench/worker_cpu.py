@@ -12,7 +12,8 @@ reseeded before every run; the table shows both and the median ratio. On a share
 noisy machine compare medians, never single runs.
 
 Then (unless ``--no-profile``) one more run each under :mod:`cProfile`
-(``bench/profiled_worker.py``) says where the CPU goes: the profile's time per
+(``bench/profiled_worker.py``, CPU time), at the ``--quick`` size because the profiler
+multiplies the CPU about six times, says where the CPU goes: the profile's time per
 function, each function counted where it is defined, grouped as
 
 * HTTP client — requests, urllib3, http.client, socket/ssl, ``worker/clients``;
@@ -25,8 +26,9 @@ function, each function counted where it is defined, grouped as
 * other — the rest of the standard library and the interpreter.
 
 Built-in functions (a socket's ``recv``, ``json``'s C scanner) count for the group of
-the function that called them. The profiler roughly doubles the CPU, so the groups are
-shown as shares, and in milliseconds as those shares of the unprofiled median.
+the function that called them. Shown as shares of the profiled run, and in
+milliseconds as those shares of the unprofiled median (the profiler's own cost per call
+inflates functions called very often, so the split is a guide, not a measurement).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ from register_transfer import (
 
 #: Rate limits x this: out of the way of a CPU-bound run.
 NO_LIMIT_SCALE = 1000.0
+#: Customers, articles, projects of the profiled run (``--quick``'s size).
+PROFILE_SIZE = (1_000, 200, 100)
 
 GROUPS = (
     ("HTTP client", ("/requests/", "/urllib3/", "/http/", "/socket.py", "/ssl.py",
@@ -156,10 +160,12 @@ def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
                     flush=True,
                 )
         if not args.no_profile:
+            small = World(*PROFILE_SIZE)  # the profiler multiplies the CPU several times
+            small.write_seeds(folder)
             for label, root in roots.items():
                 profile_dir = folder / f"profile-{label}"
                 profile_dir.mkdir()
-                wall, used, created = one_run(world, box, env, root, args, folder, profile_dir)
+                wall, used, created = one_run(small, box, env, root, args, folder, profile_dir)
                 files = sorted(profile_dir.glob("*.prof"))
                 shares[label] = breakdown(files)
                 print(
