@@ -40,9 +40,15 @@ on invoices). Buckets run in parallel, so
 
     lower bound = max over buckets (minimum requests in the bucket ÷ the bucket's rate)
 
-What the product does beyond that minimum — re-reading each invoice's customer before
-its first draft (at most every 5 minutes, because a draft copies the customer's
-address), reference data, token refreshes — shows in (2) and in the bucket table.
+What the product does beyond that minimum — asking which customers changed since they
+were last synced (one list per side and run) and re-syncing those before their draft
+(a draft copies the customer's address), reference data, token refreshes — shows in
+(2) and in the bucket table.
+
+    .venv/bin/python bench/invoice_transfer.py --compare ../before --rounds 2
+
+runs the worker of another checkout (``../before``, a worktree of main, say) on the same
+data too, alternating with this one, and prints both side by side.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ from register_transfer import (
     PRODUCT_SEVERA_RATE,
     REDIS_PID,
     REGISTERS,
+    ROOT,
     SEVERA_PAGE,
     SEVERA_RATE,
     Sandbox,
@@ -292,8 +299,8 @@ def print_figures(
     logs: dict[str, list[dict[str, Any]]],
     started: float,
     scale: float,
-) -> None:
-    """(1), (2) and the run report, as described in the module docstring."""
+) -> dict[str, float]:
+    """(1), (2) and the run report, as described in the module docstring; the figures."""
     invoices = len(plan.expected)
     print(
         f"\nInvoice transfer of {invoices} invoices ({plan.rows} rows, "
@@ -345,6 +352,7 @@ def print_figures(
         f"(1) wall time {wall:.1f}s ÷ lower bound {bound:.1f}s = {wall / bound:.2f} "
         f"(÷ the product-limit bound: {wall / product_bound:.2f})"
     )
+    return {"wall": wall, "bound": bound, "ratio": wall / bound, "requests": total / invoices}
 
 
 def timeline(
@@ -425,23 +433,74 @@ def main() -> int:
     )
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--compare",
+        metavar="CHECKOUT",
+        help="also run the worker of this checkout (e.g. a worktree of main) on the same "
+        "data, alternating with this one, and print both side by side",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="with --compare: runs each")
     args = parser.parse_args()
     if args.quick:
         args.invoices, args.customers, args.articles, args.projects = 200, 40, 50, 80
-    plan = Plan(args.invoices, args.customers, args.articles, args.projects, args.seed)
+    roots = {"after": ROOT}
+    if args.compare:
+        roots = {"before": Path(args.compare).resolve(), "after": ROOT}
     folder = Path(tempfile.mkdtemp(prefix="bench-invoices-"))
+    figures: dict[str, list[dict[str, float]]] = defaultdict(list)
+    failed = 0
     try:
         with redis_server(folder) as redis_url:
             os.environ.setdefault("ENV_FILE", str(folder / "absent.env"))
-            return run(args, plan, folder, redis_url)
+            for round_ in range(args.rounds if args.compare else 1):
+                order = list(roots.items())
+                for label, root in order if round_ % 2 == 0 else order[::-1]:
+                    if args.compare:
+                        print(f"\n== {label} ({root}), round {round_ + 1}", flush=True)
+                    plan = Plan(args.invoices, args.customers, args.articles, args.projects,
+                                args.seed)  # fmt: skip
+                    code, found = run(args, plan, folder, redis_url, root)
+                    failed += code
+                    figures[label].append(found)
     finally:
         if not args.keep:
             import shutil
 
             shutil.rmtree(folder, ignore_errors=True)
+    if args.compare:
+        compare_table(figures)
+    return 1 if failed else 0
 
 
-def run(args: argparse.Namespace, plan: Plan, folder: Path, redis_url: str) -> int:
+def compare_table(figures: dict[str, list[dict[str, float]]]) -> None:
+    """Before and after side by side: each run, and the medians."""
+    labels = list(figures)
+    print("\nbefore / after, same machine, alternating runs (medians last):")
+    rows = (
+        ("(1) wall ÷ lower bound", "ratio", "{:.2f}"),
+        ("    wall time (s)", "wall", "{:.1f}"),
+        ("(2) API requests per invoice", "requests", "{:.3f}"),
+        ("    worker CPU (s)", "cpu", "{:.1f}"),
+    )
+    print(f"  {'':<30}" + "".join(f"{label:>16}" for label in labels))
+    for title, name, form in rows:
+        cells = "".join(
+            f"{' / '.join(form.format(f[name]) for f in figures[label]):>16}" for label in labels
+        )
+        medians = "".join(
+            f"{form.format(statistics.median(f[name] for f in figures[label])):>16}"
+            for label in labels
+        )
+        print(f"  {title:<30}{cells}")
+        if len(next(iter(figures.values()))) > 1:
+            print(f"  {'      median':<30}{medians}")
+
+
+def run(
+    args: argparse.Namespace, plan: Plan, folder: Path, redis_url: str, root: Path = ROOT
+) -> tuple[int, dict[str, float]]:
+    """One seeded sandbox, worker (of the checkout ``root``) and timed transfer; (exit
+    code, figures)."""
     begun = time.monotonic()
     severa_file, eekonomi_file = folder / "severa.json", folder / "eekonomi.json"
     severa_file.write_text(json.dumps(severa_invoice_seed(plan), ensure_ascii=False), "utf-8")
@@ -458,7 +517,7 @@ def run(args: argparse.Namespace, plan: Plan, folder: Path, redis_url: str) -> i
     try:
         env = service_environment(redis_url, folder, box, args.scale)
         use_environment(env)
-        worker = Worker(env, args.concurrency, folder / "worker.log")
+        worker = Worker(env, args.concurrency, folder / "worker.log", root=root)
         worker.wait_ready()
         connection_id = f"bench-{uuid.uuid4().hex[:8]}"
         link_registers(plan, connection_id, worker.queue, args.timeout)
@@ -475,9 +534,10 @@ def run(args: argparse.Namespace, plan: Plan, folder: Path, redis_url: str) -> i
         started = LAST_START[0]
         cpu_after = cpu_snapshot(pids)
         logs = box.logs()
-        print_figures(plan, wall, reports["invoices"], logs, started, args.scale)
+        found = print_figures(plan, wall, reports["invoices"], logs, started, args.scale)
         timeline(logs, started, wall, args.concurrency)
         used = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
+        found["cpu"] = used["worker"]
         cores = os.cpu_count() or 1
         print(
             f"  CPU during it: {sum(used.values()):.1f}s of {wall * cores:.1f}s available "
@@ -496,7 +556,7 @@ def run(args: argparse.Namespace, plan: Plan, folder: Path, redis_url: str) -> i
         box.stop()
     if args.keep:
         print(f"\nlogs: {folder / 'worker.log'}, {folder / 'sandbox.log'}")
-    return 0 if ok else 1
+    return (0 if ok else 1), found
 
 
 if __name__ == "__main__":

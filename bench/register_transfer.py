@@ -455,15 +455,29 @@ def connect(connection_id: str) -> None:
 class Worker:
     """A real ``celery worker`` process on a private queue, its memory sampled."""
 
-    def __init__(self, env: dict[str, str], concurrency: int, log: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        concurrency: int,
+        log: Path,
+        *,
+        root: Path = ROOT,
+        profile_dir: Path | None = None,
+    ) -> None:
+        """``root``: the checkout whose code the worker runs (another one for a before /
+        after comparison); ``profile_dir``: profile every worker process into it
+        (``bench/profiled_worker.py``)."""
         self.queue = f"bench-{uuid.uuid4().hex[:8]}"
         self.hostname = f"{self.queue}@localhost"
         self._log = log.open("ab")
+        env = {**env, "PYTHONPATH": str(root)}
+        start = [sys.executable, "-m", "celery"]
+        if profile_dir is not None:
+            env["BENCH_PROFILE_DIR"] = str(profile_dir)
+            start = [sys.executable, str(Path(__file__).resolve().parent / "profiled_worker.py")]
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
+                *start,
                 "-A",
                 "worker",
                 "worker",
@@ -477,12 +491,14 @@ class Worker:
                 "--without-heartbeat",
             ],
             env=env,
-            cwd=ROOT,
+            cwd=root,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
         self.peak_rss = 0
         self.peak_pss = 0
+        #: The highest RSS of any one process of the worker (main or pool process).
+        self.peak_process_rss = 0
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
 
@@ -499,7 +515,7 @@ class Worker:
         raise TimeoutError("the worker did not start")
 
     def reset_peaks(self) -> None:
-        self.peak_rss = self.peak_pss = 0
+        self.peak_rss = self.peak_pss = self.peak_process_rss = 0
 
     def _sample(self) -> None:
         import psutil
@@ -509,7 +525,9 @@ class Worker:
         while not self._stop.is_set():
             with contextlib.suppress(psutil.Error):
                 tree = [root, *root.children(recursive=True)]
-                self.peak_rss = max(self.peak_rss, sum(p.memory_info().rss for p in tree))
+                rss = [p.memory_info().rss for p in tree]
+                self.peak_rss = max(self.peak_rss, sum(rss))
+                self.peak_process_rss = max(self.peak_process_rss, *rss)
                 if tick % 5 == 0:  # PSS reads smaps: slower, so less often
                     with contextlib.suppress(psutil.Error, AttributeError):
                         pss = sum(p.memory_full_info().pss for p in tree)
@@ -921,6 +939,7 @@ def main_memory(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
         "worker (RSS and PSS summed over its process tree, sampled every 0.1 s)."
     )
     rows = []
+    whole: dict[int, float] = {}
     for size in args.memory_sizes:
         world = World(size, 0, 0)
         world.write_seeds(folder)
@@ -961,10 +980,12 @@ def main_memory(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
                         world.connection_id, worker.queue, ("customers",), args.timeout, "memory"
                     )
                     full = (
-                        f"whole transfer in the worker ({wall:.0f}s): RSS sum "
+                        f"whole transfer in the worker ({wall:.0f}s): peak RSS of one "
+                        f"process {worker.peak_process_rss / 2**20:.0f} MB, RSS sum "
                         f"{worker.peak_rss / 2**20:.0f} MB, PSS sum "
                         f"{worker.peak_pss / 2**20:.0f} MB"
                     )
+                    whole[size] = worker.peak_process_rss / 2**20
                 finally:
                     worker.stop()
             rows.append((size, stage, full))
@@ -987,6 +1008,13 @@ def main_memory(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
             f"{growth_high:.0f} MB at {rows[-1][0]} customers "
             f"(x{growth_high / max(1.0, growth_low):.1f} for x{rows[-1][0] / rows[0][0]:.0f} "
             "the records; streaming means it stays about flat)"
+        )
+    if len(whole) >= 2:
+        sizes = sorted(whole)
+        print(
+            f"  growth of a whole transfer's peak RSS per process: {whole[sizes[0]]:.0f} MB "
+            f"at {sizes[0]} → {whole[sizes[-1]]:.0f} MB at {sizes[-1]} customers = "
+            f"{whole[sizes[-1]] - whole[sizes[0]]:+.0f} MB (goal < 50 MB)"
         )
     return 0
 
@@ -1033,6 +1061,22 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="1 000 / 200 / 100")
     parser.add_argument("--memory", action="store_true", help="(d) only")
+    parser.add_argument(
+        "--no-limits",
+        action="store_true",
+        help="worker CPU per created record with the rate limits off, and where it goes "
+        "(bench/worker_cpu.py)",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="CHECKOUT",
+        help="with --no-limits: also run the worker of this checkout (e.g. a worktree of "
+        "main), alternating, and print both side by side",
+    )
+    parser.add_argument("--cpu-rounds", type=int, default=3, help="with --no-limits: runs each")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="with --no-limits: skip the profiled run"
+    )
     parser.add_argument("--memory-sizes", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--memory-scale", type=float, default=100.0)
     parser.add_argument(
@@ -1058,6 +1102,10 @@ def main() -> int:
             os.environ.setdefault("ENV_FILE", str(folder / "absent.env"))
             if args.memory:
                 return main_memory(args, folder, redis_url)
+            if args.no_limits:
+                from worker_cpu import main_cpu
+
+                return main_cpu(args, folder, redis_url)
             return main_transfer(args, folder, redis_url)
     finally:
         if not args.keep:

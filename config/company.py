@@ -165,6 +165,11 @@ class SettingsUnreadable(Exception):  # noqa: N818 - reads as the state it repor
         )
 
 
+#: One instance for every load: building a marshmallow schema costs more than loading
+#: the few settings with it (issue 20's profile: once per record).
+_SCHEMA = CompanySettingsSchema()
+
+
 def load(client: redis.Redis, connection_id: str) -> dict[str, Any]:
     """The connection's settings, defaults filled in.
 
@@ -174,7 +179,7 @@ def load(client: redis.Redis, connection_id: str) -> dict[str, Any]:
     raw = client.get(_key(connection_id))
     try:
         stored = json.loads(raw) if raw else {}
-        result: dict[str, Any] = CompanySettingsSchema().load(stored)
+        result: dict[str, Any] = _SCHEMA.load(stored)
     except (ValueError, TypeError) as exc:  # ValidationError is a ValueError
         messages = exc.messages if isinstance(exc, ValidationError) else exc
         raise SettingsUnreadable(connection_id, str(messages)) from None

@@ -6,8 +6,9 @@ status become eEkonomi customer-invoice drafts; the Severa invoice then gets the
 no number yet). One invoice settles in this order:
 
 1. dependencies first: the customer (transferred when not linked, and brought up to
-   date at most every few minutes, because a draft's postal code, city and country
-   come from the eEkonomi customer), the projects' cost-center items, the articles;
+   date when it changed since it was last synced, because a draft's postal code, city
+   and country come from the eEkonomi customer: :mod:`worker.sync.invoice_customers`),
+   the projects' cost-center items, the articles;
 2. the binder's *pending* mark, then ``POST /customerinvoicedrafts`` with the marker
    (``SubscriptionNumber = severa:<guid>``, see :mod:`schemas.invoices`);
 3. the totals check (a warning in the error list, the draft stays);
@@ -82,9 +83,10 @@ from worker.errors import RecordError
 from worker.keys import key
 from worker.sync.bindings import Binding, Pending
 from worker.sync.creates import creating, hold_unless_settled
-from worker.sync.customers import Customers
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import WARNING, ErrorList, RecordRef
+from worker.sync.invoice_customers import customer_id as invoice_customer_id
+from worker.sync.invoice_customers import invoice_customer, note_changed_customers
 from worker.sync.invoice_links import (
     INVOICES,
     Unbooked,
@@ -101,8 +103,6 @@ from worker.sync.register import RegisterSpec
 NAME = INVOICES
 #: ``Binding.severa_hash`` of an invoice whose Severa status was set (step 5).
 DONE = "status:transferred"
-#: A linked customer is re-synced before an invoice at most this often (seconds).
-CUSTOMER_FRESH_SECONDS = 300
 
 
 class Invoices:
@@ -147,8 +147,11 @@ class Invoices:
         listing = ctx.clients.severa.list_invoices(
             invoice_status_guids=[str(ctx.values["status_to_transfer"])]
         )
+        customers = set()
         for invoice in listing:
             stage.add(str(invoice["guid"]), str(invoice["guid"]), invoice)
+            customers.add(invoice_customer(invoice))
+        note_changed_customers(ctx, customers)
         return listing.server_time
 
     def streamed_side(self, ctx: SyncContext) -> str | None:
@@ -390,7 +393,7 @@ class Invoices:
 
     def _draft_payload(self, ctx: SyncContext, record: InvoiceRecord, label: str) -> dict[str, Any]:
         """Steps 1–2's body: dependencies resolved, rows mapped (R-5.4)."""
-        customer_id = self._customer_id(ctx, record, label)
+        customer_id = invoice_customer_id(ctx, record["customer_number"], label)
         reference = ctx.clients.reference
         company_currency = reference.company_settings().get("CurrencyCode")
         foreign = is_foreign_currency(record["currency_code"], company_currency)
@@ -406,34 +409,6 @@ class Invoices:
         return record_to_eekonomi_draft(
             record, lines, customer_id=customer_id, terms_of_payment=reference.terms_of_payments()
         )
-
-    def _customer_id(self, ctx: SyncContext, record: InvoiceRecord, label: str) -> str:
-        """The eEkonomi customer, transferred first when not linked, and brought up to
-        date at most every ``CUSTOMER_FRESH_SECONDS`` (the draft copies its address)."""
-        number = record["customer_number"]
-        binding = ctx.binder("customers").get(number)
-        fresh = key(ctx.connection_id, "fresh", "customers", number)
-        if (
-            binding is None
-            or not binding.eekonomi_id
-            or ctx.redis.set(fresh, "1", nx=True, ex=CUSTOMER_FRESH_SECONDS)
-        ):
-            customers = Customers()
-            try:
-                customers.settle(ctx, number, customers.fetch(ctx, number))
-            except RecordError as exc:
-                ctx.redis.delete(fresh)
-                raise MappingError(
-                    label, f"its customer {number} cannot be transferred: {_reason(exc)}"
-                ) from exc
-            binding = ctx.binder("customers").get(number)
-        if binding is None or not binding.eekonomi_id:
-            raise MappingError(
-                label,
-                f"its customer {number} is neither in Severa nor in eEkonomi any more; "
-                "restore the customer or move the invoice to another customer",
-            )
-        return binding.eekonomi_id
 
     def _lines(
         self,

@@ -58,14 +58,24 @@ def plain_context(connection_id: str) -> SyncContext:
     return _context(connection_id)
 
 
+#: Connection id → its settings as read once within :func:`reference_data_held`.
+_HELD_VALUES: dict[str, dict[str, Any]] = {}
+
+
 def context_for(connection_id: str) -> SyncContext:
-    """This process's context of a connection, with the connection's settings re-read.
+    """This process's context of a connection, with the connection's settings re-read
+    (once per record task within :func:`reference_data_held`).
 
     Raises:
         company.SettingsUnreadable: the stored settings cannot be read.
     """
     ctx = _context(connection_id)
-    ctx.values = company.load(ctx.redis, connection_id)
+    values = _HELD_VALUES.get(connection_id)
+    if values is None:
+        values = company.load(ctx.redis, connection_id)
+        if connection_id in _HELD:
+            _HELD_VALUES[connection_id] = values
+    ctx.values = values
     return ctx
 
 
@@ -88,13 +98,24 @@ def start_transfer(
     return report.as_dict()
 
 
+#: Connections within :func:`reference_data_held` in this process.
+_HELD: set[str] = set()
+
+
 @contextmanager
 def reference_data_held(connection_id: str) -> Iterator[None]:
     """Within the block — one record task — each reference register (company settings,
     terms of payment, units, …) is read from Redis and decoded once, not once per record:
-    two of a customer create's Redis round trips otherwise (bench/README.md)."""
-    with _context(connection_id).clients.reference.cache.scope():
-        yield
+    two of a customer create's Redis round trips otherwise (bench/README.md). So are the
+    connection's settings (:func:`context_for`): a change made with ``settings set``
+    applies from the next record task on, as it does to the reference data."""
+    _HELD.add(connection_id)
+    try:
+        with _context(connection_id).clients.reference.cache.scope():
+            yield
+    finally:
+        _HELD.discard(connection_id)
+        _HELD_VALUES.pop(connection_id, None)
 
 
 #: Added to the broker's visibility timeout and the longest retry countdown before a
