@@ -15,8 +15,9 @@ runs in a real ``celery worker`` with ``--concurrency`` processes and the servic
 
 Not timed: each small firm's customers, articles and projects are linked first. Each
 small firm has a *twin* with identical data: the twin's invoice transfer runs **alone**
-(one after another), the firm's own runs **during** the bulk transfer, all 20 sent at
-once a few seconds after the bulk run has fanned out. Printed: each small run's wall
+(one after another); a second twin's all at once without the bulk run (what the small
+runs cost each other); the firm's own **during** the bulk transfer, all 20 sent at once
+a few seconds after the bulk run started. Printed: each small run's wall
 time (sent → report finished) during ÷ alone, then the last line
 
     fairness: p50 X, p95 Y, max Z
@@ -144,19 +145,21 @@ def wait(connection_id: str, run_id: str, timeout: float) -> Any:
     raise TimeoutError(f"{connection_id}: run {run_id} not finished in {timeout:.0f}s")
 
 
-def setup(args: argparse.Namespace, boxes: Sandboxes) -> tuple[Firm, list[Firm], list[Firm]]:
+def setup(args: argparse.Namespace, boxes: Sandboxes) -> tuple[Firm, dict[str, list[Firm]]]:
+    """The bulk firm, and per kind (``alone``, ``crowd``, ``busy``) one twin of each
+    small firm."""
     bulk = Firm("bulk", "Bulk Konsult AB")
     store = severa_seed(args.bulk, 10, 5)
     register(bulk, *boxes.add_firm(bulk, store), {})
-    alone, busy = [], []
+    twins: dict[str, list[Firm]] = {"alone": [], "crowd": [], "busy": []}
     for number in range(args.small):
         plan = Plan(invoices=args.invoices, customers=5, articles=10, projects=5, seed=number)
         store = severa_invoice_seed(plan)
-        for kind, into in (("alone", alone), ("busy", busy)):
+        for kind, into in twins.items():
             firm = Firm(f"{kind}-{number:02d}", f"{kind.title()} Firma {number:02d} AB", plan)
             register(firm, *boxes.add_firm(firm, store), {})
             into.append(firm)
-    return bulk, alone, busy
+    return bulk, twins
 
 
 def link(firms: list[Firm], queue: str, timeout: float) -> None:
@@ -187,31 +190,38 @@ def measure(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
     worker = Worker(env, args.concurrency, folder / "worker.log")
     try:
         started = time.monotonic()
-        bulk, alone, busy = setup(args, boxes)
+        bulk, twins = setup(args, boxes)
         worker.wait_ready()
-        link(alone + busy, worker.queue, args.timeout)
-        print(f"set up {1 + len(alone) + len(busy)} firms and linked the small ones in "
+        link([firm for firms in twins.values() for firm in firms], worker.queue, args.timeout)
+        print(f"set up {1 + 3 * args.small} firms and linked the small ones in "
               f"{time.monotonic() - started:.0f}s (not timed)")  # fmt: skip
         alone_walls = []
-        for firm in alone:
+        for firm in twins["alone"]:
             run_id, sent = send(firm.connection_id, "invoices", worker.queue)
             report = wait(firm.connection_id, run_id, args.timeout)
             alone_walls.append(report.finished_at - sent)
+        crowd = at_once(twins["crowd"], worker.queue, args.timeout)
         bulk_run, bulk_sent = send(bulk.connection_id, "customers", worker.queue)
         time.sleep(args.delay)
-        sent_runs = [(firm, *send(firm.connection_id, "invoices", worker.queue)) for firm in busy]
-        reports = [(firm, wait(firm.connection_id, run_id, args.timeout), sent)
-                   for firm, run_id, sent in sent_runs]  # fmt: skip
-        print_figures(args, alone_walls, reports, bulk, bulk_run, bulk_sent)
+        busy = at_once(twins["busy"], worker.queue, args.timeout)
+        print_figures(args, alone_walls, crowd, busy, bulk, bulk_run, bulk_sent)
         return 0
     finally:
         worker.stop()
         boxes.stop()
 
 
+def at_once(firms: list[Firm], queue: str, timeout: float) -> list[tuple[Firm, Any, float]]:
+    """Send every firm's invoice transfer at once; (firm, report, when sent) each."""
+    sent_runs = [(firm, *send(firm.connection_id, "invoices", queue)) for firm in firms]
+    return [(firm, wait(firm.connection_id, run_id, timeout), sent)
+            for firm, run_id, sent in sent_runs]  # fmt: skip
+
+
 def print_figures(
     args: argparse.Namespace,
     alone_walls: list[float],
+    crowd: list[tuple[Firm, Any, float]],
     reports: list[tuple[Firm, Any, float]],
     bulk: Firm,
     bulk_run: str,
@@ -220,13 +230,19 @@ def print_figures(
     from worker.state import redis_client
     from worker.sync.runs import Runs
 
-    ratios = []
-    print(f"{'firm':<10} {'alone s':>8} {'during s':>9} {'ratio':>6}  result")
-    for (firm, report, sent), alone in zip(reports, alone_walls, strict=True):
+    ratios, to_crowd = [], []
+    print(f"{'firm':<10} {'alone s':>8} {'all 20 s':>9} {'+bulk s':>8} {'ratio':>6} "
+          f"{'÷all 20':>8}  result")  # fmt: skip
+    rows = zip(reports, crowd, alone_walls, strict=True)
+    for (firm, report, sent), (_, crowd_report, crowd_sent), alone in rows:
         during = report.finished_at - sent
+        together = crowd_report.finished_at - crowd_sent
         ratios.append(during / alone)
-        print(f"{firm.connection_id:<10} {alone:8.2f} {during:9.2f} {during / alone:6.2f}  "
-              f"{report.summary()}")  # fmt: skip
+        to_crowd.append(during / together)
+        print(f"{firm.connection_id:<10} {alone:8.2f} {together:9.2f} {during:8.2f} "
+              f"{during / alone:6.2f} {during / together:8.2f}  {report.summary()}")  # fmt: skip
+    print(f"the small runs at once, without the bulk run, ÷ with it: p50 "
+          f"{statistics.median(to_crowd):.2f}, max {max(to_crowd):.2f}")  # fmt: skip
     last_small = max(report.finished_at for _, report, _ in reports)
     progress = Runs(redis_client(), bulk.connection_id).get(bulk_run)
     done = (progress.created + progress.updated + progress.unchanged + progress.failed
