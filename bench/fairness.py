@@ -241,7 +241,7 @@ def print_figures(
         to_crowd.append(during / together)
         print(f"{firm.connection_id:<10} {alone:8.2f} {together:9.2f} {during:8.2f} "
               f"{during / alone:6.2f} {during / together:8.2f}  {report.summary()}")  # fmt: skip
-    print(f"the small runs at once, without the bulk run, ÷ with it: p50 "
+    print(f"the small runs all at once, with the bulk run ÷ without it: p50 "
           f"{statistics.median(to_crowd):.2f}, max {max(to_crowd):.2f}")  # fmt: skip
     last_small = max(report.finished_at for _, report, _ in reports)
     progress = Runs(redis_client(), bulk.connection_id).get(bulk_run)
