@@ -1,6 +1,7 @@
 """Fairness between connections (issue 16): a connection's record tasks run at most
 ``CONNECTION_MAX_RUNNING`` at once across the workers; the others wait in its line in
-Redis and are sent again as slots free up, so a run still settles every record."""
+Redis and are sent again as slots free up, so a run still settles every record. And
+scale-out: several worker processes on one Redis share the connections' work."""
 
 from __future__ import annotations
 
@@ -73,3 +74,23 @@ def test_given_a_cap_of_one_when_a_connection_transfers_then_one_task_runs_at_a_
     assert settled == report["expected"] == 55  # the demo's 50 + 5 eEkonomi-only
     assert max(seen) == 1
     assert a.world.redis.llen(fairness.waiting_key(a.id)) == 0
+
+
+def test_given_two_workers_on_one_redis_when_two_connections_transfer_then_both_share_the_work(
+    pairs: tuple[Pair, Pair],  # noqa: F811 - the fixture
+    celery_app: Any,
+) -> None:
+    """Scale-out is Celery's: two worker processes (as on two hosts: own hostnames)
+    consume the same queues of one Redis; both take record tasks, every run finishes."""
+    a, b = pairs
+    first = start_worker(a.world, celery_app, concurrency=2)
+    second = start_worker(a.world, celery_app, concurrency=2, queue=first.queue)
+    runs = {pair.id: _send(celery_app, first.queue, pair, "customers") for pair in pairs}
+    for pair in pairs:
+        assert wait_for_run(pair.world, runs[pair.id], 180)["status"] == "finished"
+    stats = celery_app.control.inspect(  # type: ignore[attr-defined]
+        destination=[first.hostname, second.hostname], timeout=5
+    ).stats()
+    done = {host: stats[host]["total"].get("sync.transfer_customer", 0) for host in stats}
+    assert set(done) == {first.hostname, second.hostname}
+    assert all(count > 0 for count in done.values()), done
