@@ -140,3 +140,36 @@ def test_the_connections_setting_and_severa_settings_keep_working(
     assert credentials.client_id == get_settings().severa_client_id
     assert credentials.source.startswith("settings")
     assert _listed(listed)["in_settings"] is True
+
+
+def test_remove_refuses_while_a_transfer_runs(env: None, redis_client: redis.Redis) -> None:
+    connection_id = _fresh()
+    cli("connections", "add", connection_id)
+    redis_client.set(key(connection_id, "lock", "customers"), "run-1", ex=60)  # a run holds it
+
+    refused = cli("connections", "remove", connection_id, "--yes")
+
+    assert refused.exit_code == 1
+    assert "transferring customers" in refused.output
+    assert redis_client.exists(key(connection_id, "registry"))
+    forced = cli("connections", "remove", connection_id, "--yes", "--force")
+    assert forced.exit_code == 0
+    assert not redis_client.exists(key(connection_id, "lock", "customers"))
+
+
+def test_a_damaged_registry_entry_shows_on_its_connection_only(
+    env: None, redis_client: redis.Redis
+) -> None:
+    from worker.connections import registry
+
+    damaged, fine = _fresh(), _fresh()
+    for connection_id in (damaged, fine):
+        cli("connections", "add", connection_id)
+    redis_client.delete(key(damaged, "registry"))
+    redis_client.set(key(damaged, "registry"), "not a hash")
+
+    assert _listed(damaged)["state"] == "unreadable"
+    assert _listed(fine)["state"] == "needs authorization"
+    assert {damaged, fine} <= set(registry().active_ids())  # beat still reaches both
+    for connection_id in (damaged, fine):
+        cli("connections", "remove", connection_id, "--yes", "--force")

@@ -111,11 +111,18 @@ def list_connections(as_json: bool) -> None:
     """Every connection: its state (active / paused / needs authorization), the last
     run of each transfer and its error count."""
     registry = _registry()
-    overviews = [registry.overview(connection_id) for connection_id in registry.ids()]
+    overviews, broken = [], []
+    for connection_id in registry.ids():
+        try:
+            overviews.append(registry.overview(connection_id))
+        except Exception as exc:  # noqa: BLE001 - one damaged entry must not hide the others
+            broken.append({"id": connection_id, "state": "unreadable", "reason": repr(exc)})
     if as_json:
-        click.echo(json.dumps([o.as_dict() for o in overviews], indent=2))
+        click.echo(json.dumps([*(o.as_dict() for o in overviews), *broken], indent=2))
         return
-    rows = []
+    rows: list[list[Any]] = []
+    for entry in broken:
+        rows.append([entry["id"], "unreadable", "", "", entry["reason"], ""])
     for overview in overviews:
         runs = {n: r for n, r in overview.last_runs.items() if r}
         last = max(runs.values(), key=lambda r: r["started_at"], default=None)
@@ -185,7 +192,8 @@ def _change(connection_id: str, action: str) -> None:
 @connections_group.command("remove")
 @ID
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def remove(connection_id: str, yes: bool) -> None:
+@click.option("--force", is_flag=True, help="Even while a transfer of ID is running.")
+def remove(connection_id: str, yes: bool, force: bool) -> None:
     """Unregister ID and delete every Redis key of it (tokens, credentials, settings,
     links, watermarks, error list, run reports) and nothing else. Nothing in Severa or
     eEkonomi is touched."""
@@ -202,7 +210,10 @@ def remove(connection_id: str, yes: bool) -> None:
         click.confirm(
             f"Delete every stored key of connection {connection_id!r}?", abort=True, err=True
         )
-    deleted = registry.remove(connection_id)
+    try:
+        deleted = registry.remove(connection_id, force=force)
+    except ConfigError as exc:
+        _fail(f"error: {exc}")
     click.echo(f"removed connection {connection_id!r}: {deleted} key(s) deleted")
     if connection_id in registry.settings.connections:
         click.echo(

@@ -58,6 +58,15 @@ class ConnectionExists(ConfigError):
     """``add`` of an id that is registered already (``--replace`` changes it)."""
 
 
+class RegistryUnreadable(ConfigError):
+    """The connection's registry entry is not a hash (written by hand, say)."""
+
+
+class ConnectionBusy(ConfigError):
+    """``remove`` while a transfer of the connection runs: its tasks would write keys
+    again after the removal."""
+
+
 @dataclass(frozen=True)
 class SeveraCredentials:
     """A Severa client-credentials pair and the API it belongs to. ``repr`` hides the secret."""
@@ -176,13 +185,15 @@ class ConnectionRegistry:
         return [self.get(connection_id) for connection_id in self.ids()]
 
     def _stored(self, connection_id: str) -> dict[str, str]:
-        stored = self.client.hgetall(registry_key(connection_id))
+        try:
+            stored = self.client.hgetall(registry_key(connection_id))
+        except redis.ResponseError as exc:
+            raise RegistryUnreadable(
+                f"the registry entry of connection {connection_id!r} cannot be read ({exc}): "
+                f"`python -m worker connections remove {connection_id} --force`, then add "
+                "it again"
+            ) from None
         return {_text(k): _text(v) for k, v in stored.items()}
-
-    def generation(self, connection_id: str) -> str:
-        """Changes whenever the connection's credentials change (or it is removed and
-        added again): processes key their cached clients by it."""
-        return _text(self.client.hget(registry_key(connection_id), "generation")) or "0"
 
     def credentials(self, connection_id: str) -> SeveraCredentials:
         """The connection's own Severa credentials, or the process settings' when it has
@@ -284,12 +295,29 @@ class ConnectionRegistry:
         for name in self.client.scan_iter(match=key(connection_id, "*"), count=1000):
             yield _text(name)
 
-    def remove(self, connection_id: str) -> int:
+    def running(self, connection_id: str) -> list[str]:
+        """The registers with a run going on (their run locks are held)."""
+        prefix = key(connection_id, "lock", "")
+        found = self.client.scan_iter(match=prefix + "*", count=1000)
+        return sorted(_text(name).removeprefix(prefix) for name in found)
+
+    def remove(self, connection_id: str, *, force: bool = False) -> int:
         """Delete every key of the connection and unregister it; the number of keys
         deleted. Nothing of another connection, nor the shared rate-limit buckets, is
         touched. An id of the ``CONNECTIONS`` setting stays served (with nothing stored)
-        until it is taken out of the setting."""
-        self.get(connection_id)
+        until it is taken out of the setting.
+
+        Raises :class:`ConnectionBusy` while a transfer runs (its record tasks would
+        write keys again after the removal), unless ``force``."""
+        if not self.exists(connection_id):
+            self.get(connection_id)  # raises UnknownConnection with what to do
+        busy = self.running(connection_id)
+        if busy and not force:
+            raise ConnectionBusy(
+                f"connection {connection_id!r} is transferring {', '.join(busy)}: "
+                f"`connections pause {connection_id}`, wait until `connections show` "
+                "reports no run going on, then remove it (or --force)"
+            )
         deleted = 0
         batch: list[str] = []
         for name in self.keys_of(connection_id):
