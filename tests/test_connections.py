@@ -171,5 +171,7 @@ def test_a_damaged_registry_entry_shows_on_its_connection_only(
     assert _listed(damaged)["state"] == "unreadable"
     assert _listed(fine)["state"] == "needs authorization"
     assert {damaged, fine} <= set(registry().active_ids())  # beat still reaches both
+    assert "cannot be read" in cli("connections", "show", damaged).output
     for connection_id in (damaged, fine):
-        cli("connections", "remove", connection_id, "--yes", "--force")
+        assert cli("connections", "remove", connection_id, "--yes", "--force").exit_code == 0
+    assert not redis_client.exists(key(damaged, "registry"))

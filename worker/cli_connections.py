@@ -200,10 +200,8 @@ def remove(connection_id: str, yes: bool, force: bool) -> None:
     from worker.errors import ConfigError  # noqa: PLC0415
 
     registry = _registry()
-    try:
-        registry.get(connection_id)
-    except ConfigError as exc:
-        _fail(f"error: {exc}")
+    if not registry.exists(connection_id):  # a damaged entry can still be removed
+        _fail(f"error: connection {connection_id!r} is not registered")
     if not yes:
         if not sys.stdin.isatty():
             _fail("error: not a terminal to confirm on: add --yes")

@@ -336,7 +336,11 @@ class ConnectionRegistry:
         resealed, unreadable = 0, []
         for connection_id in self.ids():
             name = registry_key(connection_id)
-            sealed = _text(self.client.hget(name, "severa_client_secret"))
+            try:
+                sealed = _text(self.client.hget(name, "severa_client_secret"))
+            except redis.ResponseError:  # a damaged entry: listed, the others go on
+                unreadable.append(connection_id)
+                continue
             if not sealed:
                 continue
             try:

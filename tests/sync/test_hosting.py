@@ -101,9 +101,13 @@ def pairs(
         try:
             yield made[0], made[1]
         finally:
+            from worker.connections import registry
+
             for pair in made:
                 for worker in pair.world.workers:
                     worker.stop()
+                if registry().exists(pair.id):  # the suite shares one Redis
+                    registry().remove(pair.id, force=True)
             _clear_process_caches()
 
 
@@ -329,3 +333,4 @@ def test_given_two_connections_on_one_severa_client_when_both_transfer_then_they
     # One bucket: at most rate + burst (1) per second, plus one for clock edges; two
     # separate buckets would allow about twice the rate.
     assert worst <= rate + 2, worst
+    registry().remove(twin_id, force=True)
