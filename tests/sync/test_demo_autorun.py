@@ -35,7 +35,7 @@ def test_demo_autorun_false_configures_and_transfers_nothing(
     world: World, autorun_off: None
 ) -> None:
     from config import company, get_settings
-    from worker.demo import run_demo
+    from worker.demo import DEMO_SETTINGS, DemoPair, run_demo
     from worker.sync.runs import Runs
     from worker.sync.service import due_transfers
 
@@ -46,11 +46,11 @@ def test_demo_autorun_false_configures_and_transfers_nothing(
     world.clear_logs()
     lines: list[str] = []
 
-    run_demo(settings, world.env["REDIS_URL"], echo=lines.append,
-             connection_id=world.connection_id)  # fmt: skip
+    pair = DemoPair(world.connection_id, "Demokonsult AB", settings=DEMO_SETTINGS)
+    run_demo(settings, world.env["REDIS_URL"], echo=lines.append, pairs=[pair])
 
     assert lines[-1].startswith("demo: done"), lines
-    assert any(line.startswith("demo: setting status_paid") for line in lines), lines
+    assert any("setting status_paid" in line for line in lines), lines
     assert world.writes() == []
     runs = Runs(world.redis, world.connection_id)
     assert all(runs.last(name) is None for name in NAMES)
