@@ -149,8 +149,9 @@ def _run_enqueued(connection_id: str, register: str, timeout: float) -> dict[str
             break
         time.sleep(0.2)
     if started is None:
-        answer = result.get(timeout=max(1.0, deadline - time.monotonic()))
-        click.echo(f"{register}: not started: {answer.get('message', answer)}", err=True)
+        answer = result.get(timeout=max(1.0, deadline - time.monotonic()), propagate=False)
+        reason = answer.get("message", answer) if isinstance(answer, dict) else answer
+        click.echo(f"{register}: not started: {reason}", err=True)
         return None
     with click.progressbar(length=1, label=f"{register:<10}", show_pos=True) as bar:
         done = 0
@@ -194,7 +195,7 @@ def status(connection_id: str, as_json: bool) -> None:
 
     client = _redis()
     runs = Runs(client, connection_id)
-    last = {name: runs.last(name) for name in NAMES}
+    last = {name: runs.last_transfer(name) for name in NAMES}
     connection = get_status(client, connection_id)
     errors = ErrorList(client, connection_id).count()
     if as_json:
