@@ -42,15 +42,17 @@ def serve() -> None:
 @main.command()
 @click.option("--timeout", default=3.0, show_default=True, help="Seconds per network check.")
 def doctor(timeout: float) -> None:
-    """Check settings, Redis, workers, beat and API reachability; one line per check
-    with what to fix. Exits 1 when a check fails."""
-    from worker.doctor import FAIL, run_checks  # noqa: PLC0415
+    """Check settings, Redis, workers, beat and the APIs, then each connection: its
+    credentials accepted by both APIs, settings complete, each transfer's last successful
+    run within its interval, no stuck run, the error list. One line per check with what
+    to do. Exits 1 when a check fails, 2 when only warnings need a look, else 0."""
+    from worker.doctor import FAIL, WARN, run_checks  # noqa: PLC0415
 
-    failed = False
+    seen = set()
     for check in run_checks(timeout=timeout):
         click.echo(check.line())
-        failed = failed or check.status == FAIL
-    sys.exit(1 if failed else 0)
+        seen.add(check.status)
+    sys.exit(1 if FAIL in seen else 2 if WARN in seen else 0)
 
 
 @main.command("config")

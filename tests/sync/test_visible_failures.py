@@ -11,7 +11,10 @@ password change would.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +97,42 @@ def test_given_revoked_tokens_then_the_transfer_task_fails_in_flower_and_the_met
         assert _metric(metrics, "last_success_timestamp_seconds", **products) is None
     finally:
         _stop(flower)
+
+
+def _doctor(world: World) -> tuple[int, list[str]]:
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "worker", "doctor", "--timeout", "2"],
+        cwd=ROOT, env=world.env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    mine = [line for line in result.stdout.splitlines() if f" {world.connection_id}" in line]
+    return result.returncode, mine
+
+
+def test_doctor_fails_on_a_401_names_the_connection_and_says_what_to_do(world: World) -> None:
+    from worker.sync.service import transfer_now
+
+    assert transfer_now(world.connection_id, "customers", uuid.uuid4().hex).status == "finished"
+    _, lines = _doctor(world)
+    auth = [line for line in lines if " auth " in line]
+    assert len(auth) == 2, lines
+    assert all(line.startswith("[ OK ]") for line in auth), lines
+    customers = next(line for line in lines if f"{world.connection_id} customers:" in line)
+    assert customers.startswith("[ OK ]"), lines
+    products = next(line for line in lines if f"{world.connection_id} products:" in line)
+    assert products.startswith("[WARN]"), lines
+    assert "run products" in products, lines
+
+    # A password change in eEkonomi: the saved tokens answer 401 and cannot be renewed.
+    with world.eekonomi.lock:
+        world.eekonomi.identity.revoke_where(lambda grant: True)
+    code, lines = _doctor(world)
+    assert code == 1
+    failed = [line for line in lines if line.startswith("[FAIL] auth")]
+    assert failed, lines
+    assert f"connect --connection {world.connection_id}" in failed[0]
+    # The check itself found the revoked tokens: the connection now needs a person.
+    code, lines = _doctor(world)
+    assert any("needs re-authorization" in line for line in lines), lines
