@@ -100,7 +100,8 @@ class EnvSettingsSchema(Schema):
         "DATA_DIR",
         "./data",
         "./data",
-        "Where the embedded Redis, beat's schedule and run files live.",
+        "Where the embedded Redis, beat's schedule and run files live (a relative path "
+        "is taken from the project directory, not from the shell's).",
     )
     embedded_redis_port = _setting(
         fields.Integer,
@@ -494,6 +495,12 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+#: The checkout the service runs from: a relative DATA_DIR and the default .env are
+#: found here, whichever directory a command is started from (``severa-sync`` works
+#: from any shell).
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = None
 ) -> Settings:
@@ -504,7 +511,7 @@ def load_settings(
     """
     environ = os.environ if environ is None else environ
     if env_file is None:
-        env_file = Path(environ.get("ENV_FILE", ".env"))
+        env_file = Path(environ.get("ENV_FILE") or PROJECT_DIR / ".env")
     raw: dict[str, str] = {}
     if env_file.is_file():
         raw.update(read_env_file(env_file))
@@ -540,7 +547,7 @@ def _build(data: dict[str, Any]) -> Settings:
     severa_port = data["sandbox_severa_port"]
     eekonomi_port = data["sandbox_eekonomi_port"]
     derived = {
-        "data_dir": Path(data["data_dir"]).expanduser().resolve(),
+        "data_dir": (PROJECT_DIR / Path(data["data_dir"]).expanduser()).resolve(),
         "connections": tuple(dict.fromkeys(c.strip() for c in data["connections"].split(","))),
         "flower_allowed_hosts": _split(data["flower_allowed_hosts"]),
         "secret_key_previous": _split(data["secret_key_previous"]),

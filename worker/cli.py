@@ -156,6 +156,32 @@ def embedded_redis() -> NoReturn:
     exec_server(settings.data_dir, port)
 
 
+def run() -> None:
+    """The console command ``severa-sync`` (and ``python -m worker``): :func:`main`, with
+    a Redis that is not there reported in one line saying what to start — every command
+    but ``serve`` needs the service's Redis, and a new user's first mistake is calling
+    one before the service runs."""
+    import redis  # noqa: PLC0415
+    from kombu.exceptions import OperationalError  # noqa: PLC0415
+
+    from worker.embedded_redis_url import NoRedisConfigured  # noqa: PLC0415
+
+    try:
+        main(prog_name=os.path.basename(sys.argv[0]) or "severa-sync")
+    except NoRedisConfigured as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(3)
+    except (redis.ConnectionError, redis.TimeoutError, OperationalError) as exc:
+        from config.redact import redact  # noqa: PLC0415
+
+        click.echo(
+            redact(f"error: Redis does not answer ({exc}): start the service (`make run` "
+                   "or `severa-sync serve`), or the Redis that REDIS_URL names"),
+            err=True,
+        )  # fmt: skip
+        sys.exit(3)
+
+
 def _add_transfer_commands() -> None:
     from worker.cli_transfers import COMMANDS  # noqa: PLC0415
 

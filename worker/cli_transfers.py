@@ -139,8 +139,9 @@ def _run_enqueued(connection_id: str, register: str, timeout: float) -> dict[str
     from worker.registry import spec_of  # noqa: PLC0415
     from worker.sync.runs import Runs  # noqa: PLC0415
 
-    result = app.send_task(spec_of(register).task, args=[connection_id])
     runs = Runs(_redis(), connection_id)
+    runs.client.ping()  # Celery would retry an absent Redis for minutes, then trace back
+    result = app.send_task(spec_of(register).task, args=[connection_id])
     deadline = time.monotonic() + timeout
     started = None
     while time.monotonic() < deadline:
