@@ -3,44 +3,26 @@
 from any directory, and without a reachable Redis every command ends in one line
 saying what to start, never a traceback.
 
-The command is installed the way the Makefile does it (``pip install --no-deps -e .``)
-into a throw-away virtual environment that borrows the project's installed packages, so
-the test never changes ``.venv``.
+The command is installed as the Makefile does it (tests/console.py).
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
 from config import load_settings
+from tests.console import install_console_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def severa_sync(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    venv = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    python = str(venv / "bin" / "python")
-    purelib = Path(subprocess.check_output([python, "-c", where], text=True).strip())
-    # The project's packages (and pip) come from the environment running this test.
-    (purelib / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    installed = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "-e",
-         str(ROOT)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert installed.returncode == 0, installed.stderr[-3000:]
-    command = venv / "bin" / "severa-sync"
-    assert command.is_file()
-    return command
+    return install_console_command(tmp_path_factory.mktemp("venv"))
 
 
 def _run(command: Path, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
