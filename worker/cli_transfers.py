@@ -496,9 +496,41 @@ def settings_show(connection_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(values, indent=2))
         return
-    rows = [[s.name, "" if values.get(s.name) is None else values[s.name], s.rule, s.meaning]
+    names = _labels(connection_id)
+    rows = [[s.name, _shown(values.get(s.name), names.get(s.name, {})), s.meaning, s.rule]
             for s in SETTINGS]  # fmt: skip
-    click.echo(_table(["setting", "value", "rule", "meaning"], rows))
+    click.echo(_table(["setting", "value", "meaning", "rule"], rows))
+    if not names:
+        click.echo("(ids shown: the APIs could not be asked for their names)")
+
+
+def _shown(value: Any, names: dict[str, str]) -> str:
+    """A setting's value as a person knows it: a status or cost center by its name."""
+    if value is None:
+        return ""
+    return names.get(str(value), str(value))
+
+
+def _labels(connection_id: str) -> dict[str, dict[str, str]]:
+    """For each setting chosen by id, its ids' names, read from the live APIs; empty
+    when they cannot be asked (settings show then shows ids)."""
+    from worker.sync.choices import choices  # noqa: PLC0415
+
+    try:
+        found = choices(connection_id)
+    except Exception:  # noqa: BLE001 - names are a nicety; the ids are still shown
+        return {}
+    return {name: dict(options) for name, options in found.items()}
+
+
+def _sentences(messages: Any) -> str:
+    """marshmallow's ``{'name': ['Must be ….']}`` as a sentence: ``name must be …``."""
+    if isinstance(messages, dict):
+        return "; ".join(f"{name} {_sentences(text)}" for name, text in messages.items())
+    if isinstance(messages, list):
+        return "; ".join(_sentences(text) for text in messages)
+    text = str(messages).strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 @settings_group.command("set")
@@ -527,7 +559,7 @@ def settings_set(assignments: tuple[str, ...], connection_id: str) -> None:
         stored = company.update(client, connection_id, resolved, replace_unreadable=True)
     except (ValidationError, ValueError) as exc:
         messages = exc.messages if isinstance(exc, ValidationError) else str(exc)
-        _fail(f"not saved: {messages}", 2)
+        _fail(f"Not saved: {_sentences(messages)}. Nothing was changed.", 2)
     except _one_line_errors() as exc:
         _fail(f"not saved: {exc}", 2)
     if unreadable is not None:
@@ -537,7 +569,8 @@ def settings_set(assignments: tuple[str, ...], connection_id: str) -> None:
             err=True,
         )
     for name in resolved:
-        click.echo(f"{name} = {stored.get(name)}")
+        by_name = resolved[name] != changes.get(name)  # looked up by its name: show that
+        click.echo(f"{name} = {changes[name] if by_name else stored.get(name)}")
 
 
 @settings_group.command("check")

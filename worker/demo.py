@@ -153,7 +153,8 @@ def apply_demo_settings(
     unset = {k: v for k, v in DEMO_SETTINGS.items() if current.get(k) in (None, "")}
     stored = company.update(client, connection_id, resolve(connection_id, unset))
     for name, value in stored.items():
-        echo(f"demo: setting {name} = {value}")
+        # By the name the demo chose it by (a status, a cost center), not by its id.
+        echo(f"demo: setting {name} = {unset.get(name, value)}")
     return stored
 
 
