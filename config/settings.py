@@ -23,6 +23,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from config.checks import (
     CONNECTION_ID_PATTERN,
+    alert_targets,
     basic_auth,
     cleartext_urls,
     connection_ids,
@@ -154,6 +155,18 @@ class EnvSettingsSchema(Schema):
         "generated into DATA_DIR/flower.login (the `serve` banner shows it in demo mode).",
         secret=True,
         validate=basic_auth,
+    )
+    alert_webhooks = _setting(
+        fields.String,
+        "ALERT_WEBHOOKS",
+        None,
+        "(none)",
+        "Where alerts are POSTed (JSON), per connection: `CONNECTION=URL` pairs, "
+        "comma-separated; `*=URL` for every connection without its own. Sent once when a "
+        "connection needs re-authorization, when a transfer fails as a whole, and as a "
+        "digest of new error-list entries at most once per interval.",
+        secret=True,
+        validate=alert_targets,
     )
     flower_allowed_hosts = _setting(
         fields.String,
@@ -446,6 +459,7 @@ class Settings:
     eekonomi_client_secret: str = field(repr=False, default="")
     flower_basic_auth: str | None = field(repr=False, default=None)
     flower_allowed_hosts: tuple[str, ...] = ()
+    alert_webhooks: str | None = field(repr=False, default=None)
     secret_key_previous: tuple[str, ...] = field(repr=False, default=())
 
     def describe(self) -> list[tuple[str, str]]:

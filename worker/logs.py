@@ -25,7 +25,8 @@ from typing import Any
 #: Tasks that run on their own every minute: their lines are noise at INFO.
 HOUSEKEEPING = frozenset({
     "sync.ping", "sync.heartbeat", "sync.heartbeat_all", "sync.schedule_transfers",
-    "sync.resume_stalled_runs", "sync.resume_stalled_runs_all",
+    "sync.resume_stalled_runs", "sync.resume_stalled_runs_all", "sync.check_alerts",
+    "sync.check_alerts_all",
 })  # fmt: skip
 
 COUNTS = ("created", "updated", "unchanged", "failed", "skipped")
