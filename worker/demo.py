@@ -198,4 +198,4 @@ def run_demo(settings: Settings, redis_url: str, echo: Callable[[str], None] = p
     except Exception as exc:  # noqa: BLE001 - the demo must say what failed, not crash
         echo(f"demo: the first transfers did not complete: {exc}")
         return
-    echo("demo: done; `python -m worker status` and `python -m worker errors` show the results")
+    echo("demo: done; `severa-sync status` and `severa-sync errors` show the results")

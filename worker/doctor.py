@@ -59,13 +59,17 @@ def run_checks(
     if client is not None:
         yield from _check_workers(settings, client, timeout)
 
-    yield _check_http("severa", settings.severa_base_url + "/v1/invoicestatuses", settings, timeout)
-    yield _check_http("eekonomi", settings.eekonomi_api_url + "/companysettings", settings, timeout)
+    apis = (
+        _check_http("severa", settings.severa_base_url + "/v1/invoicestatuses", settings, timeout),
+        _check_http("eekonomi", settings.eekonomi_api_url + "/companysettings", settings, timeout),
+    )
+    yield from apis
+    down = {check.name for check in apis if check.status == FAIL}
     if client is not None:
-        yield from _check_connections(settings, client)
+        yield from _check_connections(settings, client, down)
 
 
-def _check_connections(settings: Settings, client: redis.Redis) -> Iterator[Check]:
+def _check_connections(settings: Settings, client: redis.Redis, down: set[str]) -> Iterator[Check]:
     """Per connection: authorized, settings, transfers, error list (doctor_connections)."""
     from worker.doctor_connections import connection_checks  # noqa: PLC0415
     from worker.keys import CONNECTIONS_KEY  # noqa: PLC0415
@@ -74,7 +78,8 @@ def _check_connections(settings: Settings, client: redis.Redis) -> Iterator[Chec
         registered = sorted(str(c) for c in client.smembers(CONNECTIONS_KEY))
     except redis.RedisError:
         return  # the Redis check has said so
-    yield from connection_checks(client, list(dict.fromkeys([*settings.connections, *registered])))
+    ids = list(dict.fromkeys([*settings.connections, *registered]))
+    yield from connection_checks(client, ids, down)
 
 
 def _check_redis(client: redis.Redis, url: str) -> Iterator[Check]:

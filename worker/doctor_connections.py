@@ -10,7 +10,7 @@ same facts as the metrics (:mod:`worker.health`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import redis
@@ -21,8 +21,13 @@ from worker.health import NEEDS_AUTHORIZATION, ConnectionHealth, TransferHealth,
 CLI = "severa-sync"
 
 
-def connection_checks(client: redis.Redis, connections: list[str]) -> Iterator[Check]:
-    """Every check of every connection, in that order."""
+def connection_checks(
+    client: redis.Redis,
+    connections: list[str],
+    down: set[str] = frozenset(),  # type: ignore[assignment]
+) -> Iterator[Check]:
+    """Every check of every connection, in that order; the APIs in ``down`` (``severa``,
+    ``eekonomi``: their host did not answer) are not asked for each connection."""
     now = time.time()
     for connection_id in connections:
         try:
@@ -30,20 +35,23 @@ def connection_checks(client: redis.Redis, connections: list[str]) -> Iterator[C
         except redis.RedisError as exc:
             yield Check(FAIL, "connection", f"{connection_id}: cannot be read ({exc})")
             continue
-        yield from _authorization(health)
+        yield from _authorization(health, down)
         yield from _settings(health)
         for transfer in health.transfers:
             yield from _transfer(connection_id, transfer, now)
         yield _error_list(health)
 
 
-def _authorization(health: ConnectionHealth) -> Iterator[Check]:
+def _authorization(health: ConnectionHealth, down: Collection[str]) -> Iterator[Check]:
     cid = health.connection_id
     if health.state == NEEDS_AUTHORIZATION:
         yield Check(FAIL, "auth", f"{cid}: needs re-authorization ({health.reason}) → run "
                     f"`{CLI} connect --connection {cid}`")  # fmt: skip
         return
     for name, call in _api_calls(cid):
+        if name.lower() in down:
+            yield Check(WARN, "auth", f"{cid}: {name} not asked: its host does not answer")
+            continue
         try:
             call()
         except Exception as exc:  # noqa: BLE001 - every failure is the check's answer
