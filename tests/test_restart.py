@@ -98,4 +98,7 @@ def test_make_run_twice_with_ctrl_c_between_gives_the_same_demo(tmp_path: Path) 
     print(f"first start: {first}\nsecond start: {second}")
     assert first
     assert second == first
-    assert "forgot connection 'default'" in (tmp_path / "run2.log").read_text()
+    assert (
+        "tokens of connection 'default' from the previous start"
+        in (tmp_path / "run2.log").read_text()
+    )

@@ -135,8 +135,8 @@ def reset_for_fresh_sandboxes(
             batch = [k for k in keys[start : start + 500] if k != status]
             if batch:
                 client.delete(*batch)
-        echo(f"demo: the sandboxes started fresh: forgot connection {connection_id!r}'s "
-             "links, runs, error list, settings and tokens from the previous start")  # fmt: skip
+        echo("demo: the sandboxes started fresh: forgot the links, runs, error list, settings "
+             f"and tokens of connection {connection_id!r} from the previous start")  # fmt: skip
     client.set(marker, instances)
     return bool(keys)
 
