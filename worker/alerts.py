@@ -105,7 +105,11 @@ def _digest(
     interval = min((t.interval for t in transfers if t.interval), default=900.0)
     if now - last < interval:
         return None
-    new = [e for e in ErrorList(client, cid).entries() if e.first_seen > last]
+    errors = ErrorList(client, cid)
+    # Only entries seen since the last digest can be new: read those alone.
+    recent = [str(i) for i in client.zrangebyscore(errors.order_key, f"({last}", "+inf")]
+    found = (errors.get(*i.split("|", 2)) for i in recent)
+    new = [e for e in found if e is not None and e.first_seen > last]
     if not new:
         return None
     lines = [f"{e.register} {e.record.number or e.record_key} {e.record.name}: {e.reason}"

@@ -20,7 +20,7 @@ from worker.keys import run_key
 from worker.registry import REGISTERS
 from worker.sync.errorlist import ErrorList
 from worker.sync.locks import RunLock
-from worker.sync.runs import ACTIVE, FINISHED, RunReport, Runs
+from worker.sync.runs import ACTIVE, FINISHED, HISTORY, RunReport, Runs
 from worker.sync.runstate import LOCK_TTL
 
 ACTIVE_STATE = "active"
@@ -79,6 +79,18 @@ def _stuck(client: redis.Redis, connection_id: str, report: RunReport | None, no
     return now - last_move > STUCK_AFTER
 
 
+def _last_and_success(runs: Runs, transfer: str) -> tuple[RunReport | None, RunReport | None]:
+    """The transfer's last run and last successful one: the recent history first, the
+    whole kept history only when no success is among the recent runs (a few reads per
+    scrape, not fifty)."""
+    for limit in (10, HISTORY):
+        history = runs.transfers(transfer, limit)
+        success = next((r for r in history if r.status == FINISHED), None)
+        if success is not None:
+            break
+    return (history[0] if history else None), success
+
+
 def connection_health(
     client: redis.Redis, connection_id: str, now: float | None = None
 ) -> ConnectionHealth:
@@ -95,15 +107,15 @@ def connection_health(
     for register in REGISTERS:
         spec = register.spec
         missing = tuple(company.missing_for(values, spec.requires)) if values else spec.requires
-        history = runs.transfers(spec.name)
-        last = history[0] if history else None
-        success = next((r for r in history if r.status == FINISHED), None)
+        last, success = _last_and_success(runs, spec.name)
         minutes = values.get(spec.interval_setting) if values else None
         transfers.append(TransferHealth(
             spec.name, 60.0 * float(minutes or 0), tuple(missing), last, success,
             _stuck(client, connection_id, last, now),
         ))  # fmt: skip
-    errors = Counter(e.register for e in ErrorList(client, connection_id).entries())
+    # Counted from the entries' ids ("register|direction|key"): no entry is decoded.
+    ids = client.hkeys(ErrorList(client, connection_id).entries_key)
+    errors = Counter(str(i).partition("|")[0] for i in ids)
     if not status.ok:
         state = NEEDS_AUTHORIZATION
     elif problem or all(t.missing for t in transfers):
