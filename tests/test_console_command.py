@@ -64,3 +64,13 @@ def test_a_relative_data_dir_is_the_projects_not_the_shells(
     assert load_settings(environ).data_dir == ROOT / "data"
     assert load_settings({**environ, "DATA_DIR": "var/x"}).data_dir == ROOT / "var" / "x"
     assert os.path.isabs(load_settings(environ).data_dir)
+
+
+def test_severa_sync_with_a_bad_setting_names_it_without_a_traceback(
+    severa_sync: Path, tmp_path: Path
+) -> None:
+    result = _run(severa_sync, tmp_path, "status", FLOWER_PORT="nope")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "FLOWER_PORT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3

@@ -168,6 +168,9 @@ def run() -> None:
 
     try:
         main(prog_name=os.path.basename(sys.argv[0]) or "severa-sync")
+    except SettingsError as exc:  # read by a command's first use of the settings
+        click.echo(str(exc), err=True)
+        sys.exit(2)
     except NoRedisConfigured as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(3)
