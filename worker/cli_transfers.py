@@ -20,6 +20,7 @@ import click
 from config import company
 from config.company import SETTINGS
 from schemas.sides import Direction
+from worker.cli_output import labels, log_to_file, sentences, shown
 from worker.registry import NAMES, REGISTERS
 
 
@@ -66,26 +67,6 @@ def _one_line_errors() -> tuple[type[Exception], ...]:
     from worker.sync.engine import RunRefused  # noqa: PLC0415
 
     return (SyncError, company.SettingsUnreadable, RunRefused)
-
-
-def _log_to_file() -> None:
-    """Send the log of work done in this process (``run --now``, ``errors retry``) to
-    ``DATA_DIR/cli.log`` instead of the terminal: the command prints each outcome itself,
-    so the terminal shows every failure once; the file keeps the details (an internal
-    error's traceback, say)."""
-    import logging  # noqa: PLC0415
-
-    from config import get_settings  # noqa: PLC0415
-    from worker.private_files import ensure_private_dir  # noqa: PLC0415
-
-    path = get_settings().data_dir / "cli.log"
-    ensure_private_dir(path.parent)
-    path.touch(mode=0o600)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
 
 
 def _redis() -> Any:
@@ -147,7 +128,7 @@ def _run_now(connection_id: str, register: str) -> dict[str, Any] | None:
     from worker.sync.engine import RunRefused  # noqa: PLC0415
     from worker.sync.service import transfer_now  # noqa: PLC0415
 
-    _log_to_file()
+    log_to_file()
     try:
         return transfer_now(connection_id, register, uuid.uuid4().hex).as_dict()
     except RunRefused as exc:
@@ -375,7 +356,7 @@ def errors_retry(
         if not unknown:
             click.echo("Nothing to retry.")
         sys.exit(1 if unknown else 0)
-    _log_to_file()
+    log_to_file()
     failed = len(unknown)
     for register, natural_key in wanted:
         try:
@@ -496,41 +477,12 @@ def settings_show(connection_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(values, indent=2))
         return
-    names = _labels(connection_id)
-    rows = [[s.name, _shown(values.get(s.name), names.get(s.name, {})), s.meaning, s.rule]
+    names = labels(connection_id)
+    rows = [[s.name, shown(values.get(s.name), names.get(s.name, {})), s.meaning, s.rule]
             for s in SETTINGS]  # fmt: skip
     click.echo(_table(["setting", "value", "meaning", "rule"], rows))
     if not names:
         click.echo("(ids shown: the APIs could not be asked for their names)")
-
-
-def _shown(value: Any, names: dict[str, str]) -> str:
-    """A setting's value as a person knows it: a status or cost center by its name."""
-    if value is None:
-        return ""
-    return names.get(str(value), str(value))
-
-
-def _labels(connection_id: str) -> dict[str, dict[str, str]]:
-    """For each setting chosen by id, its ids' names, read from the live APIs; empty
-    when they cannot be asked (settings show then shows ids)."""
-    from worker.sync.choices import choices  # noqa: PLC0415
-
-    try:
-        found = choices(connection_id)
-    except Exception:  # noqa: BLE001 - names are a nicety; the ids are still shown
-        return {}
-    return {name: dict(options) for name, options in found.items()}
-
-
-def _sentences(messages: Any) -> str:
-    """marshmallow's ``{'name': ['Must be ….']}`` as a sentence: ``name must be …``."""
-    if isinstance(messages, dict):
-        return "; ".join(f"{name} {_sentences(text)}" for name, text in messages.items())
-    if isinstance(messages, list):
-        return "; ".join(_sentences(text) for text in messages)
-    text = str(messages).strip().rstrip(".")
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 @settings_group.command("set")
@@ -559,7 +511,7 @@ def settings_set(assignments: tuple[str, ...], connection_id: str) -> None:
         stored = company.update(client, connection_id, resolved, replace_unreadable=True)
     except (ValidationError, ValueError) as exc:
         messages = exc.messages if isinstance(exc, ValidationError) else str(exc)
-        _fail(f"Not saved: {_sentences(messages)}. Nothing was changed.", 2)
+        _fail(f"Not saved: {sentences(messages)}. Nothing was changed.", 2)
     except _one_line_errors() as exc:
         _fail(f"not saved: {exc}", 2)
     if unreadable is not None:
