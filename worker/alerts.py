@@ -112,8 +112,8 @@ def _digest(
     new = [e for e in found if e is not None and e.first_seen > last]
     if not new:
         return None
-    lines = [f"{e.register} {e.record.number or e.record_key} {e.record.name}: {e.reason}"
-             for e in new[:DIGEST_LINES]]  # fmt: skip
+    # The reason names the record already (number, name): the register says where.
+    lines = [f"{e.register}: {e.reason}" for e in new[:DIGEST_LINES]]
     more = f"\n… and {len(new) - DIGEST_LINES} more" if len(new) > DIGEST_LINES else ""
     head = (f"{cid}: {len(new)} new record(s) in the error list "
             f"(`{CLI} errors --connection {cid}` says what to fix):")  # fmt: skip
