@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.DEFAULT_GOAL := help
+.DEFAULT_GOAL := install
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,10 +23,19 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed ## Create .venv and install the service's dependencies
+# The console command `severa-sync` (pyproject.toml), installed editable: it runs this checkout.
+$(VENV)/.installed-cli: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
 
-run: $(VENV)/.installed ## Install and run the service (embedded Redis + sandboxes unless configured)
+install: $(VENV)/.installed-cli ## Create .venv, install the dependencies and the `severa-sync` command
+	@echo "installed: $(CURDIR)/$(BIN)/severa-sync  (from any shell: export PATH=\"$(CURDIR)/$(BIN):\$$PATH\")"
+
+run: $(VENV)/.installed-cli ## Install and run the service (embedded Redis + sandboxes unless configured)
 	$(BIN)/python -m worker serve
+
+cli: $(VENV)/.installed-cli ## Run one command of the CLI: make cli ARGS="status"
+	$(BIN)/severa-sync $(ARGS)
 
 test: $(VENV)/.installed-dev ## Install and run ruff, mypy and the test suite
 	$(BIN)/ruff check .
@@ -43,8 +52,8 @@ fmt: $(VENV)/.installed-dev ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-doctor: $(VENV)/.installed ## Check settings, Redis and the APIs
-	$(BIN)/python -m worker doctor
+doctor: $(VENV)/.installed-cli ## Check settings, Redis, the APIs and each connection
+	$(BIN)/severa-sync doctor
 
 sandbox: $(VENV)/.installed ## Serve the two API sandboxes alone (Severa :8001, eEkonomi :8002)
 	$(BIN)/python -m sandbox
@@ -52,4 +61,4 @@ sandbox: $(VENV)/.installed ## Serve the two API sandboxes alone (Severa :8001, 
 clean: ## Remove the virtual environment (keeps data/)
 	rm -rf $(VENV)
 
-.PHONY: help install run test lint fmt doctor sandbox clean
+.PHONY: help install run cli test lint fmt doctor sandbox clean

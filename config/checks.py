@@ -114,3 +114,14 @@ def cleartext_urls(data: dict[str, Any]) -> dict[str, str]:
                 f"Use {example} (plain http:// is accepted only for 127.0.0.1/localhost)"
             )
     return errors
+
+
+def alert_targets(value: str) -> None:
+    """``CONNECTION=URL`` pairs (``*`` for every connection), each URL http(s)."""
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        name, sep, url = pair.partition("=")
+        if not sep or not name.strip() or not url.strip().startswith(("http://", "https://")):
+            raise ValidationError(
+                "expected CONNECTION=URL pairs, comma-separated, each URL http(s)://… "
+                "(`*=URL` for every connection)"
+            )

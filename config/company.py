@@ -26,10 +26,11 @@ class SettingsMissing(Exception):  # noqa: N818 - reads as the state it reports
     def __init__(self, transfer: str, missing: Iterable[str]) -> None:
         self.transfer = transfer
         self.missing = tuple(missing)
-        rules = {s.name: s.rule for s in SETTINGS}
-        named = ", ".join(f"{m} ({rules.get(m, '')})" for m in self.missing)
+        meanings = {s.name: s.meaning for s in SETTINGS}
+        named = "; ".join(f"{m} ({meanings.get(m, '')})" for m in self.missing)
         super().__init__(
-            f"{transfer} cannot start: set {named} with `python -m worker settings set`"
+            f"{transfer} cannot start until these are set: {named}. Set them with "
+            "`severa-sync settings set NAME=VALUE` (`settings choices` lists the values)"
         )
 
 
@@ -41,19 +42,27 @@ def _rule(rule: str, meaning: str) -> dict[str, str]:
 _MASTER = validate.OneOf(list(Side), error="must be severa or eekonomi")
 
 
+class Choice(fields.String):
+    """One of a few lower-case words, taken in any case: ``Severa`` is ``severa``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return text.strip().lower() if isinstance(text, str) else text
+
+
 class CompanySettingsSchema(Schema):
     """Every connection setting, declared once, in R-3 order (the CLI follows it)."""
 
     class Meta:
         unknown = EXCLUDE
 
-    customers_master = fields.String(
+    customers_master = Choice(
         load_default=None,
         allow_none=True,
         validate=_MASTER,
         metadata=_rule("R-3.1", "master system for customers: severa or eekonomi"),
     )
-    products_master = fields.String(
+    products_master = Choice(
         load_default=None,
         allow_none=True,
         validate=_MASTER,
@@ -94,9 +103,9 @@ class CompanySettingsSchema(Schema):
         allow_none=True,
         metadata=_rule("R-3.9", "Severa invoice status set once paid in eEkonomi"),
     )
-    sent_means = fields.String(
+    sent_means = Choice(
         load_default="booked",
-        validate=validate.OneOf(["booked", "delivered"]),
+        validate=validate.OneOf(["booked", "delivered"], error="must be booked or delivered"),
         metadata=_rule("R-3.8", "'booked' or 'delivered' (SendType set and delivered)"),
     )
     conflicts = fields.String(

@@ -23,6 +23,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from config.checks import (
     CONNECTION_ID_PATTERN,
+    alert_targets,
     basic_auth,
     cleartext_urls,
     connection_ids,
@@ -100,7 +101,8 @@ class EnvSettingsSchema(Schema):
         "DATA_DIR",
         "./data",
         "./data",
-        "Where the embedded Redis, beat's schedule and run files live.",
+        "Where the embedded Redis, beat's schedule and run files live (a relative path "
+        "is taken from the project directory, not from the shell's).",
     )
     embedded_redis_port = _setting(
         fields.Integer,
@@ -163,6 +165,18 @@ class EnvSettingsSchema(Schema):
         "generated into DATA_DIR/flower.login (the `serve` banner shows it in demo mode).",
         secret=True,
         validate=basic_auth,
+    )
+    alert_webhooks = _setting(
+        fields.String,
+        "ALERT_WEBHOOKS",
+        None,
+        "(none)",
+        "Where alerts are POSTed (JSON), per connection: `CONNECTION=URL` pairs, "
+        "comma-separated; `*=URL` for every connection without its own. Sent once when a "
+        "connection needs re-authorization, when a transfer fails as a whole, and as a "
+        "digest of new error-list entries at most once per interval.",
+        secret=True,
+        validate=alert_targets,
     )
     flower_allowed_hosts = _setting(
         fields.String,
@@ -466,6 +480,7 @@ class Settings:
     eekonomi_client_secret: str = field(repr=False, default="")
     flower_basic_auth: str | None = field(repr=False, default=None)
     flower_allowed_hosts: tuple[str, ...] = ()
+    alert_webhooks: str | None = field(repr=False, default=None)
     secret_key_previous: tuple[str, ...] = field(repr=False, default=())
 
     def describe(self) -> list[tuple[str, str]]:
@@ -515,6 +530,12 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+#: The checkout the service runs from: a relative DATA_DIR and the default .env are
+#: found here, whichever directory a command is started from (``severa-sync`` works
+#: from any shell).
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = None
 ) -> Settings:
@@ -525,7 +546,7 @@ def load_settings(
     """
     environ = os.environ if environ is None else environ
     if env_file is None:
-        env_file = Path(environ.get("ENV_FILE", ".env"))
+        env_file = Path(environ.get("ENV_FILE") or PROJECT_DIR / ".env")
     raw: dict[str, str] = {}
     if env_file.is_file():
         raw.update(read_env_file(env_file))
@@ -561,7 +582,7 @@ def _build(data: dict[str, Any]) -> Settings:
     severa_port = data["sandbox_severa_port"]
     eekonomi_port = data["sandbox_eekonomi_port"]
     derived = {
-        "data_dir": Path(data["data_dir"]).expanduser().resolve(),
+        "data_dir": (PROJECT_DIR / Path(data["data_dir"]).expanduser()).resolve(),
         "connections": tuple(dict.fromkeys(c.strip() for c in data["connections"].split(","))),
         "flower_allowed_hosts": _split(data["flower_allowed_hosts"]),
         "secret_key_previous": _split(data["secret_key_previous"]),

@@ -171,10 +171,24 @@ def send_records(
         record_task.apply_async(args=[connection_id, run_id, chunk], queue=queue)
 
 
+class TransferFailed(Exception):  # noqa: N818 - reads as the state it reports
+    """The transfer as a whole did not run: it was refused (the connection needs
+    re-authorization, settings are missing, another run holds the register) or it
+    failed (a side could not be read). Raised so that the task ends *failed* — in
+    Flower, its API and the result backend — with the reason as its message; records
+    that failed in a run that went through are counted in its report, not here."""
+
+
+#: Run statuses of a start that did not go through (service.start_transfer).
+NOT_RUN = frozenset({"refused", "failed"})
+
+
 class TransferTask(SyncTask):
     """A task that starts one transfer of a register: read and fan out (R-4.1)."""
 
     abstract = True
+    #: An expected outcome: Celery logs it in one line, without a traceback.
+    throws = (TransferFailed,)
 
     def start(self, register: str, connection_id: str, record_task: Any) -> dict[str, Any]:
         """Start ``register``'s run (its id is this task's id) and fan its records out
@@ -191,7 +205,10 @@ class TransferTask(SyncTask):
         def enqueue(keys: list[str]) -> None:
             send_records(record_task, connection_id, run_id, keys, queue)
 
-        return service.start_transfer(connection_id, register, run_id, enqueue, queue)
+        summary = service.start_transfer(connection_id, register, run_id, enqueue, queue)
+        if summary.get("status") in NOT_RUN:
+            raise TransferFailed(f"{register}: {summary.get('message') or summary['status']}")
+        return summary
 
 
 def record_keys(keys: list[str] | str) -> list[str]:

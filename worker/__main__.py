@@ -1,5 +1,9 @@
-"""``python -m worker``: the command-line interface."""
+"""``python -m worker``: the command-line interface (also the console command
+``severa-sync``, declared in pyproject.toml)."""
 
-from worker.cli import main
+import sys
 
-main(prog_name="python -m worker")
+from worker.cli import run
+
+sys.argv[0] = "python -m worker"
+run()

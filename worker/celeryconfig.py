@@ -59,7 +59,7 @@ task_queues = {name: {"exchange": name, "routing_key": name} for name in family(
 task_track_started = True
 # Task modules, each defining its tasks under explicit dotted names: the liveness and
 # housekeeping tasks, then every register's (worker.registry).
-include = ["tasks.system", *task_modules()]
+include = ["tasks.system", "tasks.alerts", *task_modules()]
 
 worker_send_task_events = True
 task_send_sent_event = True

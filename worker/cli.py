@@ -42,15 +42,17 @@ def serve() -> None:
 @main.command()
 @click.option("--timeout", default=3.0, show_default=True, help="Seconds per network check.")
 def doctor(timeout: float) -> None:
-    """Check settings, Redis, workers, beat and API reachability; one line per check
-    with what to fix. Exits 1 when a check fails."""
-    from worker.doctor import FAIL, run_checks  # noqa: PLC0415
+    """Check settings, Redis, workers, beat and the APIs, then each connection: its
+    credentials accepted by both APIs, settings complete, each transfer's last successful
+    run within its interval, no stuck run, the error list. One line per check with what
+    to do. Exits 1 when a check fails, 2 when only warnings need a look, else 0."""
+    from worker.doctor import FAIL, WARN, run_checks  # noqa: PLC0415
 
-    failed = False
+    seen = set()
     for check in run_checks(timeout=timeout):
         click.echo(check.line())
-        failed = failed or check.status == FAIL
-    sys.exit(1 if failed else 0)
+        seen.add(check.status)
+    sys.exit(1 if FAIL in seen else 2 if WARN in seen else 0)
 
 
 @main.command("config")
@@ -157,6 +159,35 @@ def embedded_redis() -> NoReturn:
         click.echo("EMBEDDED_REDIS_PORT: a port is required (`run` picks one)", err=True)
         sys.exit(2)
     exec_server(settings.data_dir, port)
+
+
+def run() -> None:
+    """The console command ``severa-sync`` (and ``python -m worker``): :func:`main`, with
+    a Redis that is not there reported in one line saying what to start — every command
+    but ``serve`` needs the service's Redis, and a new user's first mistake is calling
+    one before the service runs."""
+    import redis  # noqa: PLC0415
+    from kombu.exceptions import OperationalError  # noqa: PLC0415
+
+    from worker.embedded_redis_url import NoRedisConfigured  # noqa: PLC0415
+
+    try:
+        main(prog_name=os.path.basename(sys.argv[0]) or "severa-sync")
+    except SettingsError as exc:  # read by a command's first use of the settings
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    except NoRedisConfigured as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(3)
+    except (redis.ConnectionError, redis.TimeoutError, OperationalError) as exc:
+        from config.redact import redact  # noqa: PLC0415
+
+        click.echo(
+            redact(f"error: Redis does not answer ({exc}): start the service (`make run` "
+                   "or `severa-sync serve`), or the Redis that REDIS_URL names"),
+            err=True,
+        )  # fmt: skip
+        sys.exit(3)
 
 
 def _add_transfer_commands() -> None:

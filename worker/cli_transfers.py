@@ -20,6 +20,7 @@ import click
 from config import company
 from config.company import SETTINGS
 from schemas.sides import Direction
+from worker.cli_output import labels, log_to_file, sentences, shown
 from worker.registry import NAMES, REGISTERS
 
 
@@ -127,6 +128,7 @@ def _run_now(connection_id: str, register: str) -> dict[str, Any] | None:
     from worker.sync.engine import RunRefused  # noqa: PLC0415
     from worker.sync.service import transfer_now  # noqa: PLC0415
 
+    log_to_file()
     try:
         return transfer_now(connection_id, register, uuid.uuid4().hex).as_dict()
     except RunRefused as exc:
@@ -139,8 +141,9 @@ def _run_enqueued(connection_id: str, register: str, timeout: float) -> dict[str
     from worker.registry import spec_of  # noqa: PLC0415
     from worker.sync.runs import Runs  # noqa: PLC0415
 
-    result = app.send_task(spec_of(register).task, args=[connection_id])
     runs = Runs(_redis(), connection_id)
+    runs.client.ping()  # Celery would retry an absent Redis for minutes, then trace back
+    result = app.send_task(spec_of(register).task, args=[connection_id])
     deadline = time.monotonic() + timeout
     started = None
     while time.monotonic() < deadline:
@@ -149,8 +152,9 @@ def _run_enqueued(connection_id: str, register: str, timeout: float) -> dict[str
             break
         time.sleep(0.2)
     if started is None:
-        answer = result.get(timeout=max(1.0, deadline - time.monotonic()))
-        click.echo(f"{register}: not started: {answer.get('message', answer)}", err=True)
+        answer = result.get(timeout=max(1.0, deadline - time.monotonic()), propagate=False)
+        reason = answer.get("message", answer) if isinstance(answer, dict) else answer
+        click.echo(f"{register}: not started: {reason}", err=True)
         return None
     with click.progressbar(length=1, label=f"{register:<10}", show_pos=True) as bar:
         done = 0
@@ -172,8 +176,9 @@ def _run_enqueued(connection_id: str, register: str, timeout: float) -> dict[str
 def _report_line(report: dict[str, Any]) -> str:
     text = (
         f"{report['transfer']}: {report['created']} created, {report['updated']} updated, "
-        f"{report['unchanged']} unchanged, {report['failed']} failed "
-        f"in {report['duration']:.1f}s (run {report['run_id']}, {report['status']})"
+        f"{report['unchanged']} unchanged, {report['failed']} failed"
+        + (f", {report['skipped']} skipped" if report.get("skipped") else "")
+        + f" in {report['duration']:.1f}s (run {report['run_id']}, {report['status']})"
     )
     if report.get("message"):
         text += f": {report['message']}"
@@ -194,7 +199,7 @@ def status(connection_id: str, as_json: bool) -> None:
 
     client = _redis()
     runs = Runs(client, connection_id)
-    last = {name: runs.last(name) for name in NAMES}
+    last = {name: runs.last_transfer(name) for name in NAMES}
     connection = get_status(client, connection_id)
     errors = ErrorList(client, connection_id).count()
     if as_json:
@@ -215,15 +220,18 @@ def status(connection_id: str, as_json: bool) -> None:
     rows: list[list[Any]] = []
     for name, report in last.items():
         if report is None:
-            rows.append([name, "never run", "", "", "", "", "", ""])
+            rows.append([name, "never run", "", "", "", "", "", "", ""])
             continue
         rows.append(
             [name, report.status, _when(report.started_at), report.created, report.updated,
-             report.unchanged, report.failed, f"{report.duration:.1f}s"]
+             report.unchanged, report.failed, report.skipped, f"{report.duration:.1f}s"]
         )  # fmt: skip
     headers = ["transfer", "status", "started", "created", "updated", "unchanged", "failed",
-               "took"]  # fmt: skip
+               "skipped", "took"]  # fmt: skip
     click.echo(_table(headers, rows))
+    if any(r is not None and r.skipped for r in last.values()):
+        click.echo("skipped: records the run left for later on purpose (an invoice not yet "
+                   "paid in full, say); they are looked at again by the next run")  # fmt: skip
     click.echo(f"{errors} record(s) in the error list (`errors` shows them)")
 
 
@@ -257,7 +265,13 @@ def errors(
                               ensure_ascii=False))  # fmt: skip
         return
     if not entries:
-        click.echo("The error list is empty.")
+        total = ErrorList(_redis(), connection_id).count()
+        if total and (register or search):
+            noun = "entry" if total == 1 else "entries"
+            click.echo(f"No entry matches; the error list has {total} {noun} "
+                       "(`errors` without filters shows them).")  # fmt: skip
+        else:
+            click.echo("The error list is empty.")
         return
     for entry in entries:
         record = entry.record
@@ -274,40 +288,76 @@ def errors(
     click.echo(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
 
 
+REGISTER = click.option("--register", "register_", type=click.Choice(NAMES, case_sensitive=False),
+                        help="Only this register.")  # fmt: skip
+
+
+def _maybe_connection_id(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    return None if value is None else _connection_id(ctx, param, value)
+
+
+#: ``errors retry|dismiss|reset`` take ``--connection`` after their name too (it is the
+#: ``errors`` group's option): ``errors retry 1050 --connection acme`` works as typed.
+SUB_CONNECTION = click.option("--connection", "connection_", default=None,
+                              callback=_maybe_connection_id,
+                              help="Connection id (default: that given to `errors`).")  # fmt: skip
+
+
 @errors.command("retry")
 @click.argument("numbers", nargs=-1)
+@REGISTER
+@SUB_CONNECTION
 @click.pass_obj
-def errors_retry(obj: dict[str, Any], numbers: tuple[str, ...]) -> None:
+def errors_retry(
+    obj: dict[str, Any], numbers: tuple[str, ...], register_: str | None, connection_: str | None
+) -> None:
     """Re-read and transfer listed records now: all of them, those of --register, or
     the given record numbers (customer number, article number, project number) —
-    also records not in the list, to re-sync one by hand."""
+    also records not in the list, to re-sync one by hand (with --register for a
+    record the sync has not linked yet). Exits 1 when a record failed or a number
+    names no record."""
     from worker.registry import register_named  # noqa: PLC0415
     from worker.sync.engine import resync_record  # noqa: PLC0415
     from worker.sync.errorlist import RECORD, ErrorList  # noqa: PLC0415
     from worker.sync.service import context_for  # noqa: PLC0415
 
-    connection_id, only = obj["connection_id"], obj["register"]
+    connection_id, only = connection_ or obj["connection_id"], register_ or obj["register"]
     client = _redis()
+    try:
+        ctx = context_for(connection_id)
+    except _one_line_errors() as exc:
+        _fail(f"not retried: {exc}")
     wanted: list[tuple[str, str]] = []
+    unknown = []
     if numbers:
-        registers = [only] if only else list(NAMES)
-        wanted = [(r, _natural_key(r, n)) for n in numbers for r in registers]
-        if not only:  # a number names a record in whichever register has it listed/bound
-            wanted = [(r, k) for r, k in wanted if _known(client, connection_id, r, k)] or wanted
+        for number in numbers:
+            if only:
+                wanted.append((only, _natural_key(only, number)))
+                continue
+            # A number names a record in whichever register has it listed or linked.
+            known = [(r, _natural_key(r, number)) for r in NAMES]
+            known = [(r, k) for r, k in known if _known(client, connection_id, r, k)]
+            wanted += known
+            if not known:
+                unknown.append(number)
     else:
         wanted = [
             (e.register, e.record_key)
             for e in ErrorList(client, connection_id).entries(register=only)
             if e.kind == RECORD
         ]
+    for number in unknown:
+        click.echo(f"{number}: no such record in the error list or among the linked "
+                   "records; give --register to re-sync one the sync has not seen yet",
+                   err=True)  # fmt: skip
     if not wanted:
-        click.echo("Nothing to retry.")
-        return
-    try:
-        ctx = context_for(connection_id)
-    except _one_line_errors() as exc:
-        _fail(f"not retried: {exc}")
-    failed = 0
+        if not unknown:
+            click.echo("Nothing to retry.")
+        sys.exit(1 if unknown else 0)
+    log_to_file()
+    failed = len(unknown)
     for register, natural_key in wanted:
         try:
             outcome = resync_record(ctx, register_named(register), natural_key, uuid.uuid4().hex)
@@ -323,8 +373,16 @@ def errors_retry(obj: dict[str, Any], numbers: tuple[str, ...]) -> None:
 @errors.command("dismiss")
 @click.argument("numbers", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Every entry (of --register).")
+@REGISTER
+@SUB_CONNECTION
 @click.pass_obj
-def errors_dismiss(obj: dict[str, Any], numbers: tuple[str, ...], everything: bool) -> None:
+def errors_dismiss(
+    obj: dict[str, Any],
+    numbers: tuple[str, ...],
+    everything: bool,
+    register_: str | None,
+    connection_: str | None,
+) -> None:
     """Remove entries without retrying them: those of the given record numbers, or
     --all (of --register). For records dealt with another way — deleted at the source,
     say, so they will never transfer and their entries would never resolve themselves.
@@ -333,7 +391,7 @@ def errors_dismiss(obj: dict[str, Any], numbers: tuple[str, ...], everything: bo
 
     if bool(numbers) == everything:
         raise click.UsageError("name the record numbers to dismiss, or give --all")
-    connection_id, only = obj["connection_id"], obj["register"]
+    connection_id, only = connection_ or obj["connection_id"], register_ or obj["register"]
     error_list = ErrorList(_redis(), connection_id)
     entries = list(error_list.entries(register=only))
     if numbers:
@@ -419,9 +477,12 @@ def settings_show(connection_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(values, indent=2))
         return
-    rows = [[s.name, "" if values.get(s.name) is None else values[s.name], s.rule, s.meaning]
+    names = labels(connection_id)
+    rows = [[s.name, shown(values.get(s.name), names.get(s.name, {})), s.meaning, s.rule]
             for s in SETTINGS]  # fmt: skip
-    click.echo(_table(["setting", "value", "rule", "meaning"], rows))
+    click.echo(_table(["setting", "value", "meaning", "rule"], rows))
+    if not names:
+        click.echo("(ids shown: the APIs could not be asked for their names)")
 
 
 @settings_group.command("set")
@@ -450,7 +511,7 @@ def settings_set(assignments: tuple[str, ...], connection_id: str) -> None:
         stored = company.update(client, connection_id, resolved, replace_unreadable=True)
     except (ValidationError, ValueError) as exc:
         messages = exc.messages if isinstance(exc, ValidationError) else str(exc)
-        _fail(f"not saved: {messages}", 2)
+        _fail(f"Not saved: {sentences(messages)}. Nothing was changed.", 2)
     except _one_line_errors() as exc:
         _fail(f"not saved: {exc}", 2)
     if unreadable is not None:
@@ -460,7 +521,8 @@ def settings_set(assignments: tuple[str, ...], connection_id: str) -> None:
             err=True,
         )
     for name in resolved:
-        click.echo(f"{name} = {stored.get(name)}")
+        by_name = resolved[name] != changes.get(name)  # looked up by its name: show that
+        click.echo(f"{name} = {changes[name] if by_name else stored.get(name)}")
 
 
 @settings_group.command("check")

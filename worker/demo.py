@@ -32,14 +32,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
+import requests
 
 from config import Settings
 from schemas.sides import Side
 from worker.clients.tokens import TokenStore
 from worker.connect import connect_eekonomi
-from worker.connection_status import get_status
+from worker.connection_status import get_status, mark_needs_reauthorization
 from worker.crypto import secret_box
 from worker.embedded_redis import wait_until_ready
+from worker.keys import key
 
 DEMO_CONNECTION = "default"
 
@@ -115,6 +117,7 @@ def bootstrap_demo(
         wait_for_port(settings.severa_base_url, timeout)
         wait_for_port(settings.eekonomi_identity_url, timeout)
         client = redis.Redis.from_url(redis_url, decode_responses=True)
+        reset_for_fresh_sandboxes(client, settings, connection_id, echo)
         store = TokenStore(
             client, secret_box(settings), connection_id=connection_id, api=Side.EEKONOMI
         )
@@ -134,6 +137,50 @@ def bootstrap_demo(
     return True
 
 
+def sandbox_instances(settings: Settings) -> str:
+    """Both sandboxes' instance ids (``GET /_sandbox/info``): new ones at every start of
+    the sandbox process, which starts with fresh demo data."""
+    found = []
+    for url in (settings.severa_base_url, settings.eekonomi_identity_url):
+        parts = urlsplit(url)
+        info = requests.get(f"{parts.scheme}://{parts.netloc}/_sandbox/info", timeout=10)
+        info.raise_for_status()
+        found.append(str(info.json()["instance"]))
+    return "/".join(found)
+
+
+def reset_for_fresh_sandboxes(
+    client: redis.Redis, settings: Settings, connection_id: str, echo: Callable[[str], None]
+) -> bool:
+    """Forget the demo connection's state when the sandboxes are not those it was built
+    against; True when it did.
+
+    The sandboxes keep their data in memory, so every ``make run`` starts them fresh
+    while Redis (in DATA_DIR) keeps the previous run's links, watermarks, tokens and
+    error list — which would point at records that no longer exist. The connection is
+    first marked as needing attention (beat starts nothing for it meanwhile), then
+    every key of it is removed; the consent that follows clears the mark.
+    """
+    instances = sandbox_instances(settings)
+    marker = key(connection_id, "demo-sandboxes")
+    if client.get(marker) == instances:
+        return False
+    # Kept: the status (marked below) and the connection's registry entry (its Severa
+    # credentials: the sandboxes answer the same published demo ones at every start).
+    kept = {key(connection_id, "status"), key(connection_id, "registry")}
+    keys = [k for k in client.scan_iter(match=key(connection_id, "*"), count=1000) if k not in kept]
+    if keys:
+        mark_needs_reauthorization(
+            client, connection_id, "the demo is resetting this connection for fresh sandboxes"
+        )
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        echo("demo: the sandboxes started fresh: forgot the links, runs, error list, settings "
+             f"and tokens of connection {connection_id!r} from the previous start")  # fmt: skip
+    client.set(marker, instances)
+    return bool(keys)
+
+
 def apply_demo_settings(
     redis_url: str,
     connection_id: str,
@@ -150,7 +197,8 @@ def apply_demo_settings(
     unset = {k: v for k, v in wanted.items() if current.get(k) in (None, "")}
     stored = company.update(client, connection_id, resolve(connection_id, unset))
     for name, value in stored.items():
-        echo(f"demo: setting {name} = {value}")
+        # By the name the demo chose it by (a status, a cost center), not by its id.
+        echo(f"demo: setting {name} = {unset.get(name, value)}")
     return stored
 
 

@@ -59,8 +59,27 @@ def run_checks(
     if client is not None:
         yield from _check_workers(settings, client, timeout)
 
-    yield _check_http("severa", settings.severa_base_url + "/v1/invoicestatuses", settings, timeout)
-    yield _check_http("eekonomi", settings.eekonomi_api_url + "/companysettings", settings, timeout)
+    apis = (
+        _check_http("severa", settings.severa_base_url + "/v1/invoicestatuses", settings, timeout),
+        _check_http("eekonomi", settings.eekonomi_api_url + "/companysettings", settings, timeout),
+    )
+    yield from apis
+    down = {check.name for check in apis if check.status == FAIL}
+    if client is not None:
+        yield from _check_connections(settings, client, down)
+
+
+def _check_connections(settings: Settings, client: redis.Redis, down: set[str]) -> Iterator[Check]:
+    """Per connection: authorized, settings, transfers, error list (doctor_connections)."""
+    from worker.doctor_connections import connection_checks  # noqa: PLC0415
+    from worker.keys import CONNECTIONS_KEY  # noqa: PLC0415
+
+    try:
+        registered = sorted(str(c) for c in client.smembers(CONNECTIONS_KEY))
+    except redis.RedisError:
+        return  # the Redis check has said so
+    ids = list(dict.fromkeys([*settings.connections, *registered]))
+    yield from connection_checks(client, ids, down)
 
 
 def _check_redis(client: redis.Redis, url: str) -> Iterator[Check]:
@@ -114,7 +133,8 @@ def _check_workers(settings: Settings, client: redis.Redis, timeout: float) -> I
 
 
 def _check_http(name: str, url: str, settings: Settings, timeout: float) -> Check:
-    """Reachability only: any HTTP answer (even 401) proves the API host answers."""
+    """Reachability only: the host answers (without a token, with 401). Whether it
+    accepts a connection's credentials is checked per connection (``auth`` lines)."""
     try:
         response = requests.get(url, timeout=timeout)
     except requests.RequestException as exc:
@@ -124,4 +144,7 @@ def _check_http(name: str, url: str, settings: Settings, timeout: float) -> Chec
             else f"→ check {name.upper()} base URL settings and the network"
         )
         return Check(FAIL, name, f"{url} unreachable ({type(exc).__name__}) {hint}")
-    return Check(OK, name, f"{url} answers (HTTP {response.status_code})")
+    if response.status_code >= 500:
+        return Check(FAIL, name, f"{url} answers HTTP {response.status_code} → the API is down; "
+                     "transfers retry by themselves")  # fmt: skip
+    return Check(OK, name, f"{url} reachable (credentials: see the auth lines)")

@@ -32,5 +32,5 @@ def resolve_redis_url(settings: Settings) -> str:
         return read_private(path)
     raise NoRedisConfigured(
         "REDIS_URL is not set and no embedded Redis is running: start the service with "
-        "`python -m worker serve` (or `make run`), or set REDIS_URL"
+        "`make run` (or `severa-sync serve`), or set REDIS_URL"
     )

@@ -106,8 +106,11 @@ def _apply_options(options: FlowerOptions) -> None:
 def run_flower(options: FlowerOptions) -> None:
     """Serve Flower until SIGTERM or Ctrl-C (what Flower's ``flower`` command does)."""
     from worker import app as celery_app  # noqa: PLC0415 - reads settings and REDIS_URL
+    from worker.metrics import register_collector  # noqa: PLC0415
+    from worker.state import redis_client  # noqa: PLC0415
 
     _apply_options(options)
+    register_collector(redis_client)  # the sync's own metrics beside Flower's
     flower = GuardedFlower(
         options.allowed_hosts, capp=celery_app, options=flower_options, **tornado_settings
     )

@@ -41,6 +41,12 @@ def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "schedule": 60.0,
             "options": {"expires": 60.0},
         },
+        "alerts": {
+            # Tells a person once per change (worker/alerts.py); a look is a few reads.
+            "task": "sync.check_alerts_all",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
         "heartbeat": {
             "task": "sync.heartbeat_all",
             "schedule": float(settings.heartbeat_interval),

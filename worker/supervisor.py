@@ -20,12 +20,14 @@ demo user needs it (see :func:`_flower_line`).
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from config import Settings
 from config.redact import redact
@@ -93,6 +95,7 @@ def run(settings: Settings) -> int:
     os.umask(PROCESS_UMASK)
     ensure_private_dir(settings.data_dir)
     the_plan = plan(settings)
+    sys.stdout = TolerantOutput(sys.stdout)
     url_file = runtime_file(settings)
     write_private(url_file, the_plan.redis_url + "\n")
     _print_banner(settings, the_plan)
@@ -103,9 +106,46 @@ def run(settings: Settings) -> int:
         _start_demo_bootstrap(settings, the_plan.redis_url)
     try:
         manager.loop()
+    except BaseException:
+        manager.kill()  # never leave the processes running behind a serve that exits
+        raise
     finally:
+        # Only now: the CLI finds Redis through it for as long as the processes run.
         url_file.unlink(missing_ok=True)
     return int(manager.returncode or 0)
+
+
+class TolerantOutput(io.TextIOBase):
+    """Standard output that outlives its reader.
+
+    With ``make run | tee run.log``, Ctrl-C stops ``tee`` too; the next line honcho
+    prints ("SIGINT received") then raised ``BrokenPipeError`` inside its signal
+    handler, ``serve`` died half-way, and worker, beat, Flower and Redis — each in its
+    own session — kept running. Once a write fails, output is dropped and the shutdown
+    goes on.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self.stream.write(text)
+            except OSError:
+                self.gone = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except OSError:
+                self.gone = True
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
 
 
 def _start_demo_bootstrap(settings: Settings, redis_url: str) -> None:

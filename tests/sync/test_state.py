@@ -83,7 +83,7 @@ def test_connection_settings_validate_and_transfers_refuse_without_them(
 ) -> None:
     with pytest.raises(company.SettingsMissing) as caught:
         company.require(fake, "default", "invoices", spec_of("invoices").requires)
-    assert "status_to_transfer (R-3.6)" in str(caught.value)
+    assert "status_to_transfer (Severa invoice status that marks" in str(caught.value)
     with pytest.raises(ValidationError):
         company.update(fake, "default", {"customers_master": "fortnox"})
     with pytest.raises(ValidationError):

@@ -27,6 +27,10 @@ FINISHING = "finishing"
 ACTIVE = frozenset({RUNNING, FINISHING})
 FINISHED = "finished"
 FAILED = "failed"  # the run itself failed (configuration, API down); see ``message``
+#: The message of a one-record run of ``errors retry``: kept in the history (it took the
+#: register's lock) but not a transfer — ``status``, the schedule and the health checks
+#: look past it to the last real run.
+ONE_RECORD = "one record (errors retry)"
 
 
 @dataclass
@@ -123,6 +127,16 @@ class Runs:
     def last(self, transfer: str) -> RunReport | None:
         history = self.history(transfer, 1)
         return history[0] if history else None
+
+    def transfers(self, transfer: str, limit: int = HISTORY) -> list[RunReport]:
+        """The transfer's runs, newest first, without the one-record runs of
+        ``errors retry`` (:data:`ONE_RECORD`)."""
+        return [r for r in self.history(transfer, limit) if not r.message.startswith(ONE_RECORD)]
+
+    def last_transfer(self, transfer: str) -> RunReport | None:
+        """The last real run of the transfer (not a retry of one record)."""
+        found = self.transfers(transfer)
+        return found[0] if found else None
 
     def set_expected(self, run_id: str, expected: int) -> None:
         self.client.hset(self._key(run_id), "expected", expected)

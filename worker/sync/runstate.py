@@ -44,7 +44,7 @@ from worker.keys import run_key, watermarks_key
 from worker.lua import lua_script
 from worker.sync.errorlist import ErrorList, errors_command
 from worker.sync.locks import RunLock
-from worker.sync.runs import ACTIVE, FAILED, FINISHED, RunReport, Runs
+from worker.sync.runs import ACTIVE, FAILED, FINISHED, ONE_RECORD, RunReport, Runs
 
 #: Re-read this much before the watermark: clocks and commit order are not exact.
 WATERMARK_OVERLAP = timedelta(minutes=2)
@@ -204,7 +204,7 @@ class RunState:
         """
         self.lock.acquire(self.run_id)
         report = self.reports.start(self.register, self.run_id)
-        self.client.hset(self.key, "expected", 1)
+        self.client.hset(self.key, mapping={"expected": 1, "message": ONE_RECORD})
         return report
 
     def restart_fan_out(self, queue: str | None) -> None:
@@ -359,7 +359,7 @@ class RunState:
 
     def end_one(self) -> RunReport | None:
         """Close a one-record run (:meth:`begin_one`) and release its lock."""
-        report = self.reports.finish(self.run_id, FINISHED)
+        report = self.reports.finish(self.run_id, FINISHED, ONE_RECORD)
         self.lock.release_for(self.run_id)
         return report
 

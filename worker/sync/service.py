@@ -218,7 +218,7 @@ def due_transfers(connection_id: str, now: float) -> list[str]:
             continue
         if RunLock(client, connection_id, spec.name, 1).holder() is not None:
             continue  # running (a run whose lock expired is no obstacle)
-        last = runs.last(spec.name)
+        last = runs.last_transfer(spec.name)
         if last is None and waits_for_person:
             continue  # DEMO_AUTORUN=false: a person starts the first transfer
         interval = 60.0 * float(values[spec.interval_setting])
