@@ -108,18 +108,23 @@ def new_secret_key() -> None:
 
 @main.command("rotate-secrets")
 def rotate_secrets() -> None:
-    """Re-seal every stored token with the current SECRET_KEY.
+    """Re-seal every stored token and Severa secret with the current SECRET_KEY.
 
     After changing SECRET_KEY (with the former key in SECRET_KEY_PREVIOUS), run this
     once: when it reports nothing left sealed with an old key, SECRET_KEY_PREVIOUS can
     be removed. Tokens are also re-sealed one by one as the service reads them.
     """
     from worker.clients.tokens import reseal_all  # noqa: PLC0415
+    from worker.connections import registry  # noqa: PLC0415
     from worker.crypto import secret_box  # noqa: PLC0415
     from worker.state import redis_client  # noqa: PLC0415
 
     settings = _settings_or_exit()
     report = reseal_all(redis_client(), secret_box(settings))
+    resealed, unreadable = registry().reseal()
+    report.resealed.extend(["severa secret"] * resealed)
+    report.unreadable.extend(f"severa secret of {c} (`connections add {c} --replace`)"
+                             for c in unreadable)  # fmt: skip
     click.echo(
         f"re-sealed with SECRET_KEY: {len(report.resealed)}; "
         f"already current: {len(report.current)}; unreadable: {len(report.unreadable)}"
@@ -159,6 +164,9 @@ def _add_transfer_commands() -> None:
 
     for command in COMMANDS:
         main.add_command(command)
+    from worker.cli_connections import connections_group  # noqa: PLC0415
+
+    main.add_command(connections_group)
 
 
 _add_transfer_commands()

@@ -21,7 +21,9 @@ def redis_client() -> redis.Redis:
 
 
 def connections(client: redis.Redis) -> list[str]:
-    """Connection ids served here: those in settings plus any registered in Redis."""
+    """Connection ids served here: those in settings plus any registered in Redis
+    (paused ones too; :meth:`worker.connections.ConnectionRegistry.active_ids` leaves
+    them out)."""
     configured = list(get_settings().connections)
     registered = sorted(str(c) for c in client.smembers(CONNECTIONS_KEY))
     return list(dict.fromkeys([*configured, *registered]))
