@@ -438,7 +438,7 @@ def use_environment(env: dict[str, str]) -> None:
     os.environ.update({k: v for k, v in env.items() if k in {v.name for v in VARIABLES}})
     get_settings.cache_clear()
     redis_client.cache_clear()
-    service._context.cache_clear()  # noqa: SLF001 - per-process cache of contexts
+    service._built_context.cache_clear()  # noqa: SLF001 - per-process cache of contexts
 
 
 def connect(connection_id: str) -> None:

@@ -36,6 +36,13 @@ def key(connection_id: str, *parts: str) -> str:
     return ":".join((PREFIX, "conn", connection_id, *parts))
 
 
+def shared_key(*parts: str) -> str:
+    """A key shared by connections — a rate-limit bucket of one Severa client, say:
+    ``sync:shared:…``. Never under ``sync:conn:<id>:``, so removing one connection
+    leaves it to the others."""
+    return ":".join((PREFIX, "shared", *parts))
+
+
 def run_key(connection_id: str, run_id: str, *parts: str) -> str:
     """A key of one run: its hash (no ``parts``) or one of its sets and hashes
     (``keys``, ``settled``, ``staged:<side>``, …; :mod:`worker.sync.runstate` owns them)."""

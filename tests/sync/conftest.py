@@ -142,7 +142,7 @@ def _clear_process_caches() -> None:
 
     get_settings.cache_clear()
     redis_client.cache_clear()
-    service._context.cache_clear()  # noqa: SLF001 - per-process cache of the settings
+    service._built_context.cache_clear()  # noqa: SLF001 - per-process cache of the settings
 
 
 def start_worker(

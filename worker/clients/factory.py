@@ -5,6 +5,7 @@ point at a sandbox without a settings environment)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from worker.clients.refdata import ReferenceCache, ReferenceData
 from worker.clients.severa import SeveraClient
 from worker.clients.tokens import TokenStore
 from worker.clients.transport import ApiTransport
+from worker.connections import ConnectionRegistry, SeveraCredentials
 from worker.crypto import SecretBox, secret_box
 
 if TYPE_CHECKING:
@@ -97,13 +99,16 @@ def build_severa(
     """Wire one connection's Severa client from explicit values (no :class:`Settings`).
 
     The token request and the data calls share one rate-limit bucket ("client"), as
-    Severa counts both against the client (severa-notes §5.2).
+    Severa counts both against the client (severa-notes §5.2) — the bucket of the
+    Severa client, so connections on one client share it (:func:`severa_owner`).
     """
     session = session or new_session()
     store = TokenStore(redis_client, box, connection_id=connection_id, api=Side.SEVERA)
+    owner = severa_owner(base_url, client_id)
     limiter = RedisRateLimiter(
-        redis_client, connection_id=connection_id, api=Side.SEVERA, rate_of=lambda bucket: rate
-    )
+        redis_client, connection_id=connection_id, api=Side.SEVERA,
+        rate_of=lambda bucket: rate, owner=lambda: owner,
+    )  # fmt: skip
     token_transport = ApiTransport(
         api=Side.SEVERA,
         base_url=base_url,
@@ -131,6 +136,39 @@ def build_severa(
         limiter=limiter,
     )
     return SeveraConnection(client=client, auth=auth, tokens=store, limiter=limiter)
+
+
+def _digest(*parts: str) -> str:
+    """A short stable name for a vendor account in key names (no id shown in Redis)."""
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def severa_owner(base_url: str, client_id: str) -> str:
+    """Whose Severa rate limit a request spends: the client's (at its API)."""
+    return _digest(base_url.rstrip("/"), client_id)
+
+
+def eekonomi_owner(api_url: str, store: TokenStore) -> Callable[[], str | None]:
+    """Whose eEkonomi rate limits a request spends: the authorized company's, read from
+    the connection's tokens once they name it (until then, and if they cannot be read,
+    the connection's own buckets)."""
+    found: list[str] = []
+
+    def owner() -> str | None:
+        if found:
+            return found[0]
+        try:
+            tokens = store.load()
+        except Exception:  # noqa: BLE001 - the request itself reports the token's problem
+            return None
+        company = tokens.company if tokens is not None else {}
+        ident = company.get("CompanyIdentifier") or company.get("CorporateIdentityNumber")
+        if not ident:
+            return None
+        found.append(_digest(api_url.rstrip("/"), str(ident)))
+        return found[0]
+
+    return owner
 
 
 @dataclass
@@ -163,13 +201,19 @@ def build_clients(
     *,
     redis_client: redis.Redis,
     session: requests.Session | None = None,
+    severa: SeveraCredentials | None = None,
 ) -> Clients:
+    """A connection's clients: Severa with the connection's own credentials (``severa``,
+    else read from the registry: its own, or the settings' ``SEVERA_*``), eEkonomi with
+    the service's OAuth client and the connection's tokens."""
     session = session or new_session()
     box = secret_box(settings)
+    if severa is None:
+        severa = ConnectionRegistry(redis_client, settings, box).credentials(connection_id)
     severa_connection = build_severa(
-        base_url=settings.severa_base_url,
-        client_id=settings.severa_client_id,
-        client_secret=settings.severa_client_secret,
+        base_url=severa.base_url,
+        client_id=severa.client_id,
+        client_secret=severa.client_secret,
         connection_id=connection_id,
         redis_client=redis_client,
         box=box,
@@ -177,7 +221,7 @@ def build_clients(
         timeout=settings.http_timeout,
         rate=Rate(settings.severa_requests_per_second, 1),
     )
-    severa = severa_connection.client
+    severa_client = severa_connection.client
     severa_store = severa_connection.tokens
     eekonomi_store = TokenStore(redis_client, box, connection_id=connection_id, api=Side.EEKONOMI)
     eekonomi_limiter = RedisRateLimiter(
@@ -185,6 +229,7 @@ def build_clients(
         connection_id=connection_id,
         api=Side.EEKONOMI,
         rate_of=lambda bucket: Rate.per_minute(settings.eekonomi_requests_per_minute, 20),
+        owner=eekonomi_owner(settings.eekonomi_api_url, eekonomi_store),
     )
     eekonomi_auth = EEkonomiAuth(
         identity=identity_transport(settings, session, connection_id),
@@ -204,9 +249,9 @@ def build_clients(
         redis_client, connection_id=connection_id, ttl=settings.reference_data_ttl
     )
     return Clients(
-        severa=severa,
+        severa=severa_client,
         eekonomi=eekonomi,
-        reference=ReferenceData(severa=severa, eekonomi=eekonomi, cache=cache),
+        reference=ReferenceData(severa=severa_client, eekonomi=eekonomi, cache=cache),
         severa_tokens=severa_store,
         eekonomi_tokens=eekonomi_store,
     )

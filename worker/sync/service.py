@@ -42,8 +42,17 @@ from worker.sync.runstate import RunState
 log = logging.getLogger(__name__)
 
 
-@functools.cache
 def _context(connection_id: str) -> SyncContext:
+    """This process's context of a connection, built again when the registry says its
+    credentials changed (``connections add --replace``, or removed and added again)."""
+    from worker.connections import registry_key  # noqa: PLC0415
+
+    generation = redis_client().hget(registry_key(connection_id), "generation")
+    return _built_context(connection_id, str(generation or ""))
+
+
+@functools.cache
+def _built_context(connection_id: str, generation: str) -> SyncContext:
     settings = get_settings()
     client = redis_client()
     return SyncContext(
