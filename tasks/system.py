@@ -8,9 +8,10 @@ from typing import Any
 
 from tasks.base import SyncTask, send_records
 from worker import app
+from worker.connections import registry
 from worker.liveness import record_heartbeat, worker_identity
 from worker.registry import spec_of
-from worker.state import connections, redis_client
+from worker.state import redis_client
 from worker.sync import service
 
 
@@ -29,7 +30,7 @@ def heartbeat(connection_id: str) -> dict[str, Any]:
 def _per_connection(task: Any) -> dict[str, int]:
     """Send ``task`` once per known connection: how beat's ticks reach every connection
     without beat knowing them (worker/schedule.py)."""
-    ids = connections(redis_client())
+    ids = registry(redis_client()).ids()
     for connection_id in ids:
         task.delay(connection_id)
     return {"connections": len(ids)}

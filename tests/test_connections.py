@@ -65,7 +65,8 @@ def test_add_reads_the_secret_from_stdin_and_stores_it_sealed(
 
     assert registry().credentials(connection_id).client_secret == SECRET
     again = cli("connections", "add", connection_id, "--severa-client-id", "x", stdin="y\n")
-    assert again.exit_code == 1 and "--replace" in again.output
+    assert again.exit_code == 1
+    assert "--replace" in again.output
 
 
 def test_add_without_a_secret_refuses(env: None) -> None:
@@ -87,7 +88,8 @@ def test_pause_and_resume_change_what_beat_schedules(env: None) -> None:
     cli("connections", "resume", connection_id)
     assert connection_id in registry().active_ids()
     shown = cli("connections", "show", connection_id)
-    assert shown.exit_code == 0 and connection_id in shown.output
+    assert shown.exit_code == 0
+    assert connection_id in shown.output
 
 
 def test_remove_deletes_every_key_of_the_connection_and_nothing_else(
@@ -105,7 +107,8 @@ def test_remove_deletes_every_key_of_the_connection_and_nothing_else(
     before = {c: sorted(redis_client.scan_iter(match=key(c, "*"))) for c in (kept, near)}
 
     refused = cli("connections", "remove", gone)  # not a terminal: must say --yes
-    assert refused.exit_code == 1 and "--yes" in refused.output
+    assert refused.exit_code == 1
+    assert "--yes" in refused.output
     result = cli("connections", "remove", gone, "--yes")
 
     assert result.exit_code == 0, result.output
@@ -116,7 +119,8 @@ def test_remove_deletes_every_key_of_the_connection_and_nothing_else(
         assert sorted(redis_client.scan_iter(match=key(connection_id, "*"))) == names
     assert redis_client.exists(bucket)
     unknown = cli("connections", "show", gone)
-    assert unknown.exit_code == 1 and "connections add" in unknown.output
+    assert unknown.exit_code == 1
+    assert "connections add" in unknown.output
     for connection_id in (kept, near):
         cli("connections", "remove", connection_id, "--yes")
     redis_client.delete(bucket)

@@ -24,6 +24,7 @@ beat's fan-out and any front end; it imports nothing of the sync engine at impor
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,10 +33,13 @@ from typing import Any
 import redis
 
 from config import Settings
+from config.settings import CONNECTION_ID_PATTERN
 from schemas.sides import Side
 from worker.crypto import SecretBox
 from worker.errors import ConfigError
 from worker.keys import CONNECTIONS_KEY, check_connection_id, key
+
+log = logging.getLogger(__name__)
 
 ACTIVE = "active"
 PAUSED = "paused"
@@ -126,15 +130,21 @@ class ConnectionRegistry:
     def ids(self) -> list[str]:
         """Every connection served: the ``CONNECTIONS`` setting's, then the registered ones."""
         registered = sorted(_text(c) for c in self.client.smembers(CONNECTIONS_KEY))
-        return list(dict.fromkeys([*self.settings.connections, *registered]))
+        valid = [c for c in registered if CONNECTION_ID_PATTERN.match(c)]
+        if len(valid) != len(registered):  # written by hand? never let it stop the others
+            log.error("ignoring malformed connection ids in %s: %s", CONNECTIONS_KEY,
+                      sorted(set(registered) - set(valid)))  # fmt: skip
+        return list(dict.fromkeys([*self.settings.connections, *valid]))
 
     def active_ids(self) -> list[str]:
-        """The connections beat schedules: all but the paused ones (one round trip)."""
+        """The connections beat schedules: all but the paused ones (one round trip).
+        A registry entry that cannot be read counts as active: its own steps then show
+        the problem on that connection (``guarded``), and no other connection waits."""
         ids = self.ids()
         with self.client.pipeline(transaction=False) as pipe:
             for connection_id in ids:
                 pipe.hget(registry_key(connection_id), "paused")
-            paused = pipe.execute()
+            paused = pipe.execute(raise_on_error=False)
         return [c for c, flag in zip(ids, paused, strict=True) if _text(flag) != "1"]
 
     def exists(self, connection_id: str) -> bool:

@@ -204,13 +204,14 @@ def due_transfers(connection_id: str, now: float) -> list[str]:
 
 
 def start_due_transfers(send: Callable[[str, str], object], now: float) -> dict[str, list[str]]:
-    """For every known connection, ``send(register, connection_id)`` each due transfer;
-    a connection whose schedule cannot be read is skipped (:func:`guarded`)."""
-    from worker.state import connections  # noqa: PLC0415
+    """For every active connection of the registry (paused ones are skipped),
+    ``send(register, connection_id)`` each due transfer; a connection whose schedule
+    cannot be read is skipped (:func:`guarded`) and the others go on."""
+    from worker.connections import registry  # noqa: PLC0415
 
     client = redis_client()
     started: dict[str, list[str]] = {}
-    for connection_id in connections(client):
+    for connection_id in registry(client).active_ids():
         due = guarded(client, connection_id, functools.partial(due_transfers, connection_id, now))
         for register in due or []:
             send(register, connection_id)
