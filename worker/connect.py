@@ -32,11 +32,13 @@ def connect_eekonomi(
     echo: Callable[[str], None] = print,
     client: redis.Redis | None = None,
     session: requests.Session | None = None,
+    demo_company: str = "Demokonsult AB",
 ) -> Company:
     """Run the consent for ``connection_id``; in demo mode answer the sandbox's forms.
 
     ``client`` and ``session`` default to the process's Redis and a new session; a web
-    page (or a test) passes its own, so the flow needs no process-wide settings.
+    page (or a test) passes its own, so the flow needs no process-wide settings. In demo
+    mode the sandbox's company picker is answered with ``demo_company``.
     """
     check_connection_id(connection_id)
     client = client if client is not None else redis_client()
@@ -44,7 +46,7 @@ def connect_eekonomi(
     url, state = begin_authorization(client, settings, connection_id)
     if settings.demo:
         echo("Demo mode: answering the eEkonomi sandbox's consent form as demo@example.com")
-        callback = demo_consent(settings, url, session)
+        callback = demo_consent(settings, url, session, company=demo_company)
     else:
         echo("Open this address in a browser, log in to eEkonomi and pick the company:")
         echo(f"  {url}")

@@ -12,6 +12,12 @@ it did. It never stops the service: a failure is printed with what to do.
 Then it applies settings that fit the demo data (only those not set yet, so a user's
 own choices survive a restart) and starts a first transfer of each register through
 the worker, so the runs show in Flower and their reports here.
+
+The demo hosts **two company pairs** (issue 16), as a hosted deployment would:
+``default`` (Severa's default sandbox organization, through the ``SEVERA_*`` settings,
+with eEkonomi's "Demokonsult AB") and ``holding`` (Severa's second organization, with its
+own credentials in the connection registry, and "Demokonsult Holding AB"). Each line
+it prints names its connection.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +41,22 @@ from worker.embedded_redis import wait_until_ready
 
 DEMO_CONNECTION = "default"
 
+
+@dataclass(frozen=True)
+class DemoPair:
+    """One demo connection: its Severa client (None: the settings') and eEkonomi company."""
+
+    connection_id: str
+    eekonomi_company: str
+    severa_client_id: str | None = None
+    severa_client_secret: str = field(default="", repr=False)
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+#: The Severa sandbox's second organization "holding" answers these (published) credentials.
+HOLDING_SEVERA_CLIENT_ID = "demo-severa-client-2"
+HOLDING_SEVERA_CLIENT_SECRET = "demo-severa-secret-2"  # noqa: S105 - the public sandbox secret
+
 #: Settings that fit the sandboxes' demo data, by name (looked up like `settings set`).
 DEMO_SETTINGS = {
     "customers_master": "severa",
@@ -46,6 +69,18 @@ DEMO_SETTINGS = {
     "status_sent": "Skickad",
     "status_paid": "Betald",
 }
+
+DEMO_PAIRS = (
+    DemoPair(DEMO_CONNECTION, "Demokonsult AB", settings=DEMO_SETTINGS),
+    DemoPair(
+        "holding",
+        "Demokonsult Holding AB",
+        HOLDING_SEVERA_CLIENT_ID,
+        HOLDING_SEVERA_CLIENT_SECRET,
+        # The holding company's books: cost center "Bolag", its own articles.
+        {**DEMO_SETTINGS, "cost_center_id": "Bolag", "default_article_number": "KONC-TIM"},
+    ),  # fmt: skip
+)
 
 
 def wait_for_port(url: str, timeout: float) -> None:
@@ -70,6 +105,7 @@ def bootstrap_demo(
     echo: Callable[[str], None] = print,
     timeout: float = 60.0,
     connection_id: str = DEMO_CONNECTION,
+    eekonomi_company: str = "Demokonsult AB",
 ) -> bool:
     """Connect the demo connection to the eEkonomi sandbox if needed; True when ready."""
     try:
@@ -83,7 +119,9 @@ def bootstrap_demo(
         if store.load() is not None and get_status(client, connection_id).ok:
             echo(f"demo: connection {connection_id!r} is already authorized in eEkonomi")
             return True
-        company = connect_eekonomi(settings, connection_id, echo=echo)
+        company = connect_eekonomi(
+            settings, connection_id, echo=echo, client=client, demo_company=eekonomi_company
+        )
     except Exception as exc:  # noqa: BLE001 - the demo must say what failed, not crash the stack
         echo(
             f"demo: could not connect {connection_id!r} to the eEkonomi sandbox: {exc} "
@@ -95,7 +133,10 @@ def bootstrap_demo(
 
 
 def apply_demo_settings(
-    redis_url: str, connection_id: str, echo: Callable[[str], None]
+    redis_url: str,
+    connection_id: str,
+    echo: Callable[[str], None],
+    choices: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Set what is not set yet to the demo's choices; print every setting."""
     from config import company  # noqa: PLC0415
@@ -103,7 +144,8 @@ def apply_demo_settings(
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     current = company.load(client, connection_id)
-    unset = {k: v for k, v in DEMO_SETTINGS.items() if current.get(k) in (None, "")}
+    wanted = DEMO_SETTINGS if choices is None else choices
+    unset = {k: v for k, v in wanted.items() if current.get(k) in (None, "")}
     stored = company.update(client, connection_id, resolve(connection_id, unset))
     for name, value in stored.items():
         echo(f"demo: setting {name} = {value}")
@@ -140,14 +182,51 @@ def first_transfers(
             time.sleep(0.5)
 
 
+def register_demo_pair(settings: Settings, redis_url: str, pair: DemoPair) -> None:
+    """Register the pair's connection with its Severa credentials (once)."""
+    from worker.connections import ConnectionRegistry, SeveraCredentials  # noqa: PLC0415
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    registry = ConnectionRegistry(client, settings, secret_box(settings))
+    if registry.exists(pair.connection_id):
+        return
+    credentials = None
+    if pair.severa_client_id:
+        credentials = SeveraCredentials(
+            settings.severa_base_url, pair.severa_client_id, pair.severa_client_secret
+        )
+    registry.add(pair.connection_id, credentials)
+
+
 def run_demo(settings: Settings, redis_url: str, echo: Callable[[str], None] = print) -> None:
-    """The whole demo bootstrap (see the module docstring)."""
-    if not bootstrap_demo(settings, redis_url, echo=echo):
-        return
-    try:
-        apply_demo_settings(redis_url, DEMO_CONNECTION, echo)
-        first_transfers(redis_url, DEMO_CONNECTION, echo)
-    except Exception as exc:  # noqa: BLE001 - the demo must say what failed, not crash
-        echo(f"demo: the first transfers did not complete: {exc}")
-        return
-    echo("demo: done; `python -m worker status` and `python -m worker errors` show the results")
+    """The whole demo bootstrap (see the module docstring), for each pair in turn."""
+    for pair in DEMO_PAIRS:
+        say = _prefixed(echo, pair.connection_id)
+        try:
+            register_demo_pair(settings, redis_url, pair)
+        except Exception as exc:  # noqa: BLE001 - the demo must say what failed, not crash
+            say(f"demo: could not register {pair.connection_id!r}: {exc}")
+            continue
+        if not bootstrap_demo(settings, redis_url, echo=say, connection_id=pair.connection_id,
+                              eekonomi_company=pair.eekonomi_company):  # fmt: skip
+            continue
+        try:
+            apply_demo_settings(redis_url, pair.connection_id, say, pair.settings)
+            first_transfers(redis_url, pair.connection_id, say)
+        except Exception as exc:  # noqa: BLE001 - the demo must say what failed, not crash
+            say(f"demo: the first transfers did not complete: {exc}")
+            continue
+        say(
+            f"demo: done; `python -m worker status --connection {pair.connection_id}` and "
+            "`errors` show the results"
+        )
+    echo("demo: `python -m worker connections list` shows both connections")
+
+
+def _prefixed(echo: Callable[[str], None], connection_id: str) -> Callable[[str], None]:
+    """Each demo line names its connection: ``demo [holding]: …``."""
+
+    def say(line: str) -> None:
+        echo(line.replace("demo:", f"demo [{connection_id}]:", 1))
+
+    return say
