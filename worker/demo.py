@@ -227,6 +227,7 @@ def _prefixed(echo: Callable[[str], None], connection_id: str) -> Callable[[str]
     """Each demo line names its connection: ``demo [holding]: …``."""
 
     def say(line: str) -> None:
-        echo(line.replace("demo:", f"demo [{connection_id}]:", 1))
+        text = line.removeprefix("demo:").lstrip()
+        echo(f"demo [{connection_id}]: {text}")
 
     return say
