@@ -128,6 +128,16 @@ class EnvSettingsSchema(Schema):
         "side by side: about one per register transferring at once.",
         validate=validate.Range(1, 64),
     )
+    connection_max_running = _setting(
+        fields.Integer,
+        "CONNECTION_MAX_RUNNING",
+        3,
+        "3",
+        "Record tasks of one connection running at once across all workers (0: no cap); "
+        "more wait in the connection's line in Redis, so one firm's bulk transfer never "
+        "holds every worker process (README → Hosting → Fairness).",
+        validate=validate.Range(0, 1000),
+    )
     flower_host = _setting(
         fields.String,
         "FLOWER_HOST",
@@ -420,6 +430,7 @@ class Settings:
     embedded_redis_port: int
     log_level: str
     worker_concurrency: int
+    connection_max_running: int
     flower_host: str
     flower_port: int
     broker_visibility_timeout: int

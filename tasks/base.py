@@ -14,14 +14,17 @@ the task goes on with the next.
 from __future__ import annotations
 
 import random
+from contextlib import AbstractContextManager
 from typing import Any
 
 from celery import Task
 
 from config import get_settings
+from worker import fairness
 from worker.errors import TransientError
 from worker.keys import check_connection_id
 from worker.queues import RUN_QUEUE, record_queue
+from worker.state import redis_client
 from worker.sync import service
 
 
@@ -77,9 +80,25 @@ class RecordTask(SyncTask):
         budget, and one out of retries is given up (listed, counted) alone.
         """
         summary: dict[str, Any] = {"records": keys, "outcomes": {}}
-        service.record_task_started(connection_id, run_id)
-        with service.reference_data_held(connection_id):
-            return self._settle_each(connection_id, register, run_id, keys, summary)
+        with self._running_slot(connection_id, run_id, keys) as running:
+            if not running:  # the connection has all its slots: parked, sent on later
+                return {"records": [], "waiting": keys}
+            service.record_task_started(connection_id, run_id)
+            with service.reference_data_held(connection_id):
+                return self._settle_each(connection_id, register, run_id, keys, summary)
+
+    def _running_slot(
+        self, connection_id: str, run_id: str, keys: list[str]
+    ) -> AbstractContextManager[bool]:
+        """One of the connection's running slots (:mod:`worker.fairness`)."""
+        settings = get_settings()
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        message = {"task": self.name, "args": [connection_id, run_id, keys], "queue": queue,
+                   "retries": int(self.request.retries or 0)}  # fmt: skip
+        return fairness.slot(
+            redis_client(), connection_id, cap=settings.connection_max_running,
+            lifetime=settings.broker_visibility_timeout, message=message, send=send_parked,
+        )  # fmt: skip
 
     def _settle_each(
         self,
@@ -133,6 +152,14 @@ class RecordTask(SyncTask):
         wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not secrecy
         hinted = getattr(exc, "retry_after", None)
         return max(wait, float(hinted or 0))
+
+
+def send_parked(message: dict[str, Any]) -> None:
+    """Send a record task's message parked by :mod:`worker.fairness` again."""
+    from worker import app  # noqa: PLC0415
+
+    app.send_task(message["task"], args=message["args"], queue=message["queue"],
+                  retries=message.get("retries", 0))  # fmt: skip
 
 
 def send_records(

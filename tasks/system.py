@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tasks.base import SyncTask, send_records
-from worker import app
+from tasks.base import SyncTask, send_parked, send_records
+from worker import app, fairness
 from worker.connections import registry
 from worker.liveness import record_heartbeat, worker_identity
 from worker.registry import spec_of
@@ -56,8 +56,12 @@ def resume_stalled_runs(connection_id: str) -> dict[str, int]:
     """Send again the records of this connection's runs that settled nothing for longer
     than a lost message takes to come back (engine.stalled_records): a worker killed
     while it took a message off the queue loses it, and its run would otherwise wait
-    for its lock to expire. Returns the records resent per register."""
+    for its lock to expire; and the connection's parked record tasks when it runs
+    nothing (worker.fairness). Returns the records resent per register."""
     resent: dict[str, int] = {}
+    waiting = fairness.resend_waiting(redis_client(), connection_id, send_parked)
+    if waiting:
+        resent["waiting"] = waiting  # parked tasks whose senders were killed
     for stalled in service.stalled_runs(connection_id):
         record_task = app.tasks[spec_of(stalled.register).record_task]
         send_records(record_task, connection_id, stalled.run_id, stalled.keys, stalled.queue)
