@@ -38,17 +38,41 @@ def _processes_with_marker(marker: str) -> list[int]:
     return found
 
 
+def _log_in_to_web(port: int, email: str, password: str) -> None:
+    """Log in to the web app of ``run`` (waiting for it to listen) and see the list."""
+    web = requests.Session()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            page = web.get(f"http://127.0.0.1:{port}/login", timeout=5)
+            break
+        except requests.RequestException:
+            assert time.monotonic() < deadline, "the web app did not listen within 30 s"
+            time.sleep(0.5)
+    assert page.headers["Server"] == "sync-web"  # waitress (its ident), not a dev server
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = web.post(
+        f"http://127.0.0.1:{port}/login",
+        data={"csrf_token": token, "email": email, "password": password, "next": ""},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert "Connections" in answer.text and email in answer.text
+
+
 def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything(
     tmp_path: Path,
 ) -> None:
     marker = f"SYNC_RUN_TEST={uuid.uuid4().hex}"
     flower_port = free_port()
+    web_port = free_port()
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "DATA_DIR": str(tmp_path / "data"),
         "ENV_FILE": str(tmp_path / "absent.env"),
         "FLOWER_PORT": str(flower_port),
+        "WEB_PORT": str(web_port),
         "SANDBOX_SEVERA_PORT": str(free_port()),
         "SANDBOX_EEKONOMI_PORT": str(free_port()),
         marker.split("=")[0]: marker.split("=")[1],
@@ -105,6 +129,10 @@ def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything
         assert redis_password not in banner
         assert "redis://:***@127.0.0.1:" in banner
         assert f"login {user} / {password}" in banner
+        # Issue 18: the web app answers, and its demo login (printed) logs in.
+        web_user, _, web_password = (data / "web.login").read_text().strip().partition(":")
+        assert f"http://127.0.0.1:{web_port}  login {web_user} / {web_password}" in banner
+        _log_in_to_web(web_port, web_user, web_password)
         for pid in _processes_with_marker(marker):  # `ps` shows no password
             with contextlib.suppress(OSError):
                 cmdline = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode()
