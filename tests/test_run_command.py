@@ -57,7 +57,8 @@ def _log_in_to_web(port: int, email: str, password: str) -> None:
         timeout=10,
     )
     assert answer.status_code == 200, answer.text
-    assert "Connections" in answer.text and email in answer.text
+    assert "Connections" in answer.text
+    assert email in answer.text
 
 
 def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything(
