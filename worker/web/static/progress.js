@@ -7,6 +7,7 @@
   if (!table) { return; }
   var url = table.getAttribute("data-progress");
   var watch = table.getAttribute("data-watch");
+  var started = watch;  // the run started from this page: its bar stays, full, at its end
   var polls = 0;
 
   function line(report) {
@@ -19,7 +20,7 @@
     var status = document.getElementById("status-" + name);
     if (!bar || !status || !report) { return false; }
     var running = report.status === "running" || report.status === "finishing";
-    bar.hidden = !running;
+    bar.hidden = !running && report.run_id !== started;
     bar.max = Math.max(report.expected, 1);
     bar.value = report.settled;
     status.textContent = running
