@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from config import get_settings
 from tasks.base import SyncTask, send_parked, send_records
 from worker import app, fairness
 from worker.connections import registry
 from worker.liveness import record_heartbeat, worker_identity
 from worker.registry import spec_of
+from worker.schedule import claim_tick, tick_interval
 from worker.state import redis_client
 from worker.sync import service
 
@@ -36,15 +38,28 @@ def _per_connection(task: Any) -> dict[str, int]:
     return {"connections": len(ids)}
 
 
+def _claimed(name: str) -> bool:
+    """Whether this tick of schedule entry ``name`` runs: with several beats, only the
+    first of each interval does (worker.schedule.claim_tick)."""
+    return claim_tick(redis_client(), name, tick_interval(get_settings(), name))
+
+
+DROPPED = {"dropped": "another beat's tick of this interval ran"}
+
+
 @app.task(name="sync.heartbeat_all", acks_late=True)
-def heartbeat_all() -> dict[str, int]:
+def heartbeat_all() -> dict[str, Any]:
     """Beat's tick: one ``sync.heartbeat`` per known connection."""
+    if not _claimed("heartbeat"):
+        return DROPPED
     return _per_connection(heartbeat)
 
 
 @app.task(name="sync.schedule_transfers", acks_late=True)
-def schedule_transfers() -> dict[str, list[str]]:
+def schedule_transfers() -> dict[str, Any]:
     """Beat's tick for the registers: start each connection's due transfers (R-6.4)."""
+    if not _claimed("registers"):
+        return DROPPED
     return service.start_due_transfers(
         lambda register, connection_id: app.send_task(spec_of(register).task, args=[connection_id]),
         time.time(),
@@ -70,6 +85,8 @@ def resume_stalled_runs(connection_id: str) -> dict[str, int]:
 
 
 @app.task(name="sync.resume_stalled_runs_all", acks_late=True)
-def resume_stalled_runs_all() -> dict[str, int]:
+def resume_stalled_runs_all() -> dict[str, Any]:
     """Beat's tick: one ``sync.resume_stalled_runs`` per known connection."""
+    if not _claimed("stalled runs"):
+        return DROPPED
     return _per_connection(resume_stalled_runs)
