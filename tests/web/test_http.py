@@ -105,13 +105,21 @@ def test_given_wrong_passwords_then_the_account_is_locked_for_a_while(
     from worker.web.accounts import MAX_FAILURES_PER_ACCOUNT
 
     operator = make_user("operator")
+    other_email = make_user("operator")
     web = Web(web_app.url)
     for _ in range(MAX_FAILURES_PER_ACCOUNT):
         assert web.login(operator, "wrong password!").status_code == 401
     locked = web.login(operator)  # the right password no longer helps
     assert locked.status_code == 429
     assert "Too many failed logins" in locked.text
-    assert Web(web_app.url).login(make_user("operator")).status_code == 302  # others unaffected
+    other = Web(web_app.url)
+    assert other.login(other_email).status_code == 302  # others unaffected
+    # After login only a path of this app is followed: never an open redirect.
+    for target, expected in (("//evil.example/x", "/"), ("/\\evil.example", "/"),
+                             ("https://evil.example/", "/"), ("/users", "/users")):  # fmt: skip
+        web = Web(web_app.url)
+        answer = web.post("/login", {"email": other_email, "password": PASSWORD, "next": target})
+        assert answer.headers["Location"] == expected, target
 
 
 def test_admin_of_a_gets_404_or_403_for_b_by_url_and_by_form(
@@ -186,6 +194,14 @@ def test_operator_adds_pauses_resumes_and_removes_connections_and_users(
     bad = web.post("/connections", {"connection_id": "Not Valid!"}, token=token)
     assert "Not added" in web.get("/").text
     assert bad.status_code == 302
+    # An active connection whose last run of a transfer failed as a whole shows "failing".
+    from worker.sync.runs import Runs
+
+    a = web_app.world.connection_id
+    assert ">active<" in web.get("/").text.split(f'id="row-{a}"')[1].split("</tr>")[0]
+    Runs(web_app.world.redis, a).start("sent", "failed-run")
+    Runs(web_app.world.redis, a).finish("failed-run", "failed", "eEkonomi did not answer")
+    assert ">failing<" in web.get("/").text.split(f'id="row-{a}"')[1].split("</tr>")[0]
     email = f"adm-{uuid.uuid4().hex[:6]}@example.com"
     web.post("/users", {"email": email, "role": "admin", "connection": "acme",
                         "password": "long enough pw"}, token=token)  # fmt: skip

@@ -39,6 +39,9 @@ MIN_PASSWORD_LENGTH = 10
 
 _EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+$")
 _hasher = PasswordHasher()
+#: Verified against for an unknown e-mail, so a login takes as long whether the account
+#: exists or not (no user enumeration by timing).
+_NOBODY = _hasher.hash("no such user")
 
 
 class AccountError(ValueError):
@@ -144,7 +147,7 @@ class Accounts:
         raw = _decoded(self.client.hgetall(user_key(email)))
         stored = raw.get("hash", "")
         try:
-            ok = bool(stored) and _hasher.verify(stored, password)
+            ok = _hasher.verify(stored or _NOBODY, password) and bool(stored)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if not ok:

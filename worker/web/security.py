@@ -23,6 +23,7 @@ import redis
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
 from config import Settings
+from worker.connections import ConnectionRegistry
 from worker.keys import InvalidConnectionId
 from worker.web.accounts import Accounts, User
 
@@ -35,6 +36,13 @@ def settings() -> Settings:
 
 def client() -> redis.Redis:
     return cast(redis.Redis, current_app.extensions["sync"]["redis"])
+
+
+def connections() -> ConnectionRegistry:
+    """The connection registry with this app's settings and Redis."""
+    from worker.crypto import secret_box  # noqa: PLC0415
+
+    return ConnectionRegistry(client(), settings(), secret_box(settings()))
 
 
 def queue() -> str | None:
@@ -123,13 +131,11 @@ def operator_required(view: F) -> F:
 
 def connection_of(connection_id: str) -> str:
     """``connection_id`` if the user may see it and it is served here; else 404."""
-    from worker.connections import registry  # noqa: PLC0415
-
     user = current_user()
     if not user.may_see(connection_id):
         abort(404)
     try:
-        if not registry(client()).exists(connection_id):
+        if not connections().exists(connection_id):
             abort(404)
     except InvalidConnectionId:
         abort(404)

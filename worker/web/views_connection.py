@@ -32,12 +32,18 @@ from schemas.sides import Side
 from worker.clients.factory import new_session
 from worker.clients.oauth import AuthorizationFailed, begin_authorization, complete_authorization
 from worker.clients.tokens import TokenStore
-from worker.connections import registry
 from worker.crypto import secret_box
 from worker.registry import NAMES, spec_of
 from worker.state import register_connection
 from worker.sync.runs import Runs
-from worker.web.security import client, connection_of, current_user, login_required, queue
+from worker.web.security import (
+    client,
+    connection_of,
+    connections,
+    current_user,
+    login_required,
+    queue,
+)
 from worker.web.security import settings as app_settings
 from worker.web.views_connections import _severa_from_form
 
@@ -88,7 +94,7 @@ def _next_runs(values: dict[str, Any], last: dict[str, Any]) -> dict[str, float 
 @login_required
 def page(connection_id: str) -> Any:
     connection_of(connection_id)
-    overview = registry(client()).overview(connection_id)
+    overview = connections().overview(connection_id)
     try:
         values = company.load(client(), connection_id)
         unreadable = ""
@@ -110,7 +116,7 @@ def page(connection_id: str) -> Any:
 def save_severa(connection_id: str) -> Any:
     connection_of(connection_id)
     try:
-        registry(client()).add(connection_id, _severa_from_form(), replace=True)
+        connections().add(connection_id, _severa_from_form(), replace=True)
     except SyncError as exc:
         flash(f"Not saved: {exc}", "error")
     else:

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from worker.connections import ConnectionRegistry, SeveraCredentials, registry
+from worker.connections import ConnectionRegistry, Overview, SeveraCredentials
 from worker.errors import ConfigError
 from worker.keys import InvalidConnectionId
 from worker.registry import NAMES
 from worker.web.security import (
-    client,
     connection_of,
+    connections,
     current_user,
     login_required,
     operator_required,
@@ -28,7 +28,14 @@ blueprint = Blueprint("connections", __name__)
 
 
 def _registry() -> ConnectionRegistry:
-    return registry(client())
+    return connections()
+
+
+def shown_state(overview: Overview) -> str:
+    """The list's state: the registry's, or *failing* when an active connection's last
+    run of some transfer failed as a whole (API down, settings refused)."""
+    failed = [r for r in overview.last_runs.values() if r and r.get("status") == "failed"]
+    return "failing" if overview.state == "active" and failed else overview.state
 
 
 @blueprint.route("/")
@@ -43,7 +50,7 @@ def index() -> Any:
             rows.append(reg.overview(connection_id))
         except ConfigError as exc:  # one unreadable connection never hides the others
             flash(f"{connection_id}: {exc}", "error")
-    return render_template("connections.html", rows=rows, names=NAMES)
+    return render_template("connections.html", rows=rows, names=NAMES, shown_state=shown_state)
 
 
 def _severa_from_form() -> SeveraCredentials | None:
