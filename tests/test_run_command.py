@@ -144,12 +144,12 @@ def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything
         # Demo mode: the run command completed the eEkonomi consent against the sandbox
         # through the real OAuth code path (issue 4).
         log_text = ""
-        while time.monotonic() < started + 90 and "demo: connected" not in log_text:
+        while time.monotonic() < started + 90 and "demo [default]: connected" not in log_text:
             time.sleep(0.5)
             log_text = (tmp_path / "run.log").read_text(errors="replace")
-        assert "demo: connected 'default' to eEkonomi company 'Demokonsult AB'" in log_text, (
-            log_text
-        )
+        assert (
+            "demo [default]: connected 'default' to eEkonomi company 'Demokonsult AB'" in log_text
+        ), log_text
     finally:
         # What Ctrl-C in the terminal does. The group may be gone already when the stack
         # stopped by itself; the assertions above then say why (the log is attached).
