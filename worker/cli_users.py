@@ -92,6 +92,8 @@ def remove(email: str) -> None:
 def web() -> NoReturn:
     """Serve the admin web app with waitress on WEB_HOST:WEB_PORT (the Procfile's `web`
     process; `serve` starts it). Users: `python -m worker users add`."""
+    import redis  # noqa: PLC0415
+
     from config import SettingsError, get_settings  # noqa: PLC0415
     from worker.web import serve_web  # noqa: PLC0415
 
@@ -99,7 +101,13 @@ def web() -> NoReturn:
         settings = get_settings()
     except SettingsError as exc:
         _fail(str(exc), 2)
-    sys.exit(serve_web(settings))
+    try:
+        sys.exit(serve_web(settings))
+    except redis.ConnectionError as exc:
+        _fail(f"the web app cannot reach Redis: {exc} (is `serve` running? check REDIS_URL)")
+    except OSError as exc:  # the port is taken, say: one line, not a traceback
+        _fail(f"the web app cannot listen on {settings.web_host}:{settings.web_port}: {exc} "
+              "(set WEB_HOST / WEB_PORT)")  # fmt: skip
 
 
 COMMANDS = [users_group, web]
