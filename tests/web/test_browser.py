@@ -99,27 +99,28 @@ def _settings(driver: Any) -> None:
     articles.select_by_value("ALLM")
 
 
-def test_log_in_connect_configure_transfer_and_retry_in_chromium(
-    browser: Any, web_app: WebApp, make_user: Callable[..., str]
-) -> None:
-    driver = browser
-    operator = make_user("operator")
-    driver.get(web_app.url + "/")
+def _log_in_and_add(driver: Any, url: str, operator: str) -> str:
+    """Log in as the operator and add a connection; its id."""
+    driver.get(url + "/")
     assert "/login" in driver.current_url
     _by(driver, "#email").send_keys(operator)
     _by(driver, "#password").send_keys(PASSWORD)
     _shot(driver, "01-login")
     _by(driver, "#login").click()
-    _wait(lambda: "Connections" in driver.title or _by(driver, "h1").text == "Connections",
-          what="the connections list")  # fmt: skip
+    _wait(lambda: _by(driver, "h1").text == "Connections", what="the connections list")
     _shot(driver, "02-connections")
-
     new = f"t-w{uuid.uuid4().hex[:8]}"
     _by(driver, "#connection_id").send_keys(new)
     _by(driver, "#add").click()
     _wait(lambda: driver.current_url.endswith(f"/connections/{new}"), what="the new connection")
     assert "needs authorization" in _by(driver, "#state").text
     _shot(driver, "03-connection-new")
+    return new
+
+
+def _connect_eekonomi(driver: Any, connection_id: str) -> None:
+    """Press Connect eEkonomi and answer the sandbox's consent pages as its demo user."""
+    from selenium.webdriver.common.by import By
 
     _by(driver, "#connect-eekonomi").click()  # → the sandbox's consent pages
     _wait(lambda: "/connect/" in driver.current_url, what="the consent login page")
@@ -127,26 +128,23 @@ def test_log_in_connect_configure_transfer_and_retry_in_chromium(
     _by(driver, "#password").send_keys("demo")
     _shot(driver, "04-eekonomi-login")
     _by(driver, "button[type=submit]").click()
-    from selenium.webdriver.common.by import By
 
     def company_label() -> list[Any]:
         labels = driver.find_elements(By.CSS_SELECTOR, "label")
         return [e for e in labels if e.text.startswith("Demokonsult AB")]
 
-    label = _wait(company_label, what="the company picker")
-    label[0].click()
+    _wait(company_label, what="the company picker")[0].click()
     _shot(driver, "05-eekonomi-company")
     _by(driver, "button[value=allow]").click()
-    _wait(lambda: driver.current_url.endswith(f"/connections/{new}"), what="the callback")
+    _wait(lambda: driver.current_url.endswith(f"/connections/{connection_id}"),
+          what="the callback")  # fmt: skip
     assert "Connected to eEkonomi company Demokonsult AB" in driver.page_source
     assert "Demokonsult AB" in _by(driver, "#eekonomi-company").text
     assert _by(driver, "#state").text == "active"
 
-    _settings(driver)
-    _shot(driver, "06-settings")
-    _by(driver, "#save-settings").click()
-    _wait(lambda: "Settings saved." in driver.page_source, what="the settings saved")
 
+def _transfer_customers(driver: Any) -> None:
+    """Press Transfer customers; the bar fills and the status line (R-4.2) appears."""
     _by(driver, "#transfer-customers").click()
     _wait(lambda: "run=" in driver.current_url, what="the started transfer")
 
@@ -162,6 +160,21 @@ def test_log_in_connect_configure_transfer_and_retry_in_chromium(
     assert " created, " in status.text
     driver.execute_script("arguments[0].scrollIntoView()", _by(driver, "#transfers"))
     _shot(driver, "07-transfer-finished")
+
+
+def test_log_in_connect_configure_transfer_and_retry_in_chromium(
+    browser: Any, web_app: WebApp, make_user: Callable[..., str]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    new = _log_in_and_add(driver, web_app.url, make_user("operator"))
+    _connect_eekonomi(driver, new)
+    _settings(driver)
+    _shot(driver, "06-settings")
+    _by(driver, "#save-settings").click()
+    _wait(lambda: "Settings saved." in driver.page_source, what="the settings saved")
+    _transfer_customers(driver)
 
     _by(driver, "#errors-link").click()
     rows = driver.find_elements(By.CSS_SELECTOR, "tr.entry")
