@@ -328,3 +328,38 @@ def test_connect_eekonomi_through_the_web_callback_with_state_checked(
     assert registry(web_app.world.redis).state(new)[0] == "active"
     replay = web.get("/eekonomi/callback", params={"code": answer.code, "state": answer.state})
     assert replay.status_code == 400
+
+
+def test_severa_credentials_are_saved_sealed_and_the_test_button_logs_in(
+    web_app: WebApp, make_user: Callable[..., str]
+) -> None:
+    from config import get_settings
+    from config.settings import DEMO_SEVERA_CLIENT_ID, DEMO_SEVERA_CLIENT_SECRET
+    from worker.connections import OWN, registry, registry_key
+
+    new = f"t-s{uuid.uuid4().hex[:10]}"
+    reg = registry(web_app.world.redis)
+    reg.add(new, None)
+    web = Web(web_app.url)
+    web.login(make_user("admin", new))
+    page = f"/connections/{new}"
+    url = get_settings().severa_base_url
+    form = {"severa_url": url, "severa_client_id": DEMO_SEVERA_CLIENT_ID,
+            "severa_client_secret": "not the secret"}  # fmt: skip
+    web.post(f"{page}/severa", form, token=web.token(page))
+    assert reg.get(new).credentials == OWN
+    stored = web_app.world.redis.hgetall(registry_key(new))
+    assert "not the secret" not in str(stored)  # sealed with SECRET_KEY
+    web.post(f"{page}/severa/test", token=web.token(page))
+    shown = web.get(page).text
+    assert "Severa test failed" in shown
+    assert "not the secret" not in shown
+    form["severa_client_secret"] = DEMO_SEVERA_CLIENT_SECRET
+    web.post(f"{page}/severa", form, token=web.token(page))
+    assert reg.credentials(new).client_secret == DEMO_SEVERA_CLIENT_SECRET
+    web.post(f"{page}/severa/test", token=web.token(page))
+    assert "Severa answered:" in web.get(page).text
+    form["severa_url"] = "http://severa.example.com/rest-api"  # cleartext beyond loopback
+    web.post(f"{page}/severa", form, token=web.token(page))
+    assert "use https://" in web.get(page).text
+    assert reg.get(new).severa_base_url == url
