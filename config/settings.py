@@ -188,6 +188,22 @@ class EnvSettingsSchema(Schema):
         "flower.example.com behind a proxy.",
         validate=host_names,
     )
+    web_host = _setting(
+        fields.String,
+        "WEB_HOST",
+        "127.0.0.1",
+        "127.0.0.1",
+        "Address the admin web app listens on. Beyond loopback its session cookie is "
+        "sent over https only (put it behind a TLS proxy).",
+    )
+    web_port = _setting(
+        fields.Integer,
+        "WEB_PORT",
+        8000,
+        "8000",
+        "Port of the admin web app (README → Web app).",
+        validate=validate.Range(1, 65535),
+    )
     broker_visibility_timeout = _setting(
         fields.Integer,
         "BROKER_VISIBILITY_TIMEOUT",
@@ -482,6 +498,8 @@ class Settings:
     flower_allowed_hosts: tuple[str, ...] = ()
     alert_webhooks: str | None = field(repr=False, default=None)
     secret_key_previous: tuple[str, ...] = field(repr=False, default=())
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
 
     def describe(self) -> list[tuple[str, str]]:
         """(variable, value) rows for display: secrets show only whether they are set,

@@ -38,17 +38,42 @@ def _processes_with_marker(marker: str) -> list[int]:
     return found
 
 
+def _log_in_to_web(port: int, email: str, password: str) -> None:
+    """Log in to the web app of ``run`` (waiting for it to listen) and see the list."""
+    web = requests.Session()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            page = web.get(f"http://127.0.0.1:{port}/login", timeout=5)
+            break
+        except requests.RequestException:
+            assert time.monotonic() < deadline, "the web app did not listen within 30 s"
+            time.sleep(0.5)
+    assert page.headers["Server"] == "sync-web"  # waitress (its ident), not a dev server
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = web.post(
+        f"http://127.0.0.1:{port}/login",
+        data={"csrf_token": token, "email": email, "password": password, "next": ""},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert "Connections" in answer.text
+    assert email in answer.text
+
+
 def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything(
     tmp_path: Path,
 ) -> None:
     marker = f"SYNC_RUN_TEST={uuid.uuid4().hex}"
     flower_port = free_port()
+    web_port = free_port()
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "DATA_DIR": str(tmp_path / "data"),
         "ENV_FILE": str(tmp_path / "absent.env"),
         "FLOWER_PORT": str(flower_port),
+        "WEB_PORT": str(web_port),
         "SANDBOX_SEVERA_PORT": str(free_port()),
         "SANDBOX_EEKONOMI_PORT": str(free_port()),
         marker.split("=")[0]: marker.split("=")[1],
@@ -105,6 +130,10 @@ def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything
         assert redis_password not in banner
         assert "redis://:***@127.0.0.1:" in banner
         assert f"login {user} / {password}" in banner
+        # Issue 18: the web app answers, and its demo login (printed) logs in.
+        web_user, _, web_password = (data / "web.login").read_text().strip().partition(":")
+        assert f"http://127.0.0.1:{web_port}  login {web_user} / {web_password}" in banner
+        _log_in_to_web(web_port, web_user, web_password)
         for pid in _processes_with_marker(marker):  # `ps` shows no password
             with contextlib.suppress(OSError):
                 cmdline = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode()
@@ -115,12 +144,12 @@ def test_given_fresh_setup_when_run_then_stack_is_up_and_ctrl_c_stops_everything
         # Demo mode: the run command completed the eEkonomi consent against the sandbox
         # through the real OAuth code path (issue 4).
         log_text = ""
-        while time.monotonic() < started + 90 and "demo: connected" not in log_text:
+        while time.monotonic() < started + 90 and "demo [default]: connected" not in log_text:
             time.sleep(0.5)
             log_text = (tmp_path / "run.log").read_text(errors="replace")
-        assert "demo: connected 'default' to eEkonomi company 'Demokonsult AB'" in log_text, (
-            log_text
-        )
+        assert (
+            "demo [default]: connected 'default' to eEkonomi company 'Demokonsult AB'" in log_text
+        ), log_text
     finally:
         # What Ctrl-C in the terminal does. The group may be gone already when the stack
         # stopped by itself; the assertions above then say why (the log is attached).

@@ -27,7 +27,7 @@ def test_given_no_redis_url_then_embedded_redis_runs_and_its_url_reaches_every_p
     tmp_path: Path,
 ) -> None:
     the_plan = plan(load_settings({"DATA_DIR": str(tmp_path)}, NO_FILE), environ={"PATH": "/bin"})
-    assert list(the_plan.processes) == ["redis", "sandbox", "worker", "beat", "flower"]
+    assert list(the_plan.processes) == ["redis", "sandbox", "worker", "beat", "flower", "web"]
     assert the_plan.embedded_redis
     assert the_plan.env["REDIS_URL"] == the_plan.redis_url
     # The embedded Redis's generated password (DATA_DIR/redis.password) is in the URL.
@@ -36,7 +36,7 @@ def test_given_no_redis_url_then_embedded_redis_runs_and_its_url_reaches_every_p
     assert the_plan.env["EMBEDDED_REDIS_PORT"] == the_plan.redis_url.rsplit(":", 1)[1][:-2]
 
 
-def test_given_redis_url_and_real_apis_then_only_worker_beat_and_flower_run(
+def test_given_redis_url_and_real_apis_then_only_worker_beat_flower_and_web_run(
     tmp_path: Path,
 ) -> None:
     settings = load_settings(
@@ -44,7 +44,7 @@ def test_given_redis_url_and_real_apis_then_only_worker_beat_and_flower_run(
         NO_FILE,
     )
     the_plan = plan(settings, environ={"PATH": "/bin"})
-    assert list(the_plan.processes) == ["worker", "beat", "flower"]
+    assert list(the_plan.processes) == ["worker", "beat", "flower", "web"]
     assert the_plan.redis_url == "redis://10.1.2.3:6379/4"
     assert "-B" not in the_plan.processes["worker"].split()
 

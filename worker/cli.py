@@ -32,7 +32,7 @@ def main() -> None:
 @main.command()
 def serve() -> None:
     """Start the whole service (what `make run` does): Redis (embedded unless
-    REDIS_URL is set), the sandboxes in demo mode, worker, beat and Flower.
+    REDIS_URL is set), the sandboxes in demo mode, worker, beat, Flower and the web app.
     Ctrl-C stops everything."""
     from worker.supervisor import run as run_service  # noqa: PLC0415
 
@@ -199,6 +199,10 @@ def _add_transfer_commands() -> None:
     from worker.cli_connections import connections_group  # noqa: PLC0415
 
     main.add_command(connections_group)
+    from worker.cli_users import COMMANDS as WEB_COMMANDS  # noqa: PLC0415
+
+    for command in WEB_COMMANDS:
+        main.add_command(command)
 
 
 _add_transfer_commands()

@@ -7,8 +7,8 @@
   included) to every other process, and writes it to ``DATA_DIR/run/redis.url``
   (mode 0600) for CLI commands run by hand;
 * in demo mode (no real API credentials) it also runs the ``sandbox`` process;
-* worker, beat and Flower always run, as separate processes (never ``worker -B``: two
-  beats would duplicate every scheduled transfer).
+* worker, beat, Flower and the admin web app always run, as separate processes (never
+  ``worker -B``: two beats would duplicate every scheduled transfer).
 
 Ctrl-C stops every process. A worker or beat that exits by itself (kombu raising after
 a Redis restart, an OOM kill) is started again after a second (:class:`Restarting`), so
@@ -63,7 +63,7 @@ def plan(settings: Settings, environ: Mapping[str, str] | None = None) -> Plan:
     it creates the embedded Redis's password file in DATA_DIR on first use)."""
     environ = dict(os.environ if environ is None else environ)
     procfile = read_procfile()
-    wanted = ["worker", "beat", "flower"]
+    wanted = ["worker", "beat", "flower", "web"]
     embedded = settings.redis_url is None
     if embedded:
         port = settings.embedded_redis_port or free_port()
@@ -174,6 +174,18 @@ def _flower_line(settings: Settings) -> str:
     return f"{flower}  (login generated, in {login.source}; or set FLOWER_BASIC_AUTH)"
 
 
+def _web_line(settings: Settings) -> str:
+    """The web app's address, and in demo mode its generated operator login (the
+    ``web`` process creates that user at start; see :func:`worker.web.demo_login`)."""
+    from worker.web import demo_login, login_file  # noqa: PLC0415
+
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    if not settings.demo:
+        return f"{web}  (users: `python -m worker users add EMAIL --role operator`)"
+    email, password = demo_login(settings)
+    return f"{web}  login {email} / {password}  (generated, in {login_file(settings)})"
+
+
 def _print_banner(settings: Settings, the_plan: Plan) -> None:
     redis_note = (
         "embedded, data in " + str(settings.data_dir / "redis")
@@ -185,6 +197,7 @@ def _print_banner(settings: Settings, the_plan: Plan) -> None:
         f"  processes : {', '.join(the_plan.processes)}",
         f"  Redis     : {redact(the_plan.redis_url)} ({redis_note})",
         f"  Flower    : {_flower_line(settings)}",
+        f"  web app   : {_web_line(settings)}",
     ]
     if settings.demo:
         lines += [
