@@ -49,6 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -259,7 +260,7 @@ def run(args: argparse.Namespace, folder: Path) -> int:
     use_environment(env)
     service = Service(env, folder, args.concurrency)
     bases = {"severa": box.severa, "eekonomi": box.eekonomi}
-    chaos = Chaos(args.seed, bases, HTTP_TIMEOUT, redis, service)
+    chaos = Chaos(args.seed, bases, HTTP_TIMEOUT, redis, service, VISIBILITY_TIMEOUT)
     try:
         connection_id = f"chaos-{uuid.uuid4().hex[:8]}"
         connect(connection_id)
@@ -270,6 +271,13 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         findings = transfer_under_chaos(args, plan, box, chaos, connection_id, expected)
         findings.fired = chaos.fired()
         total = print_findings(findings, chaos.kills, chaos.kills_by_phase, len(chaos.log))
+        overdue = Counter(chaos.overdue.values())
+        print(
+            f"messages unacknowledged past the visibility timeout ({VISIBILITY_TIMEOUT}s), so "
+            f"handed out again: {sum(overdue.values())} ("
+            + (", ".join(f"{p} {n}" for p, n in overdue.items()) or "none")
+            + "; slowed tasks still running, or messages of a killed worker main process)"
+        )
         crashes = ", ".join(f"{n} {k} exit(s)" for k, n in service.crashes.items()) or "none"
         print(f"service processes that exited by themselves (restarted by the bench): {crashes}")
         print(
@@ -322,10 +330,9 @@ def transfer_under_chaos(
         chaos.arm_phase(phase, sizes[phase])
         chaos.active(True)
         run_transfers(connection_id, transfers, args.timeout, phase)
-    chaos.active(False)
+    chaos.stop()
     while chaos.kills["redis"] < chaos.redis_kills_min:
         chaos.kill("redis")
-    chaos.stop()
     chaos.disarm()
     chaos.phase = "settle"
     service_restarted = chaos.service.revive()

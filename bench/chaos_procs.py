@@ -215,6 +215,7 @@ class Chaos:
     http_timeout: float
     redis: RedisServer
     service: Service
+    visibility_timeout: float = 20.0
     kill_every: tuple[float, float] = (2.0, 6.0)
     redis_kills_min: int = 3
     rng: random.Random = field(init=False)
@@ -225,6 +226,8 @@ class Chaos:
     #: SIGKILLs per phase (the sandbox counts its faults per label, which names the phase).
     kills_by_phase: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
+    #: Delivery tags unacknowledged past the visibility timeout → the phase it happened in.
+    overdue: dict[bytes, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _active: threading.Event = field(default_factory=threading.Event)
     #: Set when a phase starts: its first SIGKILL comes within 0.5–1.5 s, so that
@@ -267,8 +270,8 @@ class Chaos:
                 self.say(f"armed {fault['label']} x{fault['times']} p={fault['probability']}")
         side, path = SLOW_READS[phase]
         slow = {
-            "path": path, "method": "GET", "action": "delay", "times": rng.randint(6, 12),
-            "probability": 0.5, "delay": round(self.http_timeout * 0.8, 1),
+            "path": path, "method": "GET", "action": "delay", "times": rng.randint(8, 14),
+            "probability": 0.8, "delay": round(self.http_timeout * 0.9, 1),
             "label": f"{phase} slow reads (task past the visibility timeout)",
         }  # fmt: skip
         self._arm(side, slow)
@@ -298,6 +301,21 @@ class Chaos:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="chaos", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._watch_overdue, name="overdue", daemon=True).start()
+
+    def _watch_overdue(self) -> None:
+        """Note every message still unacknowledged past the visibility timeout: Redis
+        hands it out again (kombu's ``unacked_index`` holds each delivery's time). A
+        slowed task still running then runs twice at once; a message of a killed worker
+        main process is simply delivered again."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis.url, socket_timeout=2)
+        while not self._stop.wait(1.0):
+            with contextlib.suppress(redis.RedisError):
+                limit = time.time() - self.visibility_timeout
+                for tag in client.zrangebyscore("unacked_index", 0, limit):
+                    self.overdue.setdefault(tag, self.phase)
 
     def active(self, on: bool) -> None:
         (self._active.set if on else self._active.clear)()
