@@ -126,7 +126,10 @@ def run_transfers(
             if transfer in reports:
                 continue
             report = retrying(runs.get, run_id)
-            if report is None or report.status in ("running", "finishing"):
+            if report is None and retrying(lambda r: app.AsyncResult(r).ready(), run_id):
+                # Refused before it began ("already running": beat's or a stuck run).
+                print(f"    {label}: {transfer} refused: {app.AsyncResult(run_id).result}"[:200])
+            elif report is None or report.status in ("running", "finishing"):
                 if report is not None and stuck(connection_id, transfer, report, progress):
                     print(
                         f"    {label}: {transfer} run {run_id} {report.status} with nothing in "
@@ -135,10 +138,11 @@ def run_transfers(
                     )
                     reports[transfer] = report
                 continue
-            if report.status == "finished":
+            elif report.status == "finished":
                 reports[transfer] = report
                 continue
-            print(f"    {label}: {transfer} run {report.status}: {report.message[:160]}")
+            else:
+                print(f"    {label}: {transfer} run {report.status}: {report.message[:160]}")
             time.sleep(min(30.0, 2.0 * attempts[transfer]))
             attempts[transfer] += 1
             sent[transfer] = send(transfer)
@@ -238,18 +242,25 @@ def chaos_eekonomi_seed() -> dict[str, Any]:
     return seed
 
 
+#: Set at the start: beat may start a register only once the settings it needs are set
+#: (service.due_transfers), so the rest come with their phase — otherwise beat's first
+#: tick would start every transfer at once, and a phase's faults would meet no run. The
+#: intervals are a day: the bench starts each phase itself (and again when one failed,
+#: as beat would); beat's own ticks resume stalled runs and send heartbeats.
 SETTINGS = {
-    "default_article_number": DEFAULT_ARTICLE,
-    "status_to_transfer": STATUS_TO_TRANSFER,
-    "status_transferred": STATUS_TRANSFERRED,
-    "status_sent": "Skickad",
-    "status_paid": "Betald",
-    "supplier_invoices_billable": "true",
-    # The bench starts each phase itself (and again when one failed, as beat would);
-    # beat's own ticks resume stalled runs and send heartbeats.
     "register_interval_minutes": "1440",
     "invoice_interval_minutes": "1440",
     "supplier_invoice_interval_minutes": "1440",
+}
+PHASE_SETTINGS = {
+    "invoices": {
+        "default_article_number": DEFAULT_ARTICLE,
+        "status_to_transfer": STATUS_TO_TRANSFER,
+        "status_transferred": STATUS_TRANSFERRED,
+    },
+    "sent": {"status_sent": "Skickad"},
+    "paid": {"status_paid": "Betald"},
+    "supplier": {"supplier_invoices_billable": "true"},
 }
 
 
@@ -364,15 +375,16 @@ def transfer_under_chaos(
     began = time.monotonic()
     for phase, transfers in PHASES.items():
         chaos.active(False)
+        chaos.disarm()  # the last phase's faults, before the back office and the settings
+        if phase in PHASE_SETTINGS:
+            apply_settings(connection_id, PHASE_SETTINGS[phase])
         if phase == "sent":
-            chaos.disarm()
             book_and_pay(box, expected, chaos.rng)
             print(
                 f"  back office: {len(expected.booked)} drafts booked, {len(expected.paid)} paid",
                 flush=True,
             )
         if phase == "supplier":
-            chaos.disarm()
             book_supplier_invoices(box, expected, args.supplier_invoices, chaos.rng)
             print(f"  back office: {len(expected.fee_rows)} supplier cost rows booked")
         print(f"  phase {phase}: {', '.join(transfers)} under faults …", flush=True)
