@@ -213,6 +213,7 @@ class SandboxApp:
         self.route("GET", "/_sandbox/requests", self._bo_requests)
         self.route("DELETE", "/_sandbox/requests", self._bo_clear_requests)
         self.route("GET", "/_sandbox/faults", self._bo_list_faults)
+        self.route("GET", "/_sandbox/faults/fired", self._bo_fired_faults)
         self.route("POST", "/_sandbox/faults", self._bo_add_fault)
         self.route("DELETE", "/_sandbox/faults", self._bo_clear_faults)
         self.route("POST", "/_sandbox/expire-tokens", self._bo_expire_tokens)
@@ -261,6 +262,11 @@ class SandboxApp:
 
     def _bo_list_faults(self, request: Request) -> Response:
         return Response.json(200, self.faults.listing(self._tenant(request)))
+
+    def _bo_fired_faults(self, request: Request) -> Response:
+        """``{"fired": {name: n}}``: how often each fault fired; ``?reset=true`` zeroes."""
+        reset = str(request.arg("reset") or "").lower() in ("1", "true", "yes")
+        return Response.json(200, {"fired": self.faults.fired_counts(reset=reset)})
 
     def _bo_add_fault(self, request: Request) -> Response:
         tenant = self._tenant(request)

@@ -10,7 +10,9 @@ answer to each.
 from __future__ import annotations
 
 import fnmatch
+import random
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,10 @@ class Fault:
         without answering: the *ambiguous* failure.
     ``path`` is a glob on the request path (``/v1/customers*``). ``tenant`` (set by a
     multi-company sandbox from ``?company=``) limits the fault to that tenant's requests.
+    ``probability`` below 1 lets a matching request pass untouched that often (the fault
+    is not used up by it): a chaos run arms "1 in 30 creates, at most 5" once rather than
+    timing each fault. ``label`` names the fault in the fired counts (default: action,
+    method and path), which ``GET /_sandbox/faults/fired`` returns.
     """
 
     path: str
@@ -42,6 +48,13 @@ class Fault:
     delay: float = 0.0
     headers: list[tuple[str, str]] = field(default_factory=list)
     tenant: str | None = None
+    probability: float = 1.0
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        """How the fired counts call this fault."""
+        return self.label or f"{self.action} {self.method or '*'} {self.path}"
 
     def matches(self, request: Request, tenant: str | None = None) -> bool:
         if self.method and self.method.upper() != request.method.upper():
@@ -59,6 +72,8 @@ class Fault:
         fault = cls(**values, headers=headers)
         if fault.action not in FAULT_ACTIONS:
             raise ValueError(f"fault action must be one of {FAULT_ACTIONS}")
+        if not 0.0 <= float(fault.probability) <= 1.0:
+            raise ValueError("fault probability must be between 0 and 1")
         return fault
 
 
@@ -69,6 +84,10 @@ class Faults(list[Fault]):
     def __init__(self) -> None:
         super().__init__()
         self.lock = threading.Lock()
+        #: How often each fault has fired, by :attr:`Fault.name` (kept after it is used
+        #: up or disarmed, so a run can read what actually happened).
+        self.fired: Counter[str] = Counter()
+        self._random = random.Random()
 
     def arm(self, fault: Fault) -> None:
         if fault.action not in FAULT_ACTIONS:
@@ -81,7 +100,10 @@ class Faults(list[Fault]):
         with self.lock:
             for fault in self:
                 if fault.times > 0 and fault.matches(request, tenant):
+                    if fault.probability < 1.0 and self._random.random() >= fault.probability:
+                        continue
                     fault.times -= 1
+                    self.fired[fault.name] += 1
                     if fault.times == 0:
                         self.remove(fault)
                     return fault
@@ -91,6 +113,14 @@ class Faults(list[Fault]):
         """The armed faults as JSON; with ``tenant``, only those limited to it."""
         with self.lock:
             return [dict(f.__dict__) for f in self if tenant is None or f.tenant == tenant]
+
+    def fired_counts(self, reset: bool = False) -> dict[str, int]:
+        """How often each fault fired since the last reset (``reset``: start again)."""
+        with self.lock:
+            counts = dict(self.fired)
+            if reset:
+                self.fired.clear()
+            return counts
 
     def disarm(self, tenant: str | None = None) -> None:
         """Disarm every fault, or with ``tenant`` only those limited to it."""

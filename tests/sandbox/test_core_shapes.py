@@ -162,6 +162,35 @@ def test_given_an_unscoped_fault_when_any_tenant_calls_then_it_fires() -> None:
     assert app.faults == []
 
 
+def test_given_a_fault_with_a_probability_then_some_pass_and_fired_counts_say_how_many() -> None:
+    app = _App()
+    http = _session(app)
+    bo = "http://core.test/_sandbox"
+    thing = "http://core.test/v1/thing"
+    never = {"path": "/v1/thing", "probability": 0.0, "label": "never"}
+    assert http.post(f"{bo}/faults", json=never).status_code == 201
+    assert [http.get(thing).status_code for _ in range(20)] == [200] * 20
+    assert len(http.get(f"{bo}/faults").json()) == 1  # passing requests do not use it up
+    http.delete(f"{bo}/faults")
+    half = {"path": "/v1/thing", "times": 1000, "probability": 0.5, "label": "half"}
+    http.post(f"{bo}/faults", json=half)
+    failed = [http.get(thing).status_code for _ in range(400)].count(503)
+    assert 120 < failed < 280  # about half (p < 1e-20 of failing by chance)
+    http.delete(f"{bo}/faults")  # disarmed, yet still counted
+    app.add_fault(Fault("/v1/thing", times=2, status=502))
+    assert [http.get(thing).status_code for _ in range(3)] == [502, 502, 200]
+    fired = http.get(f"{bo}/faults/fired", params={"reset": "true"}).json()["fired"]
+    assert fired == {"half": failed, "status * /v1/thing": 2}
+    assert http.get(f"{bo}/faults/fired").json() == {"fired": {}}
+
+
+def test_given_a_probability_out_of_range_then_arming_is_refused() -> None:
+    http = _session(_App())
+    bad = http.post("http://core.test/_sandbox/faults", json={"path": "/v1/*", "probability": 2})
+    assert bad.status_code == 400
+    assert "probability" in bad.json()["error"]
+
+
 # -- errors ----------------------------------------------------------------------------
 
 
