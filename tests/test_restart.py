@@ -27,7 +27,7 @@ from worker.embedded_redis import free_port
 pytestmark = pytest.mark.integration
 
 REPORT = re.compile(
-    r"demo: (\w+): (\d+) created, (\d+) updated, (\d+) unchanged, (\d+) failed"
+    r"demo \[([\w-]+)\]: (\w+): (\d+) created, (\d+) updated, (\d+) unchanged, (\d+) failed"
     r"(?:, (\d+) skipped)?"
 )
 
@@ -55,7 +55,10 @@ def _demo_reports(log: Path, timeout: float) -> dict[str, tuple[int, ...]]:
             break
         time.sleep(1)
     assert "demo: done" in text, text[-5000:]
-    return {m.group(1): tuple(int(g or 0) for g in m.groups()[1:]) for m in REPORT.finditer(text)}
+    return {
+        f"{m.group(1)}/{m.group(2)}": tuple(int(g or 0) for g in m.groups()[2:])
+        for m in REPORT.finditer(text)
+    }
 
 
 def _ctrl_c(proc: subprocess.Popen[bytes], marker: str, data: Path, log: Path) -> None:
@@ -96,7 +99,7 @@ def test_make_run_twice_with_ctrl_c_between_gives_the_same_demo(tmp_path: Path) 
             _ctrl_c(proc, f"SYNC_RESTART_TEST={marker}", data, log)
     first, second = reports
     print(f"first start: {first}\nsecond start: {second}")
-    assert first
+    assert {name.split("/")[0] for name in first} == {"default", "holding"}  # both demo pairs
     assert second == first
     assert (
         "tokens of connection 'default' from the previous start"
