@@ -79,7 +79,7 @@ def test_pause_and_resume_change_what_beat_schedules(env: None) -> None:
     from worker.connections import registry
 
     connection_id = _fresh()
-    assert cli("connections", "add", connection_id).exit_code == 0
+    assert cli("connections", "add", connection_id, "--shared-severa").exit_code == 0
     assert connection_id in registry().active_ids()
     assert "paused" in cli("connections", "pause", connection_id).output
     assert _listed(connection_id)["state"] == "paused"
@@ -98,7 +98,7 @@ def test_remove_deletes_every_key_of_the_connection_and_nothing_else(
     gone, kept = _fresh(), _fresh()
     near = gone + "-2"  # an id that starts with the removed one
     for connection_id in (gone, kept, near):
-        cli("connections", "add", connection_id)
+        cli("connections", "add", connection_id, "--shared-severa")
         redis_client.set(key(connection_id, "tokens", "eekonomi"), "sealed")
         redis_client.hset(key(connection_id, "watermarks", "customers"), "severa", "1")
         redis_client.sadd(key(connection_id, "run", "r1", "keys"), "10")
@@ -144,7 +144,7 @@ def test_the_connections_setting_and_severa_settings_keep_working(
 
 def test_remove_refuses_while_a_transfer_runs(env: None, redis_client: redis.Redis) -> None:
     connection_id = _fresh()
-    cli("connections", "add", connection_id)
+    cli("connections", "add", connection_id, "--shared-severa")
     redis_client.set(key(connection_id, "lock", "customers"), "run-1", ex=60)  # a run holds it
 
     refused = cli("connections", "remove", connection_id, "--yes")
@@ -164,7 +164,7 @@ def test_a_damaged_registry_entry_shows_on_its_connection_only(
 
     damaged, fine = _fresh(), _fresh()
     for connection_id in (damaged, fine):
-        cli("connections", "add", connection_id)
+        cli("connections", "add", connection_id, "--shared-severa")
     redis_client.delete(key(damaged, "registry"))
     redis_client.set(key(damaged, "registry"), "not a hash")
 
@@ -175,3 +175,18 @@ def test_a_damaged_registry_entry_shows_on_its_connection_only(
     for connection_id in (damaged, fine):
         assert cli("connections", "remove", connection_id, "--yes", "--force").exit_code == 0
     assert not redis_client.exists(key(damaged, "registry"))
+
+
+def test_add_without_the_firms_severa_client_is_refused_unless_shared_is_asked_for(
+    env: None,
+) -> None:
+    from worker.connections import registry
+
+    connection_id = _fresh()
+    refused = cli("connections", "add", connection_id)
+    assert refused.exit_code == 1
+    assert "--severa-client-id" in refused.output
+    assert "--shared-severa" in refused.output
+    assert connection_id not in registry().ids()
+    assert cli("connections", "add", connection_id, "--shared-severa").exit_code == 0
+    assert connection_id in registry().ids()

@@ -75,19 +75,33 @@ def connections_group() -> None:
     "(default: SEVERA_BASE_URL).",
 )
 @click.option("--severa-client-id", help="The firm's Severa client id (Settings → REST API).")
+@click.option(
+    "--shared-severa",
+    is_flag=True,
+    help="Use the process settings' Severa client (SEVERA_*) instead of the firm's own: "
+    "only for a single-firm deployment, since every such connection reads and writes the "
+    "same Severa organization.",
+)
 @click.option("--replace", is_flag=True, help="Change the credentials of a registered connection.")
 def add(connection_id: str, severa_url: str | None, severa_client_id: str | None,
-        replace: bool) -> None:  # fmt: skip
+        shared_severa: bool, replace: bool) -> None:  # fmt: skip
     """Register connection ID with its own Severa credentials.
 
     The client secret is asked with a hidden prompt, or read from standard input when
-    it is not a terminal; it is stored encrypted with SECRET_KEY. Without
-    --severa-client-id the connection uses the process settings (SEVERA_*). Then
+    it is not a terminal; it is stored encrypted with SECRET_KEY. Either
+    --severa-client-id or --shared-severa (the process settings' SEVERA_* client) must
+    be given, so that no firm lands in another's Severa organization by omission. Then
     authorize eEkonomi: `python -m worker connect --connection ID`.
     """
     from worker.connections import SeveraCredentials  # noqa: PLC0415
     from worker.errors import ConfigError  # noqa: PLC0415
 
+    if not severa_client_id and not shared_severa:
+        _fail(
+            f"error: connection {connection_id!r} needs its firm's Severa client: give "
+            "--severa-client-id (the secret is then asked), or --shared-severa to use the "
+            "SEVERA_* settings' client (one Severa organization for every such connection)"
+        )
     registry = _registry()
     credentials = None
     if severa_client_id:
