@@ -111,6 +111,7 @@ def _log_in_and_add(driver: Any, url: str, operator: str) -> str:
     _shot(driver, "02-connections")
     new = f"t-w{uuid.uuid4().hex[:8]}"
     _by(driver, "#connection_id").send_keys(new)
+    _by(driver, "#shared_severa").click()
     _by(driver, "#add").click()
     _wait(lambda: driver.current_url.endswith(f"/connections/{new}"), what="the new connection")
     assert "needs authorization" in _by(driver, "#state").text

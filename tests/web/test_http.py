@@ -177,7 +177,13 @@ def test_operator_adds_pauses_resumes_and_removes_connections_and_users(
     web.login(make_user("operator"))
     new = f"t-n{uuid.uuid4().hex[:10]}"
     token = web.token("/")
-    added = web.post("/connections", {"connection_id": new}, token=token)
+    alone = web.post("/connections", {"connection_id": new}, token=token)
+    assert alone.status_code == 302
+    assert not registry(web_app.world.redis).exists(new)  # no Severa client named
+    refused = web.get("/").text
+    assert "Not added" in refused
+    assert "or tick" in refused
+    added = web.post("/connections", {"connection_id": new, "shared_severa": "1"}, token=token)
     assert added.status_code == 302
     assert added.headers["Location"].endswith(f"/connections/{new}")
     reg = registry(web_app.world.redis)

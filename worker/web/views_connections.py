@@ -56,7 +56,12 @@ def index() -> Any:
 def _severa_from_form() -> SeveraCredentials | None:
     client_id = request.form.get("severa_client_id", "").strip()
     if not client_id:
-        return None
+        if request.form.get("shared_severa"):
+            return None  # the SEVERA_* settings' client, asked for on purpose
+        raise ConfigError(
+            "give the firm's Severa client id and secret, or tick \"the service's own "
+            'Severa client" (every connection so added shares one Severa organization)'
+        )
     url = (request.form.get("severa_url", "").strip() or settings().severa_base_url).rstrip("/")
     parts = urlsplit(url)
     local = parts.hostname in ("127.0.0.1", "localhost")
