@@ -3,6 +3,9 @@
 Every task takes a connection id as its first argument (state and work are scoped by
 it), retries only :class:`~worker.errors.TransientError` with exponential back-off and
 jitter, and never carries a secret in its arguments (they are visible in Flower).
+Transfer and record tasks also retry when Redis itself is lost (``REDIS_LOST``: a
+restart, a failover): their run's state is in Redis, so they go on from it once it is
+back instead of leaving the run open.
 
 Record tasks (:class:`RecordTask`) settle a few records each (``RECORDS_PER_TASK``)
 and retry the same way but by hand, so that a record still failing after its last
@@ -26,6 +29,12 @@ from worker.keys import check_connection_id
 from worker.queues import RUN_QUEUE, record_queue
 from worker.state import redis_client
 from worker.sync import service
+from worker.sync.engine import REDIS_LOST
+
+#: While Redis is away even a retry's message cannot be sent: keep trying to send it for
+#: about a minute (a restart from its append-only file) rather than drop the task.
+RETRY_SEND_POLICY = {"max_retries": 40, "interval_start": 0.5, "interval_step": 0.5,
+                     "interval_max": 2.0}  # fmt: skip
 
 
 class SyncTask(Task):
@@ -62,7 +71,10 @@ class RecordTask(SyncTask):
     """A task that settles some records of a run (see the module docstring)."""
 
     abstract = True
-    autoretry_for: tuple[type[Exception], ...] = ()
+    #: Redis lost mid-chunk: the chunk is tried again; its records settled already are
+    #: left alone (engine.settle_record), so none is settled twice.
+    autoretry_for: tuple[type[Exception], ...] = REDIS_LOST
+    retry_kwargs = {"retry_policy": RETRY_SEND_POLICY}
     #: Thousands run per transfer: their outcome is counted in the run report and shown
     #: by Flower from the task events, so storing each result in Redis buys nothing.
     ignore_result = True
@@ -129,10 +141,11 @@ class RecordTask(SyncTask):
                         countdown=self.countdown(retries, exc) if index else 0,
                     )
                 return summary
+            except REDIS_LOST:
+                raise  # not this record's fault: the task retries (autoretry_for)
             except Exception as exc:  # noqa: BLE001 - the chunk's other records go on
                 # Outside the record's own settle (its context could not be built, say):
-                # still this record's failure alone, listed and counted. Should even that
-                # fail (Redis is gone), the task fails and the stalled-run check resends.
+                # still this record's failure alone, listed and counted.
                 settled = service.settle_failed(connection_id, register, run_id, natural_key, exc)
             self._count(summary, settled)
         return summary
@@ -187,6 +200,10 @@ class TransferTask(SyncTask):
     """A task that starts one transfer of a register: read and fan out (R-4.1)."""
 
     abstract = True
+    #: Redis lost mid read or fan-out: the same run (same task id) goes on after back-off
+    #: (engine.start_run); past the last retry, the stall check resends its start.
+    autoretry_for: tuple[type[Exception], ...] = (TransientError, *REDIS_LOST)
+    retry_kwargs = {"retry_policy": RETRY_SEND_POLICY}
     #: An expected outcome: Celery logs it in one line, without a traceback.
     throws = (TransferFailed,)
 

@@ -11,6 +11,7 @@ from tasks.base import SyncTask, send_parked, send_records
 from worker import app, fairness
 from worker.connections import registry
 from worker.liveness import record_heartbeat, worker_identity
+from worker.queues import run_queue_of
 from worker.registry import spec_of
 from worker.schedule import claim_tick, tick_interval
 from worker.state import redis_client
@@ -71,15 +72,22 @@ def resume_stalled_runs(connection_id: str) -> dict[str, int]:
     """Send again the records of this connection's runs that settled nothing for longer
     than a lost message takes to come back (engine.stalled_records): a worker killed
     while it took a message off the queue loses it, and its run would otherwise wait
-    for its lock to expire; and the connection's parked record tasks when it runs
-    nothing (worker.fairness). Returns the records resent per register."""
+    for its lock to expire — or its start, when it never finished its fan-out; and the
+    connection's parked record tasks when it runs nothing (worker.fairness). Returns
+    the records resent per register."""
     resent: dict[str, int] = {}
     waiting = fairness.resend_waiting(redis_client(), connection_id, send_parked)
     if waiting:
         resent["waiting"] = waiting  # parked tasks whose senders were killed
     for stalled in service.stalled_runs(connection_id):
-        record_task = app.tasks[spec_of(stalled.register).record_task]
-        send_records(record_task, connection_id, stalled.run_id, stalled.keys, stalled.queue)
+        spec = spec_of(stalled.register)
+        if stalled.start:  # it never fanned out in full: its start goes on (same run id)
+            app.send_task(spec.task, args=[connection_id], task_id=stalled.run_id,
+                          queue=run_queue_of(stalled.queue, stalled.register))  # fmt: skip
+            resent[f"{stalled.register} start"] = 1
+            continue
+        send_records(app.tasks[spec.record_task], connection_id, stalled.run_id,
+                     stalled.keys, stalled.queue)  # fmt: skip
         resent[stalled.register] = len(stalled.keys)
     return resent
 

@@ -30,6 +30,12 @@ def record_queue(run_queue: str, register: str) -> str:
     return f"{run_queue}.{register}"
 
 
+def run_queue_of(queue: str | None, register: str) -> str | None:
+    """The run queue whose ``register`` records go to ``queue`` (:func:`record_queue`)."""
+    suffix = f".{register}"
+    return queue[: -len(suffix)] if queue and queue.endswith(suffix) else None
+
+
 def family(run_queue: str = RUN_QUEUE) -> list[str]:
     """``run_queue`` and the record queue of every register: what a worker consumes."""
     return [run_queue, *(record_queue(run_queue, name) for name in NAMES)]

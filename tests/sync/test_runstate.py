@@ -173,10 +173,12 @@ def test_given_a_quiet_run_when_checked_twice_then_only_the_first_check_says_qui
 ) -> None:
     run = run_of(redis_client, connection_id)
     run.begin(None)
-    assert run.quiet_for(0) is False  # not fanned out yet
+    run.restart_fan_out(None)  # a start stamps its progress
+    assert run.quiet_for(30) is None
+    assert run.quiet_for(0) == "start"  # not fanned out: its start is what to resend
     run.mark_fanned_out(1)
-    assert run.quiet_for(0) is True
-    assert run.quiet_for(30) is False
+    assert run.quiet_for(0) == "records"
+    assert run.quiet_for(30) is None
 
 
 # -- finish and fail -------------------------------------------------------------------

@@ -125,7 +125,11 @@ def test_r_6_1_a_run_counts_as_stalled_only_after_quiet_seconds_without_an_attem
     redis_client.sadd(key(connection_id, "run", "run-1", "settled"), "2")
     assert stalled_records(ctx, "customers", quiet=0) is None  # holds no lock
     RunLock(redis_client, connection_id, "customers", 60).acquire("run-1")
-    assert stalled_records(ctx, "customers", quiet=0) is None  # still fanning out
+    note_attempt(ctx, "run-1")
+    assert stalled_records(ctx, "customers", quiet=30) is None  # still fanning out
+    assert stalled_records(ctx, "customers", quiet=0) == Stalled(
+        "customers", "run-1", "q", [], start=True
+    )  # quiet while fanning out: its start is resent
     redis_client.hset(run_key, "fanned_out", "1")
     note_attempt(ctx, "run-1")
     assert stalled_records(ctx, "customers", quiet=30) is None  # a record task just started

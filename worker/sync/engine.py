@@ -67,6 +67,10 @@ from worker.sync.values import same_value as same_value
 
 log = logging.getLogger(__name__)
 
+#: Redis itself away or too slow (a restart, a failover): what a task retries after a
+#: back-off instead of failing, since its state in Redis is still there to go on from.
+REDIS_LOST: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+
 
 @dataclass
 class Outcome:
@@ -182,6 +186,9 @@ def start_run(
         add_error_list_retries(run)
         if fan_out_rest(run, enqueue):
             return finish_run(run)
+    except REDIS_LOST:
+        raise  # nothing can be recorded now; the task retries this run (same id), or the
+        # stall check resends its start (stalled_records), and it goes on or ends failed
     except Exception as exc:  # noqa: BLE001 - whatever stops the run must free its lock
         raise end_failed(run, exc, report) from exc
     run.extend_lock()
@@ -451,12 +458,14 @@ def finish_run(run: RunState) -> RunReport:
 
 @dataclass(frozen=True)
 class Stalled:
-    """A run whose remaining records no message will bring: resend ``keys`` to ``queue``."""
+    """A run whose remaining records no message will bring: resend ``keys`` to ``queue``
+    — or, when ``start`` (it never finished its fan-out), its start, under its run id."""
 
     register: str
     run_id: str
     queue: str | None
     keys: list[str]
+    start: bool = False
 
 
 def note_attempt(ctx: SyncContext, run_id: str) -> None:
@@ -478,10 +487,20 @@ def stalled_records(ctx: SyncContext, register: str, quiet: float) -> Stalled | 
     from going quiet, so what is resent is lost, never in flight — two attempts at one
     record at once could both create it. The run's quiet clock then restarts, so the
     records are not resent again at once.
+
+    A run that never finished its fan-out and is as quiet (its start's task failed —
+    Redis was lost mid fan-out — or its message was lost; a start still reading stamps
+    each batch) has its start resent with the same run id: it goes on from its report
+    and lock (:func:`take_lock`), or ends failed and frees the lock.
     """
     run = RunState.current(ctx.redis, ctx.connection_id, register)
-    if run is None or not run.quiet_for(quiet):
+    resend = None if run is None else run.quiet_for(quiet)
+    if run is None or resend is None:
         return None
+    if resend == "start":
+        log.warning("%s run %s never finished its fan-out and was quiet for %.0f s: "
+                    "sending its start again", register, run.run_id, quiet)  # fmt: skip
+        return Stalled(register, run.run_id, run.queue(), [], start=True)
     unsettled = run.unsettled()
     if not unsettled:
         return None

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -209,13 +210,19 @@ class RunState:
 
     def restart_fan_out(self, queue: str | None) -> None:
         """Forget what a previous start of this run streamed — a redelivered start fans
-        out everything again — and remember the queue its records go to, so records
-        resent after a lost message (:meth:`unsettled`) go there too."""
+        out everything again — remember the queue its records go to, so records resent
+        after a lost message (:meth:`unsettled`) go there too, and stamp its progress."""
         pipe = self.client.pipeline(transaction=False)
         pipe.delete(self.streamed_key)
         if queue:
             pipe.hset(self.key, "queue", queue)
+        self.note_progress(pipe)
         pipe.execute()
+
+    def note_progress(self, pipe: Any) -> None:
+        """Add to ``pipe`` a stamp of the run's progress while it reads: a start still
+        reading is not quiet, so the stall check does not resend it (:meth:`quiet_for`)."""
+        pipe.hset(self.key, "progress_at", int(time.time()))
 
     def stage(self, pipe: Any, side: str, items: Mapping[str, str]) -> None:
         """Add to ``pipe`` the writes that stage ``items`` (natural key → JSON) read from
@@ -317,10 +324,12 @@ class RunState:
         """A record task starts or retries: the run is not stalled (``attempt.lua``)."""
         _ATTEMPT(self.client, [self.key])
 
-    def quiet_for(self, seconds: float) -> bool:
-        """Whether the fanned-out run made no progress for ``seconds``; if so its quiet
-        clock restarts, so only one caller acts on it (``quiet.lua``)."""
-        return bool(_QUIET(self.client, [self.key], [seconds]))
+    def quiet_for(self, seconds: float) -> str | None:
+        """What to resend when the running run made no progress for ``seconds``: its
+        records (``"records"``, it had fanned out) or its start (``"start"``, it had
+        not — the start's task failed or was lost mid read or fan-out); ``None`` while it
+        is not quiet. A quiet run's clock restarts, so only one caller acts (``quiet.lua``)."""
+        return {1: "records", 2: "start"}.get(int(_QUIET(self.client, [self.key], [seconds])))
 
     def unsettled(self) -> list[str]:
         """The run's natural keys not settled yet, sorted."""

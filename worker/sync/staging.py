@@ -92,6 +92,7 @@ class Stager:
     def flush(self) -> None:
         self._drop_echoes()
         pipe = self.client.pipeline(transaction=False)
+        self.run.note_progress(pipe)
         if self._items:
             self.run.stage(pipe, self.side, self._items)
         if self._ids:
