@@ -203,7 +203,7 @@ def print_findings(
         print(f"    {label:<70} {n:4}")
     print(
         f"settle: nothing in flight {findings.quiet_after:.0f}s after the faults stopped; "
-        f"{findings.rounds} round(s) of every transfer; settled {findings.settled_after:.0f}s "
+        f"{findings.rounds} round(s) of every transfer; settle over {findings.settled_after:.0f}s "
         "after the faults stopped"
     )
     print("error list (records listed with a reason): " + (
