@@ -151,17 +151,25 @@ def test_r_3_0_settings_are_chosen_by_name_from_the_live_apis_and_checked(world:
     assert "Tjänster" not in choices  # codings are not a setting
 
 
+def _route(celery_app: Any, routes: dict[str, Any] | None) -> None:
+    """Set ``task_routes`` for the app's next sends: Celery builds its router once per
+    process from the routes of that moment, so an earlier test's send would keep the old."""
+    celery_app.conf.task_routes = routes
+    celery_app.amqp.flush_routes()
+    celery_app.amqp.__dict__.pop("router", None)
+
+
 def test_r_6_4_given_a_worker_when_run_is_enqueued_then_the_cli_follows_it_to_the_report(
     world: World, celery_app: Any
 ) -> None:
     worker = start_worker(world, celery_app)
     # The CLI enqueues on the default queue; route this connection's tasks to the
     # test worker's queue as a deployment routing a connection to its own queue would.
-    celery_app.conf.task_routes = {"sync.transfer_projects": {"queue": worker.queue}}  # type: ignore[attr-defined]
+    _route(celery_app, {"sync.transfer_projects": {"queue": worker.queue}})
     try:
         result = cli("run", "projects", "--connection", world.connection_id)
     finally:
-        celery_app.conf.task_routes = None  # type: ignore[attr-defined]
+        _route(celery_app, None)
     # 1001-1003 already exist in the eEkonomi demo (same numbers, R-5.3): updated, not created.
     assert "projects: 17 created, 3 updated" in result.output, result.output
 
