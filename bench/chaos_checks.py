@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,12 +116,27 @@ def count(
     found.duplicates += [f"Severa invoice {g} has {n} drafts" for g, n in drafts.items() if n > 1]
     found.duplicates += [f"supplier row {k} has {n} fees" for k, n in fees.items() if n > 1]
 
+    found.lost = _lost(expected, severa, is_listed, (customers, articles, items), drafts, fees)
+    return found
+
+
+def _lost(
+    expected: Expected,
+    severa: dict[str, Any],
+    is_listed: Callable[..., bool],
+    registers: tuple[Counter[str], Counter[str], Counter[str]],
+    drafts: Counter[str | None],
+    fees: Counter[str | None],
+) -> list[str]:
+    """Eligible records neither transferred nor listed, and statuses not come back."""
+    customers, articles, items = registers
+    lost: list[str] = []
     for register, keys, have in (
         ("customers", expected.customers, customers),
         ("products", expected.articles, articles),
         ("projects", expected.projects, items),
     ):
-        found.lost += [
+        lost += [
             f"{register} {k}: not in eEkonomi, not listed"
             for k in sorted(keys)
             if not have.get(k) and not is_listed(register, k)
@@ -132,7 +147,7 @@ def count(
     for guid, number in sorted(expected.invoices.items()):
         if not drafts.get(guid):
             if not is_listed("invoices", guid):
-                found.lost.append(f"invoice {guid} (customer {number}): no draft, not listed")
+                lost.append(f"invoice {guid} (customer {number}): no draft, not listed")
             continue
         want, register = STATUS_TRANSFERRED, "invoices"
         if guid in expected.paid:
@@ -141,13 +156,13 @@ def count(
             want, register = STATUS_SENT, "sent"
         have_status = statuses.get(guid)
         if have_status != want and not is_listed(register, guid, expected.booked.get(guid, "")):
-            found.lost.append(f"invoice {guid}: Severa status {have_status!r}, not {want!r}")
-    found.lost += [
+            lost.append(f"invoice {guid}: Severa status {have_status!r}, not {want!r}")
+    lost += [
         f"supplier row {key} (project {project}): no fee, not listed"
         for key, project in sorted(expected.fee_rows.items())
         if not fees.get(key) and not is_listed("supplier_invoices", key)
     ]
-    return found
+    return lost
 
 
 def check(box: Sandbox, connection_id: str, expected: Expected) -> Findings:
