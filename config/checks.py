@@ -125,3 +125,15 @@ def alert_targets(value: str) -> None:
                 "expected CONNECTION=URL pairs, comma-separated, each URL http(s)://… "
                 "(`*=URL` for every connection)"
             )
+
+
+def alert_addresses(value: str) -> None:
+    """``CONNECTION=addr[;addr]`` pairs (``*`` for every connection), each an address."""
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        name, sep, addresses = pair.partition("=")
+        found = [a.strip() for a in addresses.split(";") if a.strip()]
+        if not sep or not name.strip() or not found or any("@" not in a for a in found):
+            raise ValidationError(
+                "expected CONNECTION=address pairs, comma-separated, several addresses "
+                "separated by ';' (`*=address` for every connection)"
+            )

@@ -23,6 +23,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from config.checks import (
     CONNECTION_ID_PATTERN,
+    alert_addresses,
     alert_targets,
     basic_auth,
     cleartext_urls,
@@ -177,6 +178,33 @@ class EnvSettingsSchema(Schema):
         "digest of new error-list entries at most once per interval.",
         secret=True,
         validate=alert_targets,
+    )
+    alert_emails = _setting(
+        fields.String,
+        "ALERT_EMAILS",
+        None,
+        "(none)",
+        "Where alerts are e-mailed (needs SMTP_URL), per connection: `CONNECTION=addr` "
+        "pairs, comma-separated, several addresses separated by `;`; `*=addr` for every "
+        "connection without its own. Same alerts as ALERT_WEBHOOKS.",
+        validate=alert_addresses,
+    )
+    smtp_url = _setting(
+        fields.String,
+        "SMTP_URL",
+        None,
+        "(none)",
+        "Mail server for ALERT_EMAILS: `smtp://user:password@host:port` (STARTTLS when "
+        "the server offers it) or `smtps://…` (TLS from the start).",
+        secret=True,
+        validate=url_of(("smtp", "smtps")),
+    )
+    alert_from = _setting(
+        fields.String,
+        "ALERT_FROM",
+        "severa-sync@localhost",
+        "severa-sync@localhost",
+        "Sender address of alert e-mails.",
     )
     flower_allowed_hosts = _setting(
         fields.String,
@@ -497,6 +525,9 @@ class Settings:
     flower_basic_auth: str | None = field(repr=False, default=None)
     flower_allowed_hosts: tuple[str, ...] = ()
     alert_webhooks: str | None = field(repr=False, default=None)
+    alert_emails: str | None = None
+    smtp_url: str | None = field(repr=False, default=None)
+    alert_from: str = "severa-sync@localhost"
     secret_key_previous: tuple[str, ...] = field(repr=False, default=())
     web_host: str = "127.0.0.1"
     web_port: int = 8000

@@ -1,8 +1,8 @@
 """Alert tasks: beat's tick looks for what a person must hear of; delivery retries alone.
 
-Thin, as every task (worker/alerts.py holds the logic). The webhook URL is read from
-the settings in the task that POSTs, never carried in task arguments (Flower shows
-them, and a webhook URL is a secret).
+Thin, as every task (worker/alerts.py holds the logic). The webhook URL and the
+e-mail addresses are read from the settings in the task that sends, never carried in
+task arguments (Flower shows them, and a webhook URL is a secret).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from config import get_settings
 from tasks.base import SyncTask
 from tasks.system import _per_connection
 from worker import app
-from worker.alerts import deliver, due_alerts, webhook_for
+from worker.alerts import deliver, due_alerts, emails_for, send_email, webhook_for
 from worker.state import redis_client
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,17 @@ def check_alerts_all() -> dict[str, int]:
 
 @app.task(base=SyncTask, name="sync.send_alert")
 def send_alert(connection_id: str, alert: dict[str, Any]) -> dict[str, Any]:
-    """POST one alert to the connection's webhook; a failed delivery retries with
-    back-off (SyncTask's policy). Without a webhook the alert is logged instead."""
-    url = webhook_for(get_settings(), connection_id)
-    if not url:
-        log.warning("alert (no ALERT_WEBHOOKS target for %s): %s", connection_id, alert["text"])
+    """POST one alert to the connection's webhook and/or e-mail it to its addresses;
+    a failed delivery retries with back-off (SyncTask's policy). Without any target
+    the alert is logged instead."""
+    settings = get_settings()
+    url, emails = webhook_for(settings, connection_id), emails_for(settings, connection_id)
+    if not url and not emails:
+        log.warning("alert (no ALERT_WEBHOOKS/ALERT_EMAILS target for %s): %s",
+                    connection_id, alert["text"])  # fmt: skip
         return {"sent": False, "kind": alert["kind"]}
-    deliver(url, alert)
+    if url:
+        deliver(url, alert)
+    if emails:
+        send_email(settings, emails, alert)
     return {"sent": True, "kind": alert["kind"]}

@@ -12,16 +12,20 @@ the last look (:func:`due_alerts`, from the same health reading as the metrics a
   digest, at most once per the connection's register interval.
 
 What was alerted is stored first, then the alert is handed to ``sync.send_alert``,
-which POSTs it to the connection's webhook (``ALERT_WEBHOOKS``) and retries a failed
-delivery with back-off. Transfers never wait for any of it: the tick and the delivery
-are tasks of their own.
+which POSTs it to the connection's webhook (``ALERT_WEBHOOKS``) and/or e-mails it
+(``ALERT_EMAILS`` over ``SMTP_URL``), and retries a failed delivery with back-off.
+Transfers never wait for any of it: the tick and the delivery are tasks of their own.
 """
 
 from __future__ import annotations
 
 import json
+import smtplib
+import ssl
 from dataclasses import asdict, dataclass, field
+from email.message import EmailMessage
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import redis
 import requests
@@ -53,14 +57,28 @@ class Alert:
         return asdict(self)
 
 
+def _targets(value: str | None, connection_id: str) -> str | None:
+    """The connection's own target in ``CONNECTION=…`` pairs, else the ``*`` one."""
+    targets: dict[str, str] = {}
+    for pair in (value or "").split(","):
+        name, sep, target = pair.partition("=")
+        if sep:
+            targets[name.strip()] = target.strip()
+    return targets.get(connection_id) or targets.get("*")
+
+
 def webhook_for(settings: Settings, connection_id: str) -> str | None:
     """The connection's webhook URL from ``ALERT_WEBHOOKS`` (its own, else ``*``)."""
-    targets: dict[str, str] = {}
-    for pair in (settings.alert_webhooks or "").split(","):
-        name, sep, url = pair.partition("=")
-        if sep:
-            targets[name.strip()] = url.strip()
-    return targets.get(connection_id) or targets.get("*")
+    return _targets(settings.alert_webhooks, connection_id)
+
+
+def emails_for(settings: Settings, connection_id: str) -> list[str]:
+    """The connection's addresses from ``ALERT_EMAILS`` (its own, else ``*``); none
+    without ``SMTP_URL``, since there is no server to hand them to."""
+    if not settings.smtp_url:
+        return []
+    found = _targets(settings.alert_emails, connection_id) or ""
+    return [address.strip() for address in found.split(";") if address.strip()]
 
 
 def due_alerts(client: redis.Redis, connection_id: str, now: float) -> list[Alert]:
@@ -130,3 +148,35 @@ def deliver(url: str, alert: dict[str, Any], timeout: float = 10.0) -> None:
         raise TransientError(f"alert webhook unreachable: {type(exc).__name__}") from None
     if answer.status_code >= 300:
         raise TransientError(f"alert webhook answered HTTP {answer.status_code}")
+
+
+def send_email(
+    settings: Settings, to: list[str], alert: dict[str, Any], timeout: float = 10.0
+) -> None:
+    """E-mail the alert over ``SMTP_URL``: ``smtps://`` is TLS from the start; ``smtp://``
+    upgrades with STARTTLS when the server offers it. A failure is transient (the task
+    retries it); its message names no URL, as the URL carries the password."""
+    url = urlsplit(settings.smtp_url or "")
+    message = EmailMessage()
+    message["Subject"] = f"[severa-sync] {alert['connection']}: {alert['kind']}"
+    message["From"] = settings.alert_from
+    message["To"] = ", ".join(to)
+    message.set_content(alert["text"])
+    host, tls = url.hostname or "localhost", ssl.create_default_context()
+    try:
+        if url.scheme == "smtps":
+            server: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, url.port or 465, timeout=timeout, context=tls
+            )
+        else:
+            server = smtplib.SMTP(host, url.port or 25, timeout=timeout)
+        with server:
+            server.ehlo()
+            if url.scheme == "smtp" and server.has_extn("starttls"):
+                server.starttls(context=tls)
+                server.ehlo()
+            if url.username:
+                server.login(unquote(url.username), unquote(url.password or ""))
+            server.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise TransientError(f"alert e-mail not delivered: {type(exc).__name__}") from None
