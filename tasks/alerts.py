@@ -39,19 +39,31 @@ def check_alerts_all() -> dict[str, int]:
     return _per_connection(check_alerts)
 
 
-@app.task(base=SyncTask, name="sync.send_alert")
-def send_alert(connection_id: str, alert: dict[str, Any]) -> dict[str, Any]:
+#: The delivery channels; with both targets set, each gets its own task.
+WEBHOOK, EMAIL = "webhook", "email"
+
+
+@app.task(base=SyncTask, name="sync.send_alert", bind=True)
+def send_alert(
+    self: SyncTask, connection_id: str, alert: dict[str, Any], channel: str | None = None
+) -> dict[str, Any]:
     """POST one alert to the connection's webhook and/or e-mail it to its addresses;
-    a failed delivery retries with back-off (SyncTask's policy). Without any target
-    the alert is logged instead."""
+    a failed delivery retries with back-off (SyncTask's policy). With both targets set,
+    each channel is sent by its own task, so that a retry of one never repeats the
+    other. Without any target the alert is logged instead."""
     settings = get_settings()
     url, emails = webhook_for(settings, connection_id), emails_for(settings, connection_id)
     if not url and not emails:
         log.warning("alert (no ALERT_WEBHOOKS/ALERT_EMAILS target for %s): %s",
                     connection_id, alert["text"])  # fmt: skip
         return {"sent": False, "kind": alert["kind"]}
-    if url:
+    if channel is None and url and emails:
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        for name in (WEBHOOK, EMAIL):
+            send_alert.apply_async(args=[connection_id, alert, name], queue=queue)
+        return {"sent": "per channel", "kind": alert["kind"]}
+    if url and channel in (None, WEBHOOK):
         deliver(url, alert)
-    if emails:
+    if emails and channel in (None, EMAIL):
         send_email(settings, emails, alert)
     return {"sent": True, "kind": alert["kind"]}

@@ -86,3 +86,29 @@ def test_an_unreachable_smtp_server_makes_the_delivery_retry(world: World, celer
         assert len(smtp.messages) == 1
     finally:
         smtp.close()
+
+
+def test_with_both_targets_a_failing_email_retries_alone_and_the_webhook_gets_one_post(
+    world: World, celery_app: Any
+) -> None:
+    from tests.sync.test_alerts import Receiver
+
+    port = _free_port()  # nothing listens here until the receiver starts below
+    hook = Receiver()
+    world.env["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    world.env["ALERT_EMAILS"] = "*=ops@example.com"
+    world.env["ALERT_WEBHOOKS"] = f"*={hook.url}"
+    world.env["TASK_RETRY_BACKOFF_MAX"] = "2"
+    world.env["TASK_MAX_RETRIES"] = "40"  # the e-mail is still retrying when the server starts
+    worker = start_worker(world, celery_app)
+    alert = {"connection": world.connection_id, "kind": "new_errors", "text": "x", "details": {}}
+    celery_app.send_task("sync.send_alert", args=[world.connection_id, alert], queue=worker.queue)
+    time.sleep(6.0)  # the e-mail's attempts find no server and are retried
+    smtp = SmtpReceiver(port)
+    try:
+        _wait_for(smtp, 1, timeout=60)
+        assert len(smtp.messages) == 1
+        assert hook.attempts == 1  # posted once, not again with each e-mail retry
+    finally:
+        smtp.close()
+        hook.server.shutdown()
