@@ -17,6 +17,41 @@ from worker.cli_transfers import CONNECTION, _fail, _one_line_errors
 from worker.registry import NAMES, register_named
 
 
+def plan_result(connection_id: str, names: list[str]) -> dict[str, Any]:
+    """The dry run of each register in ``names``, as ``plan --json`` prints it; the web
+    app's plan page shows the same. A register that would not start says why (``refused``);
+    a connection-wide problem raises one of the CLI's one-line errors."""
+    from worker.sync.engine import RunRefused  # noqa: PLC0415
+    from worker.sync.plan import plan_register  # noqa: PLC0415
+    from worker.sync.service import plain_context  # noqa: PLC0415
+
+    result: dict[str, Any] = {}
+    ctx = plain_context(connection_id)
+    for name in names:
+        try:
+            result[name] = plan_register(ctx, register_named(name)).as_dict()
+        except RunRefused as exc:
+            result[name] = {"refused": str(exc)}
+    return result
+
+
+def compare_result(connection_id: str, only: str | None = None) -> dict[str, Any]:
+    """The comparison report of ``only`` (or every compared register), as ``compare
+    --json`` prints it; the web app's compare page shows the same."""
+    from worker.sync.compare import COMPARED, compare_register  # noqa: PLC0415
+    from worker.sync.engine import RunRefused  # noqa: PLC0415
+    from worker.sync.service import plain_context  # noqa: PLC0415
+
+    result: dict[str, Any] = {}
+    ctx = plain_context(connection_id)
+    for name in [only] if only else list(COMPARED):
+        try:
+            result[name] = compare_register(ctx, name).as_dict()
+        except RunRefused as exc:
+            result[name] = {"refused_to_start": str(exc)}
+    return result
+
+
 @click.command("plan")
 @click.argument("transfer", type=click.Choice([*NAMES, "all"]))
 @CONNECTION
@@ -28,19 +63,9 @@ def plan(transfer: str, connection_id: str, as_json: bool) -> None:
     Computed by the transfer's own code on a copy of the sync's state, with every
     write to Severa and eEkonomi held back: nothing is written to either API, and the
     links, watermarks and error list stay as they are."""
-    from worker.sync.engine import RunRefused  # noqa: PLC0415
-    from worker.sync.plan import plan_register  # noqa: PLC0415
-    from worker.sync.service import plain_context  # noqa: PLC0415
-
     names = list(NAMES) if transfer == "all" else [transfer]
-    result: dict[str, Any] = {}
     try:
-        ctx = plain_context(connection_id)
-        for name in names:
-            try:
-                result[name] = plan_register(ctx, register_named(name)).as_dict()
-            except RunRefused as exc:
-                result[name] = {"refused": str(exc)}
+        result = plan_result(connection_id, names)
     except _one_line_errors() as exc:
         _fail(f"error: {exc}")
     if as_json:
@@ -85,18 +110,8 @@ def compare(only: str | None, connection_id: str, as_json: bool, as_csv: bool) -
     matched but not linked, only in Severa, only in eEkonomi, and records the rules
     would refuse (with the rule and what to do). Reads only: about one list read per
     resource; nothing is written anywhere."""
-    from worker.sync.compare import COMPARED, compare_register  # noqa: PLC0415
-    from worker.sync.engine import RunRefused  # noqa: PLC0415
-    from worker.sync.service import plain_context  # noqa: PLC0415
-
-    result: dict[str, Any] = {}
     try:
-        ctx = plain_context(connection_id)
-        for name in [only] if only else list(COMPARED):
-            try:
-                result[name] = compare_register(ctx, name).as_dict()
-            except RunRefused as exc:
-                result[name] = {"refused_to_start": str(exc)}
+        result = compare_result(connection_id, only)
     except _one_line_errors() as exc:
         _fail(f"error: {exc}")
     if as_json:

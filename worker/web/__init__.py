@@ -40,6 +40,7 @@ def create_app(settings: Settings, client: redis.Redis, *, queue: str | None = N
         views_connection,
         views_connections,
         views_errors,
+        views_reports,
     )
 
     app = Flask(__name__, template_folder=str(HERE / "templates"),
@@ -55,7 +56,8 @@ def create_app(settings: Settings, client: redis.Redis, *, queue: str | None = N
     )
     app.extensions["sync"] = {"settings": settings, "redis": client, "queue": queue}
     security.install(app)
-    for module in (views_auth, views_connections, views_connection, views_errors):
+    for module in (views_auth, views_connections, views_connection, views_errors,
+                   views_reports):  # fmt: skip
         app.register_blueprint(module.blueprint)
     return app
 
