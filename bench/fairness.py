@@ -187,7 +187,7 @@ def measure(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
     env = service_environment(redis_url, folder, ports, args.scale)  # type: ignore[arg-type]
     env["CONNECTION_MAX_RUNNING"] = str(args.cap)
     use_environment(env)
-    worker = Worker(env, args.concurrency, folder / "worker.log")
+    worker = Worker(env, args.concurrency, folder / "worker.log", pool=args.pool)
     try:
         started = time.monotonic()
         bulk, twins = setup(args, boxes)
@@ -250,7 +250,7 @@ def print_figures(
     print(f"bulk: {done} of {progress.expected if progress else '?'} customers settled "
           f"{last_small - bulk_sent:.1f}s after it started, when the last small run ended "
           f"(status {progress.status if progress else '?'})")  # fmt: skip
-    print(f"worker processes {args.concurrency}, CONNECTION_MAX_RUNNING {args.cap}, rate "
+    print(f"worker {args.pool} pool of {args.concurrency}, CONNECTION_MAX_RUNNING {args.cap}, rate "
           f"limits x{args.scale:g}, small runs sent {args.delay:g}s after the bulk")  # fmt: skip
     ratios.sort()
     p95 = ratios[min(len(ratios) - 1, max(0, round(0.95 * len(ratios)) - 1))]
@@ -264,6 +264,8 @@ def main() -> int:
     parser.add_argument("--invoices", type=int, default=20, help="invoices per routine run")
     parser.add_argument("--scale", type=float, default=10.0, help="rate-limit multiplier")
     parser.add_argument("--concurrency", type=int, default=4, help="worker processes")
+    parser.add_argument("--pool", choices=["prefork", "threads"], default="prefork",
+                        help="the worker's pool (WORKER_POOL)")  # fmt: skip
     parser.add_argument("--cap", type=int, default=3, help="CONNECTION_MAX_RUNNING (0: off)")
     parser.add_argument("--delay", type=float, default=5.0,
                         help="seconds from the bulk run's start to the small runs'")  # fmt: skip

@@ -463,10 +463,11 @@ class Worker:
         *,
         root: Path = ROOT,
         profile_dir: Path | None = None,
+        pool: str = "prefork",
     ) -> None:
         """``root``: the checkout whose code the worker runs (another one for a before /
         after comparison); ``profile_dir``: profile every worker process into it
-        (``bench/profiled_worker.py``)."""
+        (``bench/profiled_worker.py``); ``pool``: Celery's pool (``WORKER_POOL``)."""
         self.queue = f"bench-{uuid.uuid4().hex[:8]}"
         self.hostname = f"{self.queue}@localhost"
         self._log = log.open("ab")
@@ -483,6 +484,7 @@ class Worker:
                 "worker",
                 "--loglevel=WARNING",
                 f"--concurrency={concurrency}",
+                f"--pool={pool}",
                 f"--hostname={self.hostname}",
                 "-Q",
                 ",".join(family(self.queue)),

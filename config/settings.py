@@ -126,10 +126,21 @@ class EnvSettingsSchema(Schema):
         "WORKER_CONCURRENCY",
         4,
         "4",
-        "Worker processes running tasks in parallel. Record tasks mostly wait for their "
-        "endpoint's rate limit, so more processes than cores let the registers transfer "
-        "side by side: about one per register transferring at once.",
-        validate=validate.Range(1, 64),
+        "Tasks the worker runs at once (processes, or threads with WORKER_POOL=threads). "
+        "Record tasks mostly wait for their endpoint's rate limit, so more than cores let "
+        "the registers transfer side by side: about one per register transferring at "
+        "once; a hosted sync needs about three per firm transferring at once "
+        "(README → Hosting → Fairness).",
+        validate=validate.Range(1, 512),
+    )
+    worker_pool = _setting(
+        fields.String,
+        "WORKER_POOL",
+        "prefork",
+        "prefork",
+        "Celery's pool: prefork (a process per task slot) or threads (a thread per slot: "
+        "slots that mostly wait on rate limits cost little memory, for many firms).",
+        validate=validate.OneOf(["prefork", "threads"]),
     )
     connection_max_running = _setting(
         fields.Integer,
@@ -497,6 +508,7 @@ class Settings:
     embedded_redis_port: int
     log_level: str
     worker_concurrency: int
+    worker_pool: str
     connection_max_running: int
     flower_host: str
     flower_port: int

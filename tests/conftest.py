@@ -108,13 +108,15 @@ class WorkerProcess:
     """A real ``celery worker`` subprocess consuming one private queue family (its run
     queue and the record queue of each register, as in :mod:`worker.queues`)."""
 
-    def __init__(self, env: dict[str, str], queue: str, concurrency: int = 1) -> None:
+    def __init__(
+        self, env: dict[str, str], queue: str, concurrency: int = 1, pool: str = "prefork"
+    ) -> None:
         self.queue = queue
         self.hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.log = Path(env["DATA_DIR"]) / f"{self.hostname}.log"
         argv = [
             sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO",
-            f"--concurrency={concurrency}", f"--hostname={self.hostname}",
+            f"--concurrency={concurrency}", f"--pool={pool}", f"--hostname={self.hostname}",
             "-Q", ",".join(family(queue)),
             "--without-gossip", "--without-mingle", "--task-events",
         ]  # fmt: skip

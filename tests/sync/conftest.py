@@ -146,11 +146,16 @@ def _clear_process_caches() -> None:
 
 
 def start_worker(
-    world: World, celery_app: Any, concurrency: int = 2, queue: str | None = None
+    world: World,
+    celery_app: Any,
+    concurrency: int = 2,
+    queue: str | None = None,
+    pool: str = "prefork",
 ) -> WorkerProcess:
-    """A worker on a private queue (or on ``queue``: a replacement for a killed one)."""
+    """A worker on a private queue (or on ``queue``: a replacement for a killed one),
+    with Celery's ``pool`` (``WORKER_POOL``)."""
     queue = queue or f"q-{uuid.uuid4().hex[:10]}"
-    worker = WorkerProcess(world.env, queue=queue, concurrency=concurrency)
+    worker = WorkerProcess(world.env, queue=queue, concurrency=concurrency, pool=pool)
     world.workers.append(worker)
     worker.wait_ready(celery_app)
     return worker

@@ -161,9 +161,13 @@ def _eekonomi_names(pair: Pair, company_name: str) -> set[str]:
     return {str(c["Name"]) for c in dump.json()["customers"]}
 
 
+@pytest.mark.parametrize(("pool", "concurrency"), [("prefork", 2), ("threads", 8)])
 def test_given_two_pairs_when_both_transfer_then_no_record_crosses(
-    pairs: tuple[Pair, Pair], celery_app: Any
+    pairs: tuple[Pair, Pair], celery_app: Any, pool: str, concurrency: int
 ) -> None:
+    """With the thread pool, both pairs' tasks run side by side in one process: each
+    thread has its own context of a connection (settings, held reference data, HTTP
+    session), so nothing one task holds leaks into the other pair's."""
     a, b = pairs
     # Records by name: the demo's customer *numbers* collide across the companies on
     # purpose (5001 is a different firm in each), so a crossing would show as a name.
@@ -172,10 +176,11 @@ def test_given_two_pairs_when_both_transfer_then_no_record_crosses(
         "eek a": _eekonomi_names(a, a.eekonomi_company),
         "eek b": _eekonomi_names(b, b.eekonomi_company),
     }  # fmt: skip
-    worker = start_worker(a.world, celery_app, concurrency=2)
+    worker = start_worker(a.world, celery_app, concurrency=concurrency, pool=pool)
     runs = {pair.id: _send(celery_app, worker.queue, pair, "customers") for pair in pairs}
     reports = {pair.id: wait_for_run(pair.world, runs[pair.id], 120) for pair in pairs}
     assert all(r["status"] == "finished" for r in reports.values()), reports
+    assert all(r["created"] for r in reports.values()), reports
 
     after = {
         "sev a": _severa_names(a, "default"), "sev b": _severa_names(b, HOLDING_ORGANIZATION),

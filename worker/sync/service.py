@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -43,16 +44,22 @@ log = logging.getLogger(__name__)
 
 
 def _context(connection_id: str) -> SyncContext:
-    """This process's context of a connection, built again when the registry says its
-    credentials changed (``connections add --replace``, or removed and added again)."""
+    """This thread's context of a connection, built again when the registry says its
+    credentials changed (``connections add --replace``, or removed and added again).
+
+    One per thread, not per process: with the worker's thread pool (``WORKER_POOL``
+    ``threads``) the tasks of one connection run side by side in one process, and a
+    context holds what one task at a time may change — its settings as read for the
+    task, the reference data held for it, the HTTP session and its token. With the
+    prefork pool each process has one thread, so this is one per process as before."""
     from worker.connections import registry_key  # noqa: PLC0415
 
     generation = redis_client().hget(registry_key(connection_id), "generation")
-    return _built_context(connection_id, str(generation or ""))
+    return _built_context(connection_id, str(generation or ""), threading.get_ident())
 
 
 @functools.cache
-def _built_context(connection_id: str, generation: str) -> SyncContext:
+def _built_context(connection_id: str, generation: str, thread: int) -> SyncContext:
     settings = get_settings()
     client = redis_client()
     return SyncContext(
@@ -67,8 +74,16 @@ def plain_context(connection_id: str) -> SyncContext:
     return _context(connection_id)
 
 
-#: Connection id → its settings as read once within :func:`reference_data_held`.
-_HELD_VALUES: dict[str, dict[str, Any]] = {}
+class _Held(threading.local):
+    """What this thread holds within :func:`reference_data_held`: the connections, and
+    each one's settings as read once. Per thread, like the contexts (:func:`_context`)."""
+
+    def __init__(self) -> None:
+        self.connections: set[str] = set()
+        self.values: dict[str, dict[str, Any]] = {}
+
+
+_HELD = _Held()
 
 
 def context_for(connection_id: str) -> SyncContext:
@@ -79,11 +94,11 @@ def context_for(connection_id: str) -> SyncContext:
         company.SettingsUnreadable: the stored settings cannot be read.
     """
     ctx = _context(connection_id)
-    values = _HELD_VALUES.get(connection_id)
+    values = _HELD.values.get(connection_id)
     if values is None:
         values = company.load(ctx.redis, connection_id)
-        if connection_id in _HELD:
-            _HELD_VALUES[connection_id] = values
+        if connection_id in _HELD.connections:
+            _HELD.values[connection_id] = values
     ctx.values = values
     return ctx
 
@@ -107,10 +122,6 @@ def start_transfer(
     return report.as_dict()
 
 
-#: Connections within :func:`reference_data_held` in this process.
-_HELD: set[str] = set()
-
-
 @contextmanager
 def reference_data_held(connection_id: str) -> Iterator[None]:
     """Within the block — one record task — each reference register (company settings,
@@ -118,13 +129,13 @@ def reference_data_held(connection_id: str) -> Iterator[None]:
     two of a customer create's Redis round trips otherwise (bench/README.md). So are the
     connection's settings (:func:`context_for`): a change made with ``settings set``
     applies from the next record task on, as it does to the reference data."""
-    _HELD.add(connection_id)
+    _HELD.connections.add(connection_id)
     try:
         with _context(connection_id).clients.reference.cache.scope():
             yield
     finally:
-        _HELD.discard(connection_id)
-        _HELD_VALUES.pop(connection_id, None)
+        _HELD.connections.discard(connection_id)
+        _HELD.values.pop(connection_id, None)
 
 
 #: Added to the broker's visibility timeout and the longest retry countdown before a
