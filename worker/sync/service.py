@@ -58,7 +58,13 @@ def _context(connection_id: str) -> SyncContext:
     return _built_context(connection_id, str(generation or ""), threading.get_ident())
 
 
-@functools.cache
+#: Contexts kept per process: one per connection and thread in use. Bounded, so that a
+#: thread pool serving many connections keeps the recent ones (a context is an HTTP
+#: session, clients and caches: tens of KB) and builds an evicted one again on demand.
+CONTEXTS_KEPT = 2048
+
+
+@functools.lru_cache(maxsize=CONTEXTS_KEPT)
 def _built_context(connection_id: str, generation: str, thread: int) -> SyncContext:
     settings = get_settings()
     client = redis_client()
