@@ -73,3 +73,22 @@ def test_flower_refuses_public_address_without_credentials_and_keeps_them_off_ar
     exposed = local.__class__(**{**local.__dict__, "flower_host": "0.0.0.0"})
     with pytest.raises(FlowerRefused, match="FLOWER_BASIC_AUTH"):
         flower_options(exposed)
+
+
+def test_given_pool_settings_in_an_env_file_then_the_worker_process_gets_them(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("WORKER_POOL=threads\nWORKER_CONCURRENCY=64\n", encoding="utf-8")
+    the_plan = plan(load_settings({"DATA_DIR": str(tmp_path)}, env_file), environ={"PATH": "/bin"})
+    assert (the_plan.env["WORKER_POOL"], the_plan.env["WORKER_CONCURRENCY"]) == ("threads", "64")
+    worker = the_plan.processes["worker"]
+    assert "--pool=${WORKER_POOL:-prefork}" in worker
+    assert "--concurrency=${WORKER_CONCURRENCY:-4}" in worker
+
+
+def test_given_an_unknown_pool_then_start_up_names_the_variable(tmp_path: Path) -> None:
+    from config import SettingsError
+
+    with pytest.raises(SettingsError, match="WORKER_POOL"):
+        load_settings({"DATA_DIR": str(tmp_path), "WORKER_POOL": "gevent"}, NO_FILE)

@@ -76,6 +76,11 @@ def plan(settings: Settings, environ: Mapping[str, str] | None = None) -> Plan:
     if settings.demo:
         wanted.insert(1 if embedded else 0, "sandbox")
     environ["DATA_DIR"] = str(settings.data_dir)
+    # The Procfile's worker reads these as variables; from a .env file they are in the
+    # settings only, so hand the validated values on.
+    environ["WORKER_CONCURRENCY"] = str(settings.worker_concurrency)
+    environ["WORKER_POOL"] = settings.worker_pool
+    environ["LOG_LEVEL"] = settings.log_level
     environ["PYTHONUNBUFFERED"] = "1"
     # Procfile commands say `python`: make that the interpreter running us (the venv's).
     bin_dir = str(Path(sys.executable).parent)
