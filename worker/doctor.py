@@ -118,18 +118,47 @@ def _check_workers(settings: Settings, client: redis.Redis, timeout: float) -> I
         yield Check(OK, "workers", f"{len(replies)} online: {', '.join(sorted(replies))}")
     else:
         yield Check(WARN, "workers", "none online → start the service: `python -m worker serve`")
-    for connection_id in settings.connections:
-        try:
-            at = last_heartbeat(client, connection_id)
-        except redis.RedisError:
-            continue
+    yield from check_beat(settings, client)
+
+
+#: Connections whose beat heartbeat is shown one line each; beyond, one summary line.
+BEAT_LINES = 10
+
+
+def check_beat(
+    settings: Settings, client: redis.Redis, now: float | None = None
+) -> Iterator[Check]:
+    """Beat's heartbeat per connection served — the ``CONNECTIONS`` ids and every one in
+    the registry, as beat's heartbeat tick sends one to each. A late one means beat (or
+    the worker that runs the heartbeat) stopped. Up to :data:`BEAT_LINES` connections
+    get a line each; with more, the late ones are named and the rest summed up, so a
+    deployment of a thousand firms does not print a thousand lines."""
+    from worker.connections import registry  # noqa: PLC0415 - needs Redis known good
+
+    try:
+        ids = list(dict.fromkeys([*settings.connections, *registry(client).ids()]))
+        beats = {connection_id: last_heartbeat(client, connection_id) for connection_id in ids}
+    except redis.RedisError as exc:
+        yield Check(WARN, "beat", f"cannot read the heartbeats ({exc})")
+        return
+    now = time.time() if now is None else now
+    limit = 3 * settings.heartbeat_interval
+    late = {c: at for c, at in beats.items() if at is None or now - at > limit}
+    shown = beats if len(beats) <= BEAT_LINES else late
+    for connection_id, at in list(shown.items())[:BEAT_LINES]:
         if at is None:
             yield Check(WARN, "beat", f"{connection_id}: no heartbeat yet → is beat running?")
-            continue
-        age = time.time() - at
-        status = OK if age <= 3 * settings.heartbeat_interval else WARN
-        hint = "" if status == OK else " → beat or the worker stopped"
-        yield Check(status, "beat", f"{connection_id}: last heartbeat {age:.0f}s ago{hint}")
+        elif connection_id in late:
+            detail = f"last heartbeat {now - at:.0f}s ago → beat or the worker stopped"
+            yield Check(WARN, "beat", f"{connection_id}: {detail}")
+        else:
+            yield Check(OK, "beat", f"{connection_id}: last heartbeat {now - at:.0f}s ago")
+    if len(beats) > BEAT_LINES:
+        more = max(0, len(late) - BEAT_LINES)
+        tail = f" ({more} more late not shown)" if more else ""
+        status = WARN if late else OK
+        yield Check(status, "beat", f"{len(beats) - len(late)} of {len(beats)} connections "
+                                    f"with a heartbeat in the last {limit:.0f}s{tail}")  # fmt: skip
 
 
 def _check_http(name: str, url: str, settings: Settings, timeout: float) -> Check:
