@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import fakeredis
@@ -139,3 +140,61 @@ def test_r_6_1_a_run_counts_as_stalled_only_after_quiet_seconds_without_an_attem
     assert stalled_records(ctx, "customers", quiet=30) is None  # its quiet clock restarted
     note_attempt(ctx, "no-such-run")
     assert redis_client.exists(key(connection_id, "run", "no-such-run")) == 0
+
+
+def _cut_short_finish(redis_client: redis.Redis, connection_id: str) -> Any:
+    """A run whose last record settled ('finishing', its lock held, a watermark read)
+    and whose finish never ran: Redis was lost, or the worker killed, in between."""
+    from types import SimpleNamespace
+
+    from worker.keys import key
+    from worker.sync.locks import RunLock
+
+    run_key = key(connection_id, "run", "run-9")
+    redis_client.hset(run_key, mapping={
+        "status": "finishing", "fanned_out": "1", "register": "customers",
+        "watermark:severa": "2026-12-07T00:00:00Z", "progress_at": f"{time.time():.0f}",
+    })  # fmt: skip
+    redis_client.sadd(key(connection_id, "run", "run-9", "keys"), "1")
+    redis_client.sadd(key(connection_id, "run", "run-9", "settled"), "1")
+    RunLock(redis_client, connection_id, "customers", 60).acquire("run-9")
+    return SimpleNamespace(redis=redis_client, connection_id=connection_id)
+
+
+def _finished(redis_client: redis.Redis, connection_id: str) -> tuple[str, str | None]:
+    from worker.keys import key
+    from worker.sync.locks import RunLock
+
+    status = redis_client.hget(key(connection_id, "run", "run-9"), "status")
+    return str(status), RunLock(redis_client, connection_id, "customers", 60).holder()
+
+
+def test_r_6_1_a_run_whose_finish_was_cut_short_is_finished_by_the_stall_check(
+    redis_client: redis.Redis, connection_id: str
+) -> None:
+    from worker.sync.engine import stalled_records
+    from worker.sync.runstate import Watermarks
+
+    ctx = _cut_short_finish(redis_client, connection_id)
+    assert stalled_records(ctx, "customers", quiet=3600) is None  # not quiet yet: left alone
+    assert _finished(redis_client, connection_id) == ("finishing", "run-9")
+    assert stalled_records(ctx, "customers", quiet=0) is None
+    assert _finished(redis_client, connection_id) == ("finished", None)
+    mark = Watermarks(redis_client, connection_id, "customers").get("severa")
+    assert mark is not None
+    assert mark.isoformat().startswith("2026-12-07T00:00:00")
+
+
+def test_r_6_1_a_retried_last_record_finishes_a_run_whose_finish_was_cut_short(
+    redis_client: redis.Redis, connection_id: str
+) -> None:
+    from types import SimpleNamespace
+
+    from worker.sync.engine import settle_record
+
+    ctx = _cut_short_finish(redis_client, connection_id)
+    outcome, report = settle_record(ctx, SimpleNamespace(name="customers"), "run-9", "1")  # type: ignore[arg-type]
+    assert outcome.detail == "already settled in this run"
+    assert report is not None
+    assert report.status == "finished"
+    assert _finished(redis_client, connection_id) == ("finished", None)

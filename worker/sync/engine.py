@@ -345,7 +345,11 @@ def settle_record(
     run = RunState(ctx.redis, ctx.connection_id, run_id, register.name)
     loaded, settled = run.load(natural_key)
     if settled:
-        return Outcome("unchanged", detail="already settled in this run"), None
+        # A retry of the run's last record after its finish was cut short (Redis lost
+        # right after the last settle): finish the run now rather than leave it
+        # "finishing", its lock held, until the stall check does.
+        finished = finish_run(run) if run.is_finishing() else None
+        return Outcome("unchanged", detail="already settled in this run"), finished
     staged = Staged(**loaded)
     with history.recording() as changes:
         try:
@@ -488,6 +492,10 @@ def stalled_records(ctx: SyncContext, register: str, quiet: float) -> Stalled | 
     record at once could both create it. The run's quiet clock then restarts, so the
     records are not resent again at once.
 
+    A run whose records all settled but which stayed ``finishing`` as long (its finish
+    was cut short: Redis lost, or the worker killed, right after the last settle) is
+    finished here: its watermarks advance and its lock is freed.
+
     A run that never finished its fan-out and is as quiet (its start's task failed —
     Redis was lost mid fan-out — or its message was lost; a start still reading stamps
     each batch) has its start resent with the same run id: it goes on from its report
@@ -496,6 +504,11 @@ def stalled_records(ctx: SyncContext, register: str, quiet: float) -> Stalled | 
     run = RunState.current(ctx.redis, ctx.connection_id, register)
     resend = None if run is None else run.quiet_for(quiet)
     if run is None or resend is None:
+        return None
+    if resend == "finish":
+        log.warning("%s run %s settled all its records but its finish was cut short: "
+                    "finishing it", register, run.run_id)  # fmt: skip
+        finish_run(run)
         return None
     if resend == "start":
         log.warning("%s run %s never finished its fan-out and was quiet for %.0f s: "

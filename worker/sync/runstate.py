@@ -45,7 +45,7 @@ from worker.keys import run_key, watermarks_key
 from worker.lua import lua_script
 from worker.sync.errorlist import ErrorList, errors_command
 from worker.sync.locks import RunLock
-from worker.sync.runs import ACTIVE, FAILED, FINISHED, ONE_RECORD, RunReport, Runs
+from worker.sync.runs import ACTIVE, FAILED, FINISHED, FINISHING, ONE_RECORD, RunReport, Runs
 
 #: Re-read this much before the watermark: clocks and commit order are not exact.
 WATERMARK_OVERLAP = timedelta(minutes=2)
@@ -327,9 +327,12 @@ class RunState:
     def quiet_for(self, seconds: float) -> str | None:
         """What to resend when the running run made no progress for ``seconds``: its
         records (``"records"``, it had fanned out) or its start (``"start"``, it had
-        not — the start's task failed or was lost mid read or fan-out); ``None`` while it
-        is not quiet. A quiet run's clock restarts, so only one caller acts (``quiet.lua``)."""
-        return {1: "records", 2: "start"}.get(int(_QUIET(self.client, [self.key], [seconds])))
+        not — the start's task failed or was lost mid read or fan-out); ``"finish"`` when
+        every record settled but the finish was cut short (Redis lost, the worker
+        killed, between the last settle and :meth:`finish`); ``None`` while it is not
+        quiet. A quiet run's clock restarts, so only one caller acts (``quiet.lua``)."""
+        answer = int(_QUIET(self.client, [self.key], [seconds]))
+        return {1: "records", 2: "start", 3: "finish"}.get(answer)
 
     def unsettled(self) -> list[str]:
         """The run's natural keys not settled yet, sorted."""
@@ -341,6 +344,16 @@ class RunState:
         return _text(value) if value else None
 
     # -- end ---------------------------------------------------------------------------
+
+    def is_finishing(self) -> bool:
+        """Every record settled and the run holds its lock, but it has not finished: its
+        finish was cut short (:meth:`quiet_for`)."""
+        status = self.client.hget(self.key, "status")
+        return (
+            status is not None
+            and _text(status) == FINISHING
+            and (self.lock.holder() == self.run_id)
+        )
 
     def finish(self) -> RunReport:
         """Advance the watermarks, close the report, release the lock, drop the staged
