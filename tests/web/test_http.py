@@ -156,8 +156,10 @@ def test_admin_of_a_gets_404_or_403_for_b_by_url_and_by_form(
         assert web.post(path, form, token=token).status_code == 404, path
     for path in (f"/connections/{b}/pause", f"/connections/{b}/remove", f"/connections/{a}/pause",
                  "/connections", "/users"):  # fmt: skip
-        assert web.post(path, {"connection_id": "new-one", "email": "x@example.com"},
-                        token=token).status_code == 403, path  # fmt: skip
+        assert web.post(path, {"connection_id": "new-one", "email": "x@example.com",
+                               "confirm": b}, token=token).status_code == 403, path  # fmt: skip
+    for path in (f"/connections/{a}/remove", f"/connections/{b}/remove"):
+        assert web.get(path).status_code == 403, path
     # Nothing of B changed.
     assert ErrorList(web_app.world.redis, b).count() == 1
     assert registry(web_app.world.redis).get(b).paused is False
@@ -194,7 +196,28 @@ def test_operator_adds_pauses_resumes_and_removes_connections_and_users(
     assert "paused" in web.get("/").text
     web.post(f"/connections/{new}/resume", token=token)
     assert reg.get(new).paused is False
-    web.post(f"/connections/{new}/remove", token=token)
+    confirm = web.get(f"/connections/{new}/remove")
+    assert confirm.status_code == 200
+    assert f"Type <strong>{new}</strong> to confirm" in confirm.text
+    assert "keys the service keeps" in confirm.text
+    unconfirmed = web.post(f"/connections/{new}/remove", token=token)
+    assert unconfirmed.headers["Location"].endswith(f"/connections/{new}/remove")
+    assert reg.exists(new)  # one click does not delete a firm
+    mistyped = web.post(f"/connections/{new}/remove", {"confirm": "default"}, token=token)
+    assert mistyped.status_code == 302
+    assert reg.exists(new)
+    assert f"type {new} to confirm" in web.get(f"/connections/{new}/remove").text
+    from worker.sync.locks import RunLock
+
+    RunLock(web_app.world.redis, new, "customers", 60).acquire("run-x")
+    web.post(f"/connections/{new}/remove", {"confirm": new}, token=token)
+    assert reg.exists(new)  # refused while a transfer runs, with what to do
+    busy = web.get(f"/connections/{new}/remove").text
+    assert "is transferring" in busy
+    assert 'id="busy"' in busy
+    RunLock(web_app.world.redis, new, "customers", 60).release_for("run-x")
+    removed = web.post(f"/connections/{new}/remove", {"confirm": new}, token=token)
+    assert removed.headers["Location"].endswith("/")
     assert not reg.exists(new)
     assert web.get(f"/connections/{new}").status_code == 404
     bad = web.post("/connections", {"connection_id": "Not Valid!"}, token=token)

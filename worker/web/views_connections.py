@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from worker.connections import ConnectionRegistry, Overview, SeveraCredentials
+from worker.connections import ConnectionBusy, ConnectionRegistry, Overview, SeveraCredentials
 from worker.errors import ConfigError
 from worker.keys import InvalidConnectionId
 from worker.registry import NAMES
@@ -102,9 +102,33 @@ def resume(connection_id: str) -> Any:
     return redirect(url_for("connections.index"))
 
 
+@blueprint.route("/connections/<connection_id>/remove", methods=["GET"])
+@operator_required
+def confirm_remove(connection_id: str) -> Any:
+    """What removing would delete, and a form that asks for the connection's id: one
+    click on a list must not delete a firm's links, tokens and history."""
+    reg = _registry()
+    overview = reg.overview(connection_of(connection_id))
+    keys = sum(1 for _ in reg.keys_of(connection_id))
+    return render_template("remove.html", overview=overview, keys=keys,
+                           busy=reg.running(connection_id))  # fmt: skip
+
+
 @blueprint.route("/connections/<connection_id>/remove", methods=["POST"])
 @operator_required
 def remove(connection_id: str) -> Any:
-    deleted = _registry().remove(connection_of(connection_id))
+    """Delete every key of the connection once its id is typed to confirm; refused
+    while a transfer runs (its record tasks would write keys again after)."""
+    connection_of(connection_id)
+    again = redirect(url_for("connections.confirm_remove", connection_id=connection_id))
+    if request.form.get("confirm", "").strip() != connection_id:
+        flash(f"Not removed: type {connection_id} to confirm.", "error")
+        return again
+    try:
+        deleted = _registry().remove(connection_id)
+    except ConnectionBusy:
+        flash(f"Not removed: {connection_id} is transferring. Pause it, wait until no run "
+              "is going on, then remove it.", "error")  # fmt: skip
+        return again
     flash(f"Removed {connection_id} ({deleted} keys deleted).", "ok")
     return redirect(url_for("connections.index"))
