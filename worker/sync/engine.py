@@ -33,6 +33,7 @@ One run of one register for one connection (R-4.1) goes through these steps:
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable
@@ -343,11 +344,12 @@ def settle_record(
     alone.
     """
     run = RunState(ctx.redis, ctx.connection_id, run_id, register.name)
-    loaded, settled = run.load(natural_key)
+    loaded, settled, link_raw = run.load_with(natural_key, _link_keys(ctx, register.name))
     if settled:
         return Outcome("unchanged", detail="already settled in this run"), None
     staged = Staged(**loaded)
     with history.recording() as changes:
+        token = _READ_LINK.set((register.name, natural_key, link_raw))
         try:
             if staged.severa is None and staged.eekonomi is None:
                 staged = register.fetch(ctx, natural_key)
@@ -356,6 +358,8 @@ def settle_record(
             raise
         except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
             outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
+        finally:
+            _READ_LINK.reset(token)
     _note_history(ctx, register, run_id, natural_key, staged, outcome, changes)
     return outcome, count_settled(run, natural_key, outcome)
 
@@ -591,13 +595,38 @@ class Link:
     eekonomi_id: str
 
 
+#: The record being settled — (register, natural key) — and its binding and indexed ids
+#: as read with its staged copies (:func:`settle_record`), until :func:`link_of` takes them.
+_READ_LINK: contextvars.ContextVar[tuple[str, str, list[Any]] | None] = contextvars.ContextVar(
+    "read_link", default=None
+)
+
+
+def _link_keys(ctx: SyncContext, register: str) -> list[str]:
+    """The hashes :func:`link_of` reads a record's field of: binding, both key indexes."""
+    return [
+        ctx.binder(register).bindings_key,
+        ctx.index(register, Side.SEVERA).key,
+        ctx.index(register, Side.EEKONOMI).key,
+    ]
+
+
 def link_of(ctx: SyncContext, register: str, natural_key: str) -> Link:
-    """The record's binding and indexed ids, in one round trip (once per record)."""
-    pipe = ctx.redis.pipeline(transaction=False)
-    pipe.hget(ctx.binder(register).bindings_key, natural_key)
-    pipe.hget(ctx.index(register, Side.SEVERA).key, natural_key)
-    pipe.hget(ctx.index(register, Side.EEKONOMI).key, natural_key)
-    raw, severa_id, eekonomi_id = pipe.execute()
+    """The record's binding and indexed ids (once per record).
+
+    Within :func:`settle_record` they were read in the round trip that read the staged
+    copies and the settled flag, right before the register's settle — as fresh as a read
+    here would be — and are taken once; otherwise (or a second time) they are read now.
+    """
+    read = _READ_LINK.get()
+    if read is not None and read[:2] == (register, natural_key):
+        _READ_LINK.set(None)
+        raw, severa_id, eekonomi_id = read[2]
+    else:
+        pipe = ctx.redis.pipeline(transaction=False)
+        for name in _link_keys(ctx, register):
+            pipe.hget(name, natural_key)
+        raw, severa_id, eekonomi_id = pipe.execute()
     binding = ctx.binder(register).parse(raw, natural_key) or Binding()
     return Link(
         binding, binding.severa_id or severa_id or "", binding.eekonomi_id or eekonomi_id or ""

@@ -293,18 +293,31 @@ class RunState:
         A staged copy that cannot be read counts as not read on either side: the caller
         reads the record afresh (:meth:`~worker.sync.engine.Register.fetch`).
         """
+        staged, settled, _ = self.load_with(natural_key, ())
+        return staged, settled
+
+    def load_with(
+        self, natural_key: str, hashes: Sequence[str]
+    ) -> tuple[dict[str, dict[str, Any] | None], bool, list[Any]]:
+        """:meth:`load`, plus the field ``natural_key`` of each of ``hashes`` (raw) read
+        in the same round trip — the record's binding and key indexes, which its settle
+        reads next (:func:`~worker.sync.engine.settle_record`)."""
         pipe = self.client.pipeline(transaction=False)
         for side in SIDES:
             pipe.hget(self.staged_key(side), natural_key)
         pipe.sismember(self.settled_key, natural_key)
-        *raws, settled = pipe.execute()
+        for name in hashes:
+            pipe.hget(name, natural_key)
+        answers = pipe.execute()
+        *raws, settled = answers[: len(SIDES) + 1]
+        also = answers[len(SIDES) + 1 :]
         staged: dict[str, dict[str, Any] | None] = dict.fromkeys(map(str, SIDES))
         try:
             staged = {str(side): _staged_record(raw) for side, raw in zip(SIDES, raws, strict=True)}
         except (ValueError, TypeError):
             log.warning("run %s: the staged copy of %s cannot be read; reading it afresh",
                         self.run_id, natural_key)  # fmt: skip
-        return staged, bool(settled)
+        return staged, bool(settled), also
 
     def settle(self, natural_key: str, counter: str, resolved: Sequence[str] = ()) -> bool:
         """Count ``natural_key`` once under ``counter``, keep the run's lock alive and drop

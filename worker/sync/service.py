@@ -47,8 +47,14 @@ def _context(connection_id: str) -> SyncContext:
     credentials changed (``connections add --replace``, or removed and added again)."""
     from worker.connections import registry_key  # noqa: PLC0415
 
+    held = _HELD_CONTEXTS.get(connection_id)
+    if held is not None:
+        return held
     generation = redis_client().hget(registry_key(connection_id), "generation")
-    return _built_context(connection_id, str(generation or ""))
+    ctx = _built_context(connection_id, str(generation or ""))
+    if connection_id in _HELD:
+        _HELD_CONTEXTS[connection_id] = ctx
+    return ctx
 
 
 @functools.cache
@@ -69,6 +75,9 @@ def plain_context(connection_id: str) -> SyncContext:
 
 #: Connection id → its settings as read once within :func:`reference_data_held`.
 _HELD_VALUES: dict[str, dict[str, Any]] = {}
+#: Connection id → its context as found once within :func:`reference_data_held` (the
+#: registry's generation is read once per record task, not once per record).
+_HELD_CONTEXTS: dict[str, SyncContext] = {}
 
 
 def context_for(connection_id: str) -> SyncContext:
@@ -116,8 +125,10 @@ def reference_data_held(connection_id: str) -> Iterator[None]:
     """Within the block — one record task — each reference register (company settings,
     terms of payment, units, …) is read from Redis and decoded once, not once per record:
     two of a customer create's Redis round trips otherwise (bench/README.md). So are the
-    connection's settings (:func:`context_for`): a change made with ``settings set``
-    applies from the next record task on, as it does to the reference data."""
+    connection's settings (:func:`context_for`) and whether its credentials were
+    replaced (:func:`_context`): a change made with ``settings set`` or ``connections
+    add --replace`` applies from the next record task on, as it does to the reference
+    data."""
     _HELD.add(connection_id)
     try:
         with _context(connection_id).clients.reference.cache.scope():
@@ -125,6 +136,7 @@ def reference_data_held(connection_id: str) -> Iterator[None]:
     finally:
         _HELD.discard(connection_id)
         _HELD_VALUES.pop(connection_id, None)
+        _HELD_CONTEXTS.pop(connection_id, None)
 
 
 #: Added to the broker's visibility timeout and the longest retry countdown before a
