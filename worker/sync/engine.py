@@ -360,11 +360,18 @@ def settle_record(
             outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
         finally:
             _READ_LINK.reset(token)
-    _note_history(ctx, register, run_id, natural_key, staged, outcome, changes)
-    return outcome, count_settled(run, natural_key, outcome)
+    # The history entry goes first and the count after it, as two steps did before, in
+    # the one round trip of the count.
+    pipe = ctx.redis.pipeline(transaction=False)
+    entry, days = _history_entry(ctx, register, run_id, natural_key, staged, outcome, changes)
+    kept = history.queue_sync(pipe, ctx.redis, ctx.connection_id, entry, days)
+    report = count_settled(run, natural_key, outcome, pipe)
+    if kept is not None:
+        kept.drop_expired(entry, days, run.piped[0])
+    return outcome, report
 
 
-def _note_history(
+def _history_entry(
     ctx: SyncContext,
     register: Register,
     run_id: str,
@@ -372,15 +379,15 @@ def _note_history(
     staged: Staged,
     outcome: Outcome,
     changes: list[dict[str, Any]],
-) -> None:
-    """The record's history entry (:mod:`worker.sync.history`), kept ``history_days``."""
+) -> tuple[history.HistoryEntry, int]:
+    """The record's history entry (:mod:`worker.sync.history`) and the days it is kept
+    (``history_days``)."""
     entry = history.HistoryEntry(
         register=register.name, record_key=natural_key, run_id=run_id, outcome=outcome.counter,
         direction=history.direction_of(outcome.side), changes=changes, detail=outcome.detail,
         number=_describe(register, natural_key, staged).number,
     )  # fmt: skip
-    days = int(ctx.values.get("history_days") or 90)
-    history.record_sync(ctx.redis, ctx.connection_id, entry, days)
+    return entry, int(ctx.values.get("history_days") or 90)
 
 
 def record_failure(
@@ -436,15 +443,19 @@ def count_and_maybe_finish(
     )
 
 
-def count_settled(run: RunState, natural_key: str, outcome: Outcome) -> RunReport | None:
+def count_settled(
+    run: RunState, natural_key: str, outcome: Outcome, pipe: Any = None
+) -> RunReport | None:
     """Count the record once; a record that did not fail also resolves its error-list
-    entries (R-4.3). The last record of the run finishes it (step 5)."""
+    entries (R-4.3). The last record of the run finishes it (step 5). ``pipe``: writes
+    sent first in the same round trip (:meth:`RunState.settle`)."""
     resolved = (
         []
         if outcome.counter == "failed"
         else [entry_id(run.register, d, natural_key) for d in Direction.of_records()]
     )
-    return finish_run(run) if run.settle(natural_key, outcome.counter, resolved) else None
+    last = run.settle(natural_key, outcome.counter, resolved, pipe)
+    return finish_run(run) if last else None
 
 
 # -- step 5: finish --------------------------------------------------------------------
