@@ -8,6 +8,7 @@ request) to know which short codes exist; Severa projects are read incrementally
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -63,7 +64,7 @@ class Projects:
             return None
         listing = ctx.clients.severa.list_projects(changed_since=since)
         for project in listing:
-            digest = digest_of(severa_project_to_record, project)
+            digest = functools.partial(digest_of, severa_project_to_record, project)
             stage.add(natural_key_of(project), str(project["guid"]), project, digest)
         return listing.server_time
 
