@@ -349,10 +349,12 @@ def settle_record(
         return Outcome("unchanged", detail="already settled in this run"), None
     staged = Staged(**loaded)
     with history.recording() as changes:
-        token = _READ_LINK.set((register.name, natural_key, link_raw))
+        token = _READ_LINK.set(None)
         try:
             if staged.severa is None and staged.eekonomi is None:
-                staged = register.fetch(ctx, natural_key)
+                staged = register.fetch(ctx, natural_key)  # requests: link_of reads anew
+            else:
+                _READ_LINK.set((register.name, natural_key, link_raw))
             outcome = register.settle(ctx, natural_key, staged)
         except (TransientError, redis.RedisError):
             raise
