@@ -70,7 +70,20 @@ class ProjectRecord(TypedDict):
     is_active: bool  # project open
 
 
+#: Types that are their own canonical form (exactly these: a subclass takes the long way).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _canonical(value: Any) -> Any:
+    # Plain dicts, lists and leaves first, by exact type: a record is made of them, and
+    # ``isinstance`` against the ``Mapping`` ABC on every leaf was most of the hash.
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if kind is list:
+        return [_canonical(v) for v in value]
     if isinstance(value, Decimal):
         # 125, 125.0 and 125.00 are the same price: normalize before hashing.
         return format(value.normalize(), "f")

@@ -62,9 +62,14 @@ class SyncTask(Task):
 
 #: Records settled by one record task. A task per record spent more of the worker's CPU
 #: on the message, its acknowledgement and its events than on the record itself
-#: (bench/README.md); ten per task pays that once per ten records while a run still
-#: spreads over every worker process and Flower still shows which records a task had.
-RECORDS_PER_TASK = 10
+#: (bench/README.md). At ten per task that was still about a sixth of a created record's
+#: worker CPU (the worker's main process publishes three task events and receives the
+#: message for each task, issue 20); twenty-five pays it once per twenty-five records
+#: while a run of a few hundred records still spreads over every worker process, Flower
+#: still shows which records a task had, and a connection's tasks still hold at most
+#: ``CONNECTION_MAX_RUNNING`` processes (below the service's four), so a longer task of
+#: one connection never holds a process another connection's task would wait for alone.
+RECORDS_PER_TASK = 25
 
 
 class RecordTask(SyncTask):

@@ -34,3 +34,23 @@ def test_given_a_missing_lua_file_when_its_module_loads_then_it_fails_at_once(
 ) -> None:
     with pytest.raises(FileNotFoundError):
         LuaScript(tmp_path / "absent.lua")
+
+
+def test_given_a_pipeline_when_a_script_runs_last_then_one_round_trip_and_reloaded_after_a_flush(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    path = tmp_path / "count.lua"
+    path.write_text("return redis.call('INCR', KEYS[1])\n", encoding="utf-8")
+    script = LuaScript(path)
+    redis_client.delete("lua-count", "lua-before")
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.set("lua-before", "x")
+    assert script.run_last(redis_client, pipe, ["lua-count"]) == [True, 1]
+    redis_client.script_flush()  # Redis restarted, say: the writes before it still ran once
+    pipe.incr("lua-before-count")
+    assert script.run_last(redis_client, pipe, ["lua-count"]) == [1, 2]
+    assert redis_client.get("lua-before-count") == "1"
+    pipe.hset("lua-before", "f", "v")  # a wrong type: the pipeline's error is raised
+    with pytest.raises(redis.ResponseError):
+        script.run_last(redis_client, pipe, ["lua-count"])
+    redis_client.delete("lua-count", "lua-before", "lua-before-count")

@@ -33,10 +33,39 @@ class LuaScript:
 
     def __call__(self, client: redis.Redis, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
         """Run the script on ``client`` with ``keys`` and ``args``; return its answer."""
+        return self._script(client)(keys=list(keys), args=list(args), client=client)
+
+    def _script(self, client: redis.Redis) -> Script:
         script = self._registered
         if script is None:
             script = self._registered = client.register_script(self.source)
-        return script(keys=list(keys), args=list(args), client=client)
+        return script
+
+    def run_last(
+        self, client: redis.Redis, pipe: Any, keys: Sequence[str], args: Sequence[Any] = ()
+    ) -> list[Any]:
+        """Send ``pipe`` (a pipeline of ``client`` without a transaction) with the script
+        queued last, in one round trip; return every answer, the script's last.
+
+        A script called through a pipeline in the ordinary way costs a second round trip
+        (redis-py asks ``SCRIPT EXISTS`` before each such pipeline), so it is sent as a
+        bare ``EVALSHA``; if Redis no longer has it (restarted, its cache flushed), the
+        commands before it have run and the script alone is run again, which loads it.
+
+        Raises:
+            redis.ResponseError: as the pipeline would for a failed command.
+        """
+        script = self._script(client)
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        answers: list[Any] = pipe.execute(raise_on_error=False)
+        for answer in answers[:-1]:
+            if isinstance(answer, redis.ResponseError):
+                raise answer
+        if isinstance(answers[-1], redis.exceptions.NoScriptError):
+            answers[-1] = script(keys=list(keys), args=list(args), client=client)
+        elif isinstance(answers[-1], redis.ResponseError):
+            raise answers[-1]
+        return answers
 
 
 def lua_script(module_file: str, name: str) -> LuaScript:

@@ -108,7 +108,7 @@ class Customers:
             listing = ctx.clients.eekonomi.list_customers(changed_since=since)
             for customer in listing:
                 number = str(customer.get("CustomerNumber") or "")
-                digest = digest_of(eekonomi_customer_to_record, customer)
+                digest = functools.partial(digest_of, eekonomi_customer_to_record, customer)
                 stage.add(number or f"id:{customer['Id']}", str(customer["Id"]), customer, digest)
             return listing.server_time
         return read_severa(ctx, since, stage)
@@ -474,7 +474,7 @@ def read_severa(ctx: SyncContext, since: datetime | None, stage: Stager) -> date
 def _stage_customer(stage: Stager, customer: dict[str, Any], names: dict[str, str]) -> None:
     number = customer.get("number")
     natural_key = str(number) if number is not None else f"guid:{customer['guid']}"
-    digest = digest_of(severa_customer_to_record, customer)
+    digest = functools.partial(digest_of, severa_customer_to_record, customer)
     stage.add(natural_key, str(customer["guid"]), customer, digest)
     if customer.get("name"):
         names[name_key(str(customer["name"]))] = natural_key

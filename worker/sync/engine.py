@@ -33,6 +33,7 @@ One run of one register for one connection (R-4.1) goes through these steps:
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable
@@ -343,7 +344,7 @@ def settle_record(
     alone.
     """
     run = RunState(ctx.redis, ctx.connection_id, run_id, register.name)
-    loaded, settled = run.load(natural_key)
+    loaded, settled, link_raw = run.load_with(natural_key, _link_keys(ctx, register.name))
     if settled:
         # A retry of the run's last record after its finish was cut short (Redis lost
         # right after the last settle): finish the run now rather than leave it
@@ -352,19 +353,31 @@ def settle_record(
         return Outcome("unchanged", detail="already settled in this run"), finished
     staged = Staged(**loaded)
     with history.recording() as changes:
+        token = _READ_LINK.set(None)
         try:
             if staged.severa is None and staged.eekonomi is None:
-                staged = register.fetch(ctx, natural_key)
+                staged = register.fetch(ctx, natural_key)  # requests: link_of reads anew
+            else:
+                _READ_LINK.set((register.name, natural_key, link_raw))
             outcome = register.settle(ctx, natural_key, staged)
         except (TransientError, redis.RedisError):
             raise
         except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
             outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
-    _note_history(ctx, register, run_id, natural_key, staged, outcome, changes)
-    return outcome, count_settled(run, natural_key, outcome)
+        finally:
+            _READ_LINK.reset(token)
+    # The history entry goes first and the count after it, as two steps did before, in
+    # the one round trip of the count.
+    pipe = ctx.redis.pipeline(transaction=False)
+    entry, days = _history_entry(ctx, register, run_id, natural_key, staged, outcome, changes)
+    kept = history.queue_sync(pipe, ctx.redis, ctx.connection_id, entry, days)
+    report = count_settled(run, natural_key, outcome, pipe)
+    if kept is not None:
+        kept.drop_expired(entry, days, run.piped[0])
+    return outcome, report
 
 
-def _note_history(
+def _history_entry(
     ctx: SyncContext,
     register: Register,
     run_id: str,
@@ -372,15 +385,15 @@ def _note_history(
     staged: Staged,
     outcome: Outcome,
     changes: list[dict[str, Any]],
-) -> None:
-    """The record's history entry (:mod:`worker.sync.history`), kept ``history_days``."""
+) -> tuple[history.HistoryEntry, int]:
+    """The record's history entry (:mod:`worker.sync.history`) and the days it is kept
+    (``history_days``)."""
     entry = history.HistoryEntry(
         register=register.name, record_key=natural_key, run_id=run_id, outcome=outcome.counter,
         direction=history.direction_of(outcome.side), changes=changes, detail=outcome.detail,
         number=_describe(register, natural_key, staged).number,
     )  # fmt: skip
-    days = int(ctx.values.get("history_days") or 90)
-    history.record_sync(ctx.redis, ctx.connection_id, entry, days)
+    return entry, int(ctx.values.get("history_days") or 90)
 
 
 def record_failure(
@@ -436,15 +449,19 @@ def count_and_maybe_finish(
     )
 
 
-def count_settled(run: RunState, natural_key: str, outcome: Outcome) -> RunReport | None:
+def count_settled(
+    run: RunState, natural_key: str, outcome: Outcome, pipe: Any = None
+) -> RunReport | None:
     """Count the record once; a record that did not fail also resolves its error-list
-    entries (R-4.3). The last record of the run finishes it (step 5)."""
+    entries (R-4.3). The last record of the run finishes it (step 5). ``pipe``: writes
+    sent first in the same round trip (:meth:`RunState.settle`)."""
     resolved = (
         []
         if outcome.counter == "failed"
         else [entry_id(run.register, d, natural_key) for d in Direction.of_records()]
     )
-    return finish_run(run) if run.settle(natural_key, outcome.counter, resolved) else None
+    last = run.settle(natural_key, outcome.counter, resolved, pipe)
+    return finish_run(run) if last else None
 
 
 # -- step 5: finish --------------------------------------------------------------------
@@ -604,13 +621,38 @@ class Link:
     eekonomi_id: str
 
 
+#: The record being settled — (register, natural key) — and its binding and indexed ids
+#: as read with its staged copies (:func:`settle_record`), until :func:`link_of` takes them.
+_READ_LINK: contextvars.ContextVar[tuple[str, str, list[Any]] | None] = contextvars.ContextVar(
+    "read_link", default=None
+)
+
+
+def _link_keys(ctx: SyncContext, register: str) -> list[str]:
+    """The hashes :func:`link_of` reads a record's field of: binding, both key indexes."""
+    return [
+        ctx.binder(register).bindings_key,
+        ctx.index(register, Side.SEVERA).key,
+        ctx.index(register, Side.EEKONOMI).key,
+    ]
+
+
 def link_of(ctx: SyncContext, register: str, natural_key: str) -> Link:
-    """The record's binding and indexed ids, in one round trip (once per record)."""
-    pipe = ctx.redis.pipeline(transaction=False)
-    pipe.hget(ctx.binder(register).bindings_key, natural_key)
-    pipe.hget(ctx.index(register, Side.SEVERA).key, natural_key)
-    pipe.hget(ctx.index(register, Side.EEKONOMI).key, natural_key)
-    raw, severa_id, eekonomi_id = pipe.execute()
+    """The record's binding and indexed ids (once per record).
+
+    Within :func:`settle_record` they were read in the round trip that read the staged
+    copies and the settled flag, right before the register's settle — as fresh as a read
+    here would be — and are taken once; otherwise (or a second time) they are read now.
+    """
+    read = _READ_LINK.get()
+    if read is not None and read[:2] == (register, natural_key):
+        _READ_LINK.set(None)
+        raw, severa_id, eekonomi_id = read[2]
+    else:
+        pipe = ctx.redis.pipeline(transaction=False)
+        for name in _link_keys(ctx, register):
+            pipe.hget(name, natural_key)
+        raw, severa_id, eekonomi_id = pipe.execute()
     binding = ctx.binder(register).parse(raw, natural_key) or Binding()
     return Link(
         binding, binding.severa_id or severa_id or "", binding.eekonomi_id or eekonomi_id or ""

@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ import redis
 from schemas.sides import Side
 from worker.keys import key
 
-__all__ = ["HistoryEntry", "RecordHistory", "note_change", "record_sync", "recording"]
+__all__ = ["HistoryEntry", "RecordHistory", "note_change", "queue_sync", "record_sync", "recording"]
 
 #: Outcomes that are a sync of the record (unchanged is not).
 RECORDED = frozenset({"created", "updated", "failed"})
@@ -73,7 +73,10 @@ class HistoryEntry:
     detail: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: ``dataclasses.asdict`` deep-copies the changes, which are plain
+        # already (:func:`note_change`) and only serialized — a tenth of a created
+        # record's history cost.
+        return {f.name: getattr(self, f.name) for f in _FIELDS}
 
 
 class RecordHistory:
@@ -89,16 +92,26 @@ class RecordHistory:
         return key(self.connection_id, "history", register, record_key)
 
     def add(self, entry: HistoryEntry, days: int) -> None:
-        name = self.key_of(entry.register, entry.record_key)
-        keep = days * 86400
-        oldest = self.client.lindex(name, -1)
         pipe = self.client.pipeline(transaction=False)
+        self.queue_add(pipe, entry, days)
+        self.drop_expired(entry, days, pipe.execute()[0])
+
+    def queue_add(self, pipe: Any, entry: HistoryEntry, days: int) -> None:
+        """Queue on ``pipe`` (first) the writes that add ``entry``; the pipeline's first
+        answer is the oldest entry before it, for :meth:`drop_expired` — so adding is one
+        round trip, or part of the record's settle (a record created now has none)."""
+        name = self.key_of(entry.register, entry.record_key)
+        pipe.lindex(name, -1)
         pipe.lpush(name, json.dumps(entry.as_dict(), ensure_ascii=False, default=str))
         pipe.ltrim(name, 0, MAX_ENTRIES - 1)
-        pipe.expire(name, keep)
+        pipe.expire(name, days * 86400)
         if entry.number and entry.number != entry.record_key:
             pipe.hset(self.numbers_key, f"{entry.register}:{entry.number}", entry.record_key)
-        pipe.execute()
+
+    def drop_expired(self, entry: HistoryEntry, days: int, oldest: Any) -> None:
+        """Drop the entries older than ``days``, from ``oldest`` (the last one) on."""
+        name = self.key_of(entry.register, entry.record_key)
+        keep = days * 86400
         while oldest is not None and _at(oldest) < entry.at - keep:
             self.client.rpop(name)
             oldest = self.client.lindex(name, -1)
@@ -121,6 +134,9 @@ class RecordHistory:
         return None if found is None else str(found)
 
 
+_FIELDS = fields(HistoryEntry)
+
+
 def record_sync(
     client: redis.Redis,
     connection_id: str,
@@ -130,6 +146,18 @@ def record_sync(
     """Add ``entry`` when its outcome is a sync (:data:`RECORDED`)."""
     if entry.outcome in RECORDED:
         RecordHistory(client, connection_id).add(entry, days)
+
+
+def queue_sync(pipe: Any, client: redis.Redis, connection_id: str, entry: HistoryEntry,
+               days: int) -> RecordHistory | None:  # fmt: skip
+    """:func:`record_sync` queued first on ``pipe``: the history it was queued in, whose
+    :meth:`~RecordHistory.drop_expired` the caller calls with the pipeline's first
+    answer once it is sent (``None``: nothing queued, the outcome is no sync)."""
+    if entry.outcome not in RECORDED:
+        return None
+    history = RecordHistory(client, connection_id)
+    history.queue_add(pipe, entry, days)
+    return history
 
 
 def direction_of(side: str) -> str:

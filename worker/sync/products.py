@@ -88,7 +88,9 @@ class Products:
             listing = ctx.clients.eekonomi.list_articles(changed_since=since)
             for article in listing:
                 number = str(article.get("Number") or "")
-                digest = digest_of(functools.partial(self._eekonomi_record, ctx), article)
+                digest = functools.partial(
+                    digest_of, functools.partial(self._eekonomi_record, ctx), article
+                )
                 stage.add(article_number_key(number), str(article["Id"]), article, digest)
             return listing.server_time
         severa = ctx.clients.severa
@@ -114,7 +116,7 @@ class Products:
                 else:
                     seen[natural_key] = entry
                 staged_entry = seen[natural_key]
-                digest = digest_of(_severa_record, staged_entry)
+                digest = functools.partial(digest_of, _severa_record, staged_entry)
                 stage.add(natural_key, str(item["guid"]), staged_entry, digest)
                 ctx.redis.hset(_kinds_key(ctx), str(item["guid"]), kind)
         return products.server_time

@@ -8,6 +8,7 @@ request) to know which short codes exist; Severa projects are read incrementally
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from schemas.projects import (
 from schemas.records import content_hash
 from schemas.sides import Side
 from worker.sync.bindings import Binding
-from worker.sync.engine import Outcome, Staged, Stager, SyncContext, digest_of
+from worker.sync.engine import Outcome, Staged, Stager, SyncContext, digest_of, link_of
 from worker.sync.errorlist import RecordRef
 from worker.sync.register import RegisterSpec
 from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
@@ -63,7 +64,7 @@ class Projects:
             return None
         listing = ctx.clients.severa.list_projects(changed_since=since)
         for project in listing:
-            digest = digest_of(severa_project_to_record, project)
+            digest = functools.partial(digest_of, severa_project_to_record, project)
             stage.add(natural_key_of(project), str(project["guid"]), project, digest)
         return listing.server_time
 
@@ -100,8 +101,8 @@ class Projects:
     def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
         if staged.severa is None:
             return Outcome("unchanged")  # eEkonomi edits do not flow back
-        binding = ctx.binder(NAME).get(natural_key) or Binding()
-        eekonomi_id = binding.eekonomi_id or ctx.index(NAME, Side.EEKONOMI).get(natural_key) or ""
+        link = link_of(ctx, NAME, natural_key)  # read with the staged copy (engine)
+        binding, eekonomi_id = link.binding, link.eekonomi_id
         record = severa_project_to_record(staged.severa)
         if content_hash(record) == binding.severa_hash and eekonomi_id:
             return Outcome("unchanged", Side.SEVERA)

@@ -141,6 +141,8 @@ class RunState:
         self.scratch_key = run_key(connection_id, run_id, "scratch")
         self.reports = Runs(client, connection_id)
         self.errors = ErrorList(client, connection_id)
+        #: The answers of the writes a :meth:`settle` sent before its script.
+        self.piped: list[Any] = []
 
     @property
     def register(self) -> str:
@@ -293,23 +295,41 @@ class RunState:
         A staged copy that cannot be read counts as not read on either side: the caller
         reads the record afresh (:meth:`~worker.sync.engine.Register.fetch`).
         """
+        staged, settled, _ = self.load_with(natural_key, ())
+        return staged, settled
+
+    def load_with(
+        self, natural_key: str, hashes: Sequence[str]
+    ) -> tuple[dict[str, dict[str, Any] | None], bool, list[Any]]:
+        """:meth:`load`, plus the field ``natural_key`` of each of ``hashes`` (raw) read
+        in the same round trip — the record's binding and key indexes, which its settle
+        reads next (:func:`~worker.sync.engine.settle_record`)."""
         pipe = self.client.pipeline(transaction=False)
         for side in SIDES:
             pipe.hget(self.staged_key(side), natural_key)
         pipe.sismember(self.settled_key, natural_key)
-        *raws, settled = pipe.execute()
+        for name in hashes:
+            pipe.hget(name, natural_key)
+        answers = pipe.execute()
+        *raws, settled = answers[: len(SIDES) + 1]
+        also = answers[len(SIDES) + 1 :]
         staged: dict[str, dict[str, Any] | None] = dict.fromkeys(map(str, SIDES))
         try:
             staged = {str(side): _staged_record(raw) for side, raw in zip(SIDES, raws, strict=True)}
         except (ValueError, TypeError):
             log.warning("run %s: the staged copy of %s cannot be read; reading it afresh",
                         self.run_id, natural_key)  # fmt: skip
-        return staged, bool(settled)
+        return staged, bool(settled), also
 
-    def settle(self, natural_key: str, counter: str, resolved: Sequence[str] = ()) -> bool:
+    def settle(
+        self, natural_key: str, counter: str, resolved: Sequence[str] = (), pipe: Any = None
+    ) -> bool:
         """Count ``natural_key`` once under ``counter``, keep the run's lock alive and drop
         the error-list entries ``resolved`` — one round trip per record (``settle.lua``).
-        True when it was the run's last record: the caller finishes the run."""
+        True when it was the run's last record: the caller finishes the run.
+
+        ``pipe``: a pipeline (no transaction) of writes to send first, in the same round
+        trip (the record's history entry); its answers are in :attr:`piped` after."""
         keys = [
             self.key,
             self.settled_key,
@@ -318,7 +338,10 @@ class RunState:
             self.errors.order_key,
         ]
         args = [natural_key, counter, STAGING_TTL, self.run_id, self.lock.ttl_ms, *resolved]
-        return bool(_SETTLE(self.client, keys, args))
+        if pipe is None:
+            return bool(_SETTLE(self.client, keys, args))
+        *self.piped, last = _SETTLE.run_last(self.client, pipe, keys, args)
+        return bool(last)
 
     def note_attempt(self) -> None:
         """A record task starts or retries: the run is not stalled (``attempt.lua``)."""

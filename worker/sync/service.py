@@ -54,8 +54,14 @@ def _context(connection_id: str) -> SyncContext:
     prefork pool each process has one thread, so this is one per process as before."""
     from worker.connections import registry_key  # noqa: PLC0415
 
+    held = _HELD.contexts.get(connection_id)
+    if held is not None:
+        return held
     generation = redis_client().hget(registry_key(connection_id), "generation")
-    return _built_context(connection_id, str(generation or ""), threading.get_ident())
+    ctx = _built_context(connection_id, str(generation or ""), threading.get_ident())
+    if connection_id in _HELD.connections:
+        _HELD.contexts[connection_id] = ctx
+    return ctx
 
 
 #: Contexts kept per process: one per connection and thread in use. Bounded, so that a
@@ -81,12 +87,15 @@ def plain_context(connection_id: str) -> SyncContext:
 
 
 class _Held(threading.local):
-    """What this thread holds within :func:`reference_data_held`: the connections, and
-    each one's settings as read once. Per thread, like the contexts (:func:`_context`)."""
+    """What this thread holds within :func:`reference_data_held`: the connections, each
+    one's settings as read once, and its context as found once (the registry's
+    generation is read once per record task, not once per record). Per thread, like the
+    contexts (:func:`_context`)."""
 
     def __init__(self) -> None:
         self.connections: set[str] = set()
         self.values: dict[str, dict[str, Any]] = {}
+        self.contexts: dict[str, SyncContext] = {}
 
 
 _HELD = _Held()
@@ -133,8 +142,10 @@ def reference_data_held(connection_id: str) -> Iterator[None]:
     """Within the block — one record task — each reference register (company settings,
     terms of payment, units, …) is read from Redis and decoded once, not once per record:
     two of a customer create's Redis round trips otherwise (bench/README.md). So are the
-    connection's settings (:func:`context_for`): a change made with ``settings set``
-    applies from the next record task on, as it does to the reference data."""
+    connection's settings (:func:`context_for`) and whether its credentials were
+    replaced (:func:`_context`): a change made with ``settings set`` or ``connections
+    add --replace`` applies from the next record task on, as it does to the reference
+    data."""
     _HELD.connections.add(connection_id)
     try:
         with _context(connection_id).clients.reference.cache.scope():
@@ -142,6 +153,7 @@ def reference_data_held(connection_id: str) -> Iterator[None]:
     finally:
         _HELD.connections.discard(connection_id)
         _HELD.values.pop(connection_id, None)
+        _HELD.contexts.pop(connection_id, None)
 
 
 #: Added to the broker's visibility timeout and the longest retry countdown before a

@@ -59,20 +59,26 @@ class Stager:
         self.bindings_key = Binder(client, run.connection_id, run.register).bindings_key
         self._items: dict[Any, Any] = {}
         self._ids: dict[Any, Any] = {}
-        self._digests: dict[str, str] = {}
+        self._digests: dict[str, str | Callable[[], str]] = {}
         self.count = 0
         #: Records read but not staged: as last synced (our own writes read back).
         self.echoes = 0
 
     def add(
-        self, natural_key: str, vendor_id: str, payload: dict[str, Any], digest: str = ""
+        self,
+        natural_key: str,
+        vendor_id: str,
+        payload: dict[str, Any],
+        digest: str | Callable[[], str] = "",
     ) -> None:
         """Stage one record read from this side (its latest version wins).
 
-        ``digest`` is the content hash of the record's canonical form. When it equals
-        what the binding says was last synced on this side, the record is an echo —
-        typically our own write read back by the next run — and is not staged: it
-        would only settle as unchanged, at the cost of a task.
+        ``digest`` is the content hash of the record's canonical form, or a function
+        that computes it (``values.digest_of``, bound): only records that have a binding
+        can be echoes, so it is computed for those alone — a first transfer maps none of
+        its records twice. When it equals what the binding says was last synced on this
+        side, the record is an echo — typically our own write read back by the next run
+        — and is not staged: it would only settle as unchanged, at the cost of a task.
         """
         self._items[natural_key] = json.dumps(payload, ensure_ascii=False, default=str)
         if digest:
@@ -114,8 +120,10 @@ class Stager:
                 self.echoes += 1
 
 
-def _is_echo(raw: Any, side: str, digest: str) -> bool:
-    """Whether the binding ``raw`` says ``digest`` is what was last synced on ``side``.
+def _is_echo(raw: Any, side: str, digest: str | Callable[[], str]) -> bool:
+    """Whether the binding ``raw`` says ``digest`` is what was last synced on ``side``
+    (computed only now, when the binding could say so; ``""``: the record could not be
+    mapped, never an echo).
 
     An unreadable binding is no echo: the record is staged, and its settle reports the
     binding (:class:`~worker.sync.bindings.CorruptRecordState`) instead of the read
@@ -125,4 +133,7 @@ def _is_echo(raw: Any, side: str, digest: str) -> bool:
         binding = Binding.from_json(raw)
     except CorruptRecordState:
         return False
-    return binding.incomplete != side and binding.hash_on(side) == digest
+    if binding.incomplete == side or not binding.hash_on(side):
+        return False
+    value = digest() if callable(digest) else digest
+    return bool(value) and binding.hash_on(side) == value
