@@ -290,6 +290,20 @@ def test_transfer_button_runs_in_the_worker_then_errors_retry_and_dismiss(
     assert after is not None
     assert after.count == before.count + 1
     assert "Retried 1 record(s), 1 failed." in web.get(f"/connections/{a}/errors").text
+    # Retry all: the worker's run of the register tries every listed record again.
+    counts = {e.record_key: e.count for e in errors.entries(register="customers")
+              if e.kind == "record"}  # fmt: skip
+    all_of = web.post(f"/connections/{a}/errors/retry", {"all": "1", "register": "customers"},
+                      token=token)  # fmt: skip
+    assert all_of.status_code == 302
+    retry_run = all_of.headers["Location"].split("run=")[1]
+    assert f"Retrying {len(counts)} record(s)" in web.get(f"/connections/{a}").text
+    _wait(web, f"/connections/{a}/progress.json?run={retry_run}",
+          lambda d: bool(d["run"]) and d["run"]["status"] == "finished", 120)  # fmt: skip
+    again = {e.record_key: e.count for e in errors.entries(register="customers")
+             if e.kind == "record"}  # fmt: skip
+    assert again.keys() == counts.keys()
+    assert all(again[k] == counts[k] + 1 for k in counts), (counts, again)
     web.post(f"/connections/{a}/errors/dismiss", {**entry, "direction": first.direction},
              token=token)  # fmt: skip
     assert errors.get(first.register, first.direction, first.record_key) is None

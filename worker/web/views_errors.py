@@ -1,8 +1,11 @@
 """A connection's error list (R-4.3) and run history, in the browser.
 
-Retry does what ``errors retry`` does — :func:`worker.sync.engine.resync_record` in this
-process, as a one-record run under the register's lock — and dismiss what ``errors
-dismiss`` does. The operator's run history links each run to its task in Flower (the
+Retry of one entry does what ``errors retry`` does — :func:`worker.sync.engine.resync_record`
+in this process, as a one-record run under the register's lock, its outcome shown at
+once. Retry *all* starts each listed register's transfer in the worker instead: a run
+tries every record of its error list again (R-6.2), at the API's rate, without holding
+the browser's request for as long as hundreds of records take. Dismiss does what
+``errors dismiss`` does. The operator's run history links each run to its task in Flower (the
 run id is the Celery task id).
 """
 
@@ -15,10 +18,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from config import company
 from schemas.errors import SyncError
-from worker.registry import NAMES, register_named
+from worker.registry import NAMES, register_named, spec_of
 from worker.sync.errorlist import RECORD, ErrorList
 from worker.sync.runs import Runs
-from worker.web.security import client, connection_of, current_user, login_required, settings
+from worker.web.security import (
+    client,
+    connection_of,
+    current_user,
+    login_required,
+    queue,
+    settings,
+)
 
 blueprint = Blueprint("errors", __name__)
 
@@ -61,6 +71,21 @@ def _retry(connection_id: str, wanted: list[tuple[str, str]]) -> tuple[int, list
     return failed, lines
 
 
+def _retry_in_worker(connection_id: str, wanted: list[tuple[str, str]]) -> Any:
+    """Start the transfer of each register with listed records; its run retries them."""
+    from worker import app  # noqa: PLC0415
+
+    options = {"queue": queue()} if queue() else {}
+    registers = sorted({register for register, _ in wanted})
+    runs = [str(app.send_task(spec_of(name).task, args=[connection_id], **options).id)
+            for name in registers]  # fmt: skip
+    flash(f"Retrying {len(wanted)} record(s): the {', '.join(registers)} transfer(s) started; "
+          "each run tries every listed record again.", "ok")  # fmt: skip
+    if len(runs) == 1:  # the page follows that run's progress
+        return redirect(url_for("connection.page", connection_id=connection_id, run=runs[0]))
+    return redirect(url_for("connection.page", connection_id=connection_id))
+
+
 @blueprint.route("/connections/<connection_id>/errors/retry", methods=["POST"])
 @login_required
 def retry(connection_id: str) -> Any:
@@ -74,14 +99,14 @@ def retry(connection_id: str) -> Any:
     if request.form.get("all"):
         wanted = [(e.register, e.record_key) for e in errors.entries(register=register)
                   if e.kind == RECORD]  # fmt: skip
-    else:
-        key = request.form.get("record_key", "")
-        if register is None or not key:
-            abort(400, "name the entry to retry (register and record key)")
-        wanted = [(register, key)]
-    if not wanted:
-        flash("Nothing to retry.", "ok")
-        return _back(connection_id)
+        if not wanted:
+            flash("Nothing to retry.", "ok")
+            return _back(connection_id)
+        return _retry_in_worker(connection_id, wanted)
+    key = request.form.get("record_key", "")
+    if register is None or not key:
+        abort(400, "name the entry to retry (register and record key)")
+    wanted = [(register, key)]
     try:
         failed, lines = _retry(connection_id, wanted)
     except (SyncError, company.SettingsUnreadable) as exc:
