@@ -4,9 +4,11 @@ One connection as a hosted firm has it — its own Severa credentials in the con
 registry, eEkonomi consent, every register's settings — on generated data (the invoice
 benchmark's: ``--customers`` 100, ``--articles`` 40, ``--projects`` 20, ``--invoices`` 20
 to transfer), linked by one transfer of every register through a real ``celery worker``
-(``python -m sandbox`` on that data, rate limits x``--scale``). After ``--steady-wait``
-seconds (past the engine's 2-minute watermark overlap, so no run re-reads the linking
-runs' own writes) nothing has changed on either side, and:
+(``python -m sandbox`` on that data, rate limits x``--scale``). The invoices have no
+travel-expense rows unless ``--travel-rows``: those drafts carry a totals warning (VAT
+differs), and every invoice run re-reads each warned draft and its Severa invoice.
+After ``--steady-wait`` seconds (past the engine's 2-minute watermark overlap, so no run
+re-reads the linking runs' own writes) nothing has changed on either side, and:
 
 **Measured — requests per run.** Every register beat schedules (``worker/registry.py``:
 customers, products, projects, invoices, sent and paid checks, supplier invoices) runs
@@ -117,6 +119,7 @@ def setup(plan: Plan, worker: Worker, timeout: float) -> None:
     from worker.registry import NAMES
     from worker.state import redis_client
     from worker.sync.choices import resolve
+    from worker.sync.errorlist import ErrorList
 
     settings = get_settings()
     registry().add(CONNECTION, SeveraCredentials(settings.severa_base_url, DEMO_CLIENT_ID,
@@ -140,6 +143,10 @@ def setup(plan: Plan, worker: Worker, timeout: float) -> None:
         print(f"  link {report.summary()}", flush=True)
         if report.failed or report.status != "finished":
             raise RuntimeError(f"linking {register} failed: {report.summary()}")
+    entries = list(ErrorList(redis_client(), CONNECTION).entries())
+    warned = sum(1 for entry in entries if entry.record_key.endswith(":totals"))
+    print(f"  error list after linking: {len(entries)} entries, {warned} of them totals "
+          "warnings (each one's draft is re-read by every invoice run)")  # fmt: skip
 
 
 def measure_runs(
@@ -270,11 +277,14 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=40)
     parser.add_argument("--projects", type=int, default=20)
     parser.add_argument("--invoices", type=int, default=20, help="transferred while linking")
+    parser.add_argument("--travel-rows", action="store_true",
+                        help="give invoices travel-expense rows: their drafts carry totals "
+                        "warnings, which each invoice run re-reads (2 requests each)")  # fmt: skip
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-idle-"))
     os.environ.setdefault("ENV_FILE", str(folder / "absent.env"))
     plan = Plan(invoices=args.invoices, customers=args.customers, articles=args.articles,
-                projects=args.projects, seed=1)  # fmt: skip
+                projects=args.projects, seed=1, travel_rows=args.travel_rows)  # fmt: skip
     seeds = {"severa": folder / "severa.json", "eekonomi": folder / "eekonomi.json"}
     for side, data in (("severa", severa_invoice_seed(plan)), ("eekonomi", eekonomi_seed())):
         seeds[side].write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")

@@ -186,6 +186,8 @@ class Result:
     wall: float
     records: int
     cpu: dict[str, float]
+    #: The machine's 1-minute load average when the transfers were sent and at the end.
+    load: tuple[float, float]
 
     @property
     def rate(self) -> float:
@@ -263,7 +265,7 @@ def one_count(args: argparse.Namespace, folder: Path, redis_url: str, processes:
                 "eekonomi sandbox": boxes["eekonomi"].process.pid}  # fmt: skip
         if REDIS_PID[0]:
             pids["redis"] = REDIS_PID[0]
-        before = cpu_snapshot(pids)
+        before, load_before = cpu_snapshot(pids), os.getloadavg()[0]
         sent_at = time.time()
         sent = {}
         for firm in firms(args.connections, args.prefix):
@@ -275,7 +277,8 @@ def one_count(args: argparse.Namespace, folder: Path, redis_url: str, processes:
         after = cpu_snapshot(pids)
         wall = max(report.finished_at for report in reports.values()) - sent_at
         records = check(args, reports)
-        result = Result(processes, wall, records, {k: after[k] - before[k] for k in after})
+        used = {k: after[k] - before[k] for k in after}
+        result = Result(processes, wall, records, used, (load_before, os.getloadavg()[0]))
         print(
             f"  {records} records in {wall:.1f}s = {result.rate:.0f} records/s; CPU s: "
             + ", ".join(f"{k} {v:.1f}" for k, v in result.cpu.items()),
@@ -297,15 +300,19 @@ def print_table(args: argparse.Namespace, results: list[Result]) -> None:
           f"x{args.scale:g} per firm, {cores} cores")  # fmt: skip
     print(f"{'processes':>9} {'wall s':>7} {'records':>8} {'records/s':>10} "
           f"{'speed-up':>9} {'worker CPU s':>13} {'sandboxes CPU s':>16} {'Redis CPU s':>12} "
-          f"{'all CPU ÷ wall':>15}")  # fmt: skip
+          f"{'all CPU ÷ wall':>15} {'ms CPU/record':>14} {'load':>11}")  # fmt: skip
     for r in results:
         sandboxes = r.cpu.get("severa sandbox", 0.0) + r.cpu.get("eekonomi sandbox", 0.0)
         total = sum(r.cpu.values())
         print(f"{r.processes:>9} {r.wall:7.1f} {r.records:8} {r.rate:10.1f} "
               f"{r.rate / base.rate:8.2f}x {r.cpu['worker']:13.1f} {sandboxes:16.1f} "
-              f"{r.cpu.get('redis', 0.0):12.1f} {total / r.wall:15.2f}")  # fmt: skip
-    print("(all CPU: worker, sandboxes, Redis and this process; of at most "
-          f"{cores:.0f} per second of wall time)")  # fmt: skip
+              f"{r.cpu.get('redis', 0.0):12.1f} {total / r.wall:15.2f} "
+              f"{total / r.records * 1000:14.2f} {r.load[0]:5.1f}→{r.load[1]:<5.1f}")  # fmt: skip
+    per_record = min(sum(r.cpu.values()) / r.records for r in results)
+    print(f"(all CPU: worker, sandboxes, Redis and this process, of at most {cores} per second "
+          f"of wall time; load: the 1-minute load average at the send → at the end, other "
+          f"sessions' processes included. At {per_record * 1000:.2f} ms of CPU per record the "
+          f"{cores} cores could carry at most {cores / per_record:.0f} records/s.)")  # fmt: skip
     ratios = {r.processes: r.rate / base.rate for r in results}
     parts = [f"{base.processes} → {p} processes x{ratios[p]:.2f}" if i == 0
              else f"{base.processes} → {p} x{ratios[p]:.2f}"
