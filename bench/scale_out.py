@@ -3,7 +3,7 @@
 
 ``--connections`` firms (50), each its own Severa organization (own client credentials,
 in the connection registry) and eEkonomi company, each with ``--customers`` customers
-(200), ``--articles`` articles and ``--projects`` projects, all send their three register
+(100), ``--articles`` articles (40) and ``--projects`` projects (20), all send their three register
 transfers (customers, products, projects) at once. Measured per worker-process count of
 ``--processes`` (1 2 4): the wall time from the send to the last run's report finished,
 records created ÷ wall = records/s, and the CPU seconds of each process tree meanwhile.
