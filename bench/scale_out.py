@@ -13,7 +13,9 @@ connection ids (``r0p1-firm-00`` …) in the bench's embedded Redis (or ``REDIS_
 fresh ``celery worker`` with that many processes. Rate limits are scaled by ``--scale``
 (10) in the sandboxes and the product and are per connection (Severa's bucket per client,
 eEkonomi's per company and endpoint), so the APIs are not the shared bottleneck: at x10
-one firm's own limits allow ~100 requests/s per bucket. Figures are checked: every run
+one firm's own limits allow ~100 requests/s per bucket — but worker processes that take
+consecutive record tasks of one firm share its buckets (bench/README.md, scale-out:
+compare ``--scale 100``). Figures are checked: every run
 must finish with created == seeded and nothing failed, or the script stops.
 
 The sandboxes run in two child processes of their own (Severa, eEkonomi: ``--serve``),
