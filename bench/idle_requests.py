@@ -37,6 +37,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -273,6 +274,7 @@ def main() -> int:
                         help="seconds between linking and the no-change runs (the "
                         "watermark overlap is 120 s)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--keep", action="store_true", help="keep the logs' temporary folder")
     parser.add_argument("--customers", type=int, default=100, help="of the idle firm")
     parser.add_argument("--articles", type=int, default=40)
     parser.add_argument("--projects", type=int, default=20)
@@ -310,6 +312,10 @@ def main() -> int:
             if worker is not None:
                 worker.stop()
             box.stop()
+    if args.keep:
+        print(f"logs: {folder}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

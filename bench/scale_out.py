@@ -34,6 +34,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -326,7 +327,8 @@ def print_table(args: argparse.Namespace, results: list[Result]) -> None:
     parts = [f"{first} → {n} processes x{ratio:.2f}" if i == 0 else f"{first} → {n} x{ratio:.2f}"
              for i, (n, ratio) in enumerate(ratios.items())]  # fmt: skip
     repeated = len(results) > len(medians)
-    print("scale-out" + (" (medians)" if repeated else "") + ": " + ", ".join(parts))
+    print("scale-out" + (" (medians)" if repeated else "") + ": "
+          + (", ".join(parts) or f"only {first} process(es) measured, no ratio"))  # fmt: skip
 
 
 def main() -> int:
@@ -340,6 +342,7 @@ def main() -> int:
                         "alternate: 1 2 4 1 2 4; speed-ups are then of the medians)")  # fmt: skip
     parser.add_argument("--scale", type=float, default=10.0, help="rate-limit multiplier")
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--keep", action="store_true", help="keep the logs' temporary folder")
     parser.add_argument("--serve", choices=("severa", "eekonomi"), help=argparse.SUPPRESS)
     parser.add_argument("--port-file", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="", help=argparse.SUPPRESS)
@@ -354,6 +357,10 @@ def main() -> int:
             args.prefix = f"r{index}p{processes}"
             results.append(one_count(args, folder, redis_url, processes))
     print_table(args, results)
+    if args.keep:
+        print(f"logs: {folder}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
