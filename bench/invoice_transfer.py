@@ -119,6 +119,10 @@ class Plan:
     #: Severa invoice guid → (customer number, number of rows).
     expected: dict[str, tuple[int, int]] = field(default_factory=dict)
     default_article: str = ""
+    #: Whether invoices get travel-expense rows (25 % VAT in Severa; the eEkonomi article
+    #: a travel-expense type becomes is coded 0 %, so such a draft carries a totals
+    #: warning — which every invoice run re-reads).
+    travel_rows: bool = True
 
     @property
     def rows(self) -> int:
@@ -154,6 +158,8 @@ def severa_invoice_seed(plan: Plan) -> dict[str, Any]:
         ),
     }
     kinds = {kind: choice for kind, choice in kinds.items() if choice[0]}
+    if not plan.travel_rows:
+        kinds.pop("TravelExpenses", None)
     weights = {"Hours": 6, "ProjectFees": 3, "TravelExpenses": 1}
     names = list(kinds)
     plan.default_article = base["products"][0]["code"]

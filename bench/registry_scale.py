@@ -13,18 +13,20 @@ due). Then it measures, in this process:
 - **Redis memory per connection**: ``used_memory`` before and after registering,
   divided by the count (keys of an idle connection: registry, tokens, settings, runs).
 
-Requests per idle connection per hour: an idle connection's scheduled no-change runs
-read each side once per register and interval; that figure is counted by
-``bench/register_transfer.py`` (c) (one request per resource read) and not repeated here.
+- **requests per idle connection per hour**: then ``bench/idle_requests.py`` runs in a
+  process of its own (its own sandboxes, Redis and worker): the requests of each
+  scheduled no-change run, measured, times the runs per hour of the default schedule
+  (arithmetic). ``--no-requests`` skips it.
 
     .venv/bin/python bench/registry_scale.py                  # 1 000 connections
-    .venv/bin/python bench/registry_scale.py --connections 100
+    .venv/bin/python bench/registry_scale.py --connections 100 --no-requests
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,7 +90,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=1_000)
     parser.add_argument("--ticks", type=int, default=5)
+    parser.add_argument("--no-requests", action="store_true",
+                        help="skip the requests per idle connection")  # fmt: skip
     args = parser.parse_args()
+    original = dict(os.environ)  # before scale() points REDIS_URL at its own Redis
+    code = scale(args)
+    if code or args.no_requests:
+        return code
+    print("\nrequests per idle connection per hour (bench/idle_requests.py):", flush=True)
+    # Its own process: this one's settings and broker point at the Redis stopped above.
+    return subprocess.run([sys.executable, str(Path(__file__).with_name("idle_requests.py"))],
+                          env=original, check=False).returncode  # fmt: skip
+
+
+def scale(args: argparse.Namespace) -> int:
+    """The registry figures: CPU per beat tick and Redis memory per connection."""
     folder = Path(tempfile.mkdtemp(prefix="bench-registry-"))
     os.environ.setdefault("ENV_FILE", str(folder / "absent.env"))
     os.environ["DATA_DIR"] = str(folder)
