@@ -153,7 +153,7 @@ def _cut_short_finish(redis_client: redis.Redis, connection_id: str) -> Any:
     run_key = key(connection_id, "run", "run-9")
     redis_client.hset(run_key, mapping={
         "status": "finishing", "fanned_out": "1", "register": "customers",
-        "watermark:severa": "2026-12-07T00:00:00Z", "progress_at": f"{time.time():.0f}",
+        "watermark:severa": "2026-12-07T00:00:00Z", "progress_at": str(int(time.time()) - 5),
     })  # fmt: skip
     redis_client.sadd(key(connection_id, "run", "run-9", "keys"), "1")
     redis_client.sadd(key(connection_id, "run", "run-9", "settled"), "1")
@@ -190,9 +190,12 @@ def test_r_6_1_a_retried_last_record_finishes_a_run_whose_finish_was_cut_short(
 ) -> None:
     from types import SimpleNamespace
 
-    from worker.sync.engine import settle_record
+    from config import get_settings
+    from worker.sync.engine import SyncContext, settle_record
 
-    ctx = _cut_short_finish(redis_client, connection_id)
+    _cut_short_finish(redis_client, connection_id)
+    # No clients: a record already settled reaches no API.
+    ctx = SyncContext(connection_id, get_settings(), redis_client, None)  # type: ignore[arg-type]
     outcome, report = settle_record(ctx, SimpleNamespace(name="customers"), "run-9", "1")  # type: ignore[arg-type]
     assert outcome.detail == "already settled in this run"
     assert report is not None
