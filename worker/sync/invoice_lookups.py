@@ -15,6 +15,7 @@ project not linked) is looked up and transferred as before, code by code, in row
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from schemas.base import MappingError
 from schemas.invoice_rows import (
@@ -28,7 +29,6 @@ from schemas.projects import short_code_key
 from schemas.sides import Side
 from worker.errors import RecordError
 from worker.keys import key
-from worker.sync.bindings import Binding
 from worker.sync.engine import SyncContext
 from worker.sync.invoice_links import INVOICES
 from worker.sync.products import PRODUCTS, Products
@@ -56,15 +56,17 @@ class RowLookups:
         self,
         ctx: SyncContext,
         label: str,
-        articles: Mapping[str, str],
-        items: Mapping[str, Binding | None],
+        articles: Mapping[str, Sequence[Any]],
+        items: Mapping[str, Any],
     ) -> None:
         self.ctx = ctx
         self.label = label
+        #: Article number → (binding, key index, articles found) as read, not parsed yet.
+        self._read_articles = dict(articles)
+        #: Project number → its binding as read, not parsed yet.
+        self._read_items = dict(items)
         #: Article number → eEkonomi article id (``None``: no system has it).
-        self._articles: dict[str, str | None] = dict(articles)
-        #: Project number → its binding as read (``None``: not linked).
-        self._item_bindings: dict[str, Binding | None] = dict(items)
+        self._articles: dict[str, str | None] = {}
         #: Project number → its cost-center item id, once checked active.
         self._items: dict[str, str] = {}
         self._units: dict[str, tuple[str | None, str | None]] = {}
@@ -80,7 +82,8 @@ class RowLookups:
         default_article_number: str,
     ) -> RowLookups:
         """The links of the rows' own codes (the default article's too, when a row has
-        none) and of the invoice's projects, in one round trip."""
+        none) and of the invoice's projects, in one round trip. Each is parsed only when
+        a row uses it, as a row by itself would read it."""
         numbers = list(dict.fromkeys(code for row in rows for code in row["codes"]))
         if any(not row["codes"] for row in rows):
             numbers.append(default_article_number)
@@ -97,22 +100,10 @@ class RowLookups:
         if project_keys:
             pipe.hmget(ctx.binder(PROJECTS).bindings_key, project_keys)
         replies = pipe.execute()
-        articles: dict[str, str] = {}
-        if article_keys:
-            bindings, indexed, found = replies[:3]
-            binder = ctx.binder(PRODUCTS)
-            for number, natural_key, raw, known, cached in zip(
-                numbers, article_keys, bindings, indexed, found, strict=True
-            ):
-                binding = binder.parse(raw, natural_key)
-                article = (binding.eekonomi_id if binding is not None else "") or known or cached
-                if article:
-                    articles[number] = str(article)
-        items: dict[str, Binding | None] = {}
-        if project_keys:
-            binder = ctx.binder(PROJECTS)
-            for number, natural_key, raw in zip(projects, project_keys, replies[-1], strict=True):
-                items[number] = binder.parse(raw, natural_key)
+        articles = (
+            dict(zip(numbers, zip(*replies[:3], strict=True), strict=True)) if numbers else {}
+        )
+        items = dict(zip(projects, replies[-1], strict=True)) if projects else {}
         return cls(ctx, label, articles, items)
 
     # -- articles (R-1.8) ----------------------------------------------------------------
@@ -121,8 +112,19 @@ class RowLookups:
         """The eEkonomi article of an article number (a row's code), transferring the
         Severa item of that code first when it is not linked (:meth:`_article`)."""
         if number not in self._articles:
-            self._articles[number] = self._article(number)
+            self._articles[number] = self._known_article(number) or self._article(number)
         return self._articles[number]
+
+    def _known_article(self, number: str) -> str | None:
+        """The article as read in :meth:`read`: the binding's, the key index's, or the
+        one found before (``None``: not read, or not known then)."""
+        read = self._read_articles.get(number)
+        if read is None:
+            return None
+        raw, indexed, found = read
+        binding = self.ctx.binder(PRODUCTS).parse(raw, article_number_key(number))
+        article = (binding.eekonomi_id if binding is not None else "") or indexed or found
+        return str(article) if article else None
 
     def _article(self, number: str) -> str | None:
         """Bindings and indexes of the products register first (no request); else the
@@ -180,8 +182,8 @@ class RowLookups:
     def _active_item(self, project_number: str) -> str:
         ctx = self.ctx
         natural_key = short_code_key(project_number)
-        if project_number in self._item_bindings:
-            binding = self._item_bindings[project_number]
+        if project_number in self._read_items:
+            binding = ctx.binder(PROJECTS).parse(self._read_items[project_number], natural_key)
         else:
             binding = ctx.binder(PROJECTS).get(natural_key)
         if binding is None or not binding.eekonomi_id:
