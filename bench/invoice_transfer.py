@@ -143,6 +143,11 @@ def severa_invoice_seed(plan: Plan) -> dict[str, Any]:
     from sandbox.severa import SeveraSandbox
 
     base = severa_seed(plan.customers, plan.articles, plan.projects)
+    # The generated travel-expense types copy the demo's mileage type (0 % VAT), and an
+    # article's coding follows its Severa item's VAT rate (R-5.2): give them the rows'
+    # 25 %, or their rows' VAT differs and a totals warning is listed for most invoices.
+    for travel in base["travelExpenseTypes"]:
+        travel["vatRate"] = 25.0
     app = SeveraSandbox()
     app.seed_store(base, replace=True)
     rng = random.Random(plan.seed)

@@ -28,6 +28,7 @@ __all__ = [
     "flatten_messages",
     "gross_from_net",
     "json_number",
+    "limits",
     "mapping_error",
     "max_length",
     "net_from_gross",
@@ -55,6 +56,27 @@ def shared(schema_class: type[S]) -> S:
     instance = _SHARED.get(schema_class)
     if instance is None:
         instance = _SHARED[schema_class] = schema_class()
+    return cast(S, instance)
+
+
+_LIMITS: dict[type[Schema], Schema] = {}
+
+
+def limits(schema_class: type[S]) -> S:
+    """The one instance of ``schema_class`` that checks only its declared limits — the
+    fields with a validator (``maxLength``, say) or ``required`` — for
+    :func:`raise_if_invalid` (``only=``).
+
+    A payload we dumped has the right types by construction; what the vendor would
+    refuse is a text over its limit or a required key missing. Loading every field to
+    find those cost more than the dump itself (an invoice's rows were checked row by
+    row), so the check loads only those fields.
+    """
+    instance = _LIMITS.get(schema_class)
+    if instance is None:
+        declared = schema_class._declared_fields  # noqa: SLF001 - marshmallow's own field map
+        names = [name for name, field in declared.items() if field.validators or field.required]
+        instance = _LIMITS[schema_class] = schema_class(only=names)
     return cast(S, instance)
 
 

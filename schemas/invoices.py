@@ -47,6 +47,7 @@ from schemas.base import (
     EEkonomiSchema,
     SeveraSchema,
     clean_text,
+    limits,
     mapping_error,
     max_length,
     raise_if_invalid,
@@ -339,10 +340,10 @@ def record_to_eekonomi_draft(
             "rows": rows,
         }
     )
-    raise_if_invalid(schema, payload, label)
+    raise_if_invalid(limits(EEkonomiDraft), payload, label)
     for index, row in enumerate(payload["Rows"]):
         if not row.get("IsTextRow"):
-            raise_if_invalid(shared(EEkonomiDraftRow), row, f"{label} row {index + 1}")
+            raise_if_invalid(limits(EEkonomiDraftRow), row, f"{label} row {index + 1}")
     return payload
 
 

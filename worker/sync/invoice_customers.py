@@ -24,8 +24,10 @@ it out. A customer whose re-sync fails stays in, so the next invoice tries again
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from redis.client import Pipeline
 
 from schemas.base import MappingError
 from schemas.customers import eekonomi_customer_to_record
@@ -117,19 +119,33 @@ def _changed_in_eekonomi(ctx: SyncContext, since: Any, numbers: set[str]) -> set
     return changed
 
 
-def customer_id(ctx: SyncContext, number: str, label: str) -> str:
+def read_customer(pipe: Pipeline, ctx: SyncContext, number: str) -> None:
+    """Queue on ``pipe`` the two reads :func:`customer_id` starts from (the customer's
+    binding, whether it is stale), so a caller reads them in a round trip it makes
+    anyway; their two replies are ``customer_id``'s ``read``."""
+    pipe.hget(ctx.binder(CUSTOMERS).bindings_key, number)
+    pipe.sismember(stale_key(ctx.connection_id), number)
+
+
+def customer_id(
+    ctx: SyncContext, number: str, label: str, read: Sequence[Any] | None = None
+) -> str:
     """The eEkonomi id of an invoice's customer: transferred first when not linked, and
     re-synced first when :func:`note_changed_customers` found it changed.
+
+    ``read``: the replies of :func:`read_customer` made by the caller; ``None``: read
+    them here.
 
     Raises:
         MappingError: the customer cannot be transferred, or is gone on both sides.
     """
     binder = ctx.binder(CUSTOMERS)
     stale = stale_key(ctx.connection_id)
-    pipe = ctx.redis.pipeline(transaction=False)
-    pipe.hget(binder.bindings_key, number)
-    pipe.sismember(stale, number)
-    raw, changed = pipe.execute()
+    if read is None:
+        pipe = ctx.redis.pipeline(transaction=False)
+        read_customer(pipe, ctx, number)
+        read = pipe.execute()
+    raw, changed = read
     binding = binder.parse(raw, number)
     if binding is None or not binding.eekonomi_id or changed:
         customers = Customers()

@@ -46,8 +46,8 @@ the booked invoice's totals once it is booked (:func:`record_totals`).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,10 +57,7 @@ from schemas.invoice_rows import (
     InvoiceRowRecord,
     article_codes,
     choose_article_id,
-    cost_center_item_state,
-    cost_center_slot,
     draft_lines,
-    draft_row_unit,
     is_foreign_currency,
     needs_source_items,
     severa_invoice_row_to_record,
@@ -75,18 +72,18 @@ from schemas.invoices import (
     record_to_eekonomi_draft,
     severa_invoice_to_record,
 )
-from schemas.products import article_number_key
-from schemas.projects import short_code_key
 from schemas.sides import Direction, Side
 from worker.clients.eekonomi import odata_literal
-from worker.errors import RecordError
-from worker.keys import key
 from worker.sync.bindings import Binding, Pending
 from worker.sync.creates import creating, hold_unless_settled
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
 from worker.sync.errorlist import WARNING, ErrorList, RecordRef
 from worker.sync.invoice_customers import customer_id as invoice_customer_id
-from worker.sync.invoice_customers import invoice_customer, note_changed_customers
+from worker.sync.invoice_customers import (
+    invoice_customer,
+    note_changed_customers,
+    read_customer,
+)
 from worker.sync.invoice_links import (
     INVOICES,
     Unbooked,
@@ -95,9 +92,8 @@ from worker.sync.invoice_links import (
     locate_booked,
     unbooked_key,
 )
+from worker.sync.invoice_lookups import RowLookups
 from worker.sync.invoice_totals import record_totals, totals_warning_key
-from worker.sync.products import PRODUCTS, Products
-from worker.sync.projects import Projects
 from worker.sync.register import RegisterSpec
 
 NAME = INVOICES
@@ -183,8 +179,8 @@ class Invoices:
             if staged.eekonomi is not None:
                 return self._recheck_totals(ctx, natural_key, staged.eekonomi)
             return Outcome("unchanged")
-        binder = ctx.binder(NAME)
-        binding = binder.get(natural_key)
+        seen = _Seen.read(ctx, natural_key, invoice)
+        binding = seen.binding
         to_transfer = str(ctx.values["status_to_transfer"])
         if binding is not None and binding.eekonomi_id and binding.severa_hash == DONE:
             refused = self._transferred_before(ctx, natural_key, invoice, binding)
@@ -195,9 +191,11 @@ class Invoices:
             return self._resume_linked(ctx, natural_key, binding)
         if _status_of(invoice) != to_transfer:
             return Outcome("skipped", Side.SEVERA, "no longer in the 'to transfer' status")
-        return self._create(ctx, natural_key, invoice)
+        return self._create(ctx, natural_key, invoice, seen)
 
-    def _create(self, ctx: SyncContext, natural_key: str, invoice: Mapping[str, Any]) -> Outcome:
+    def _create(
+        self, ctx: SyncContext, natural_key: str, invoice: Mapping[str, Any], seen: _Seen
+    ) -> Outcome:
         """Steps 1–5 for an invoice not linked yet, exactly once (:mod:`creates`).
 
         A draft an earlier attempt may have made (a crash, a lost answer) is looked for
@@ -208,14 +206,18 @@ class Invoices:
         """
         record = severa_invoice_to_record(invoice)
         label = invoice_label(invoice)
-        seen = ctx.binder(NAME).pending_for(natural_key, Side.EEKONOMI)
-        draft = self._look_up(ctx, natural_key, label, seen) if seen else None
-        payload = self._draft_payload(ctx, record, label) if draft is None else None
+        pending = seen.pending
+        draft = self._look_up(ctx, natural_key, label, pending) if pending else None
+        payload = (
+            self._draft_payload(ctx, record, label, seen.customer_read(record))
+            if draft is None
+            else None
+        )
         with creating(ctx, NAME, natural_key) as claim:
             if claim.binding is not None and claim.binding.eekonomi_id:
                 return self._resume_linked(ctx, natural_key, claim.binding)  # made beside us
-            pending = claim.pending_on(Side.EEKONOMI)
-            if draft is None and pending is not None and pending != seen:
+            now = claim.pending_on(Side.EEKONOMI)
+            if draft is None and now is not None and now != pending:
                 draft = self._find_by_marker(ctx, natural_key)  # sent beside us meanwhile
                 if draft is None:
                     claim.hold_unless_settled(Side.EEKONOMI, label)
@@ -391,9 +393,19 @@ class Invoices:
             return dict(booked)
         return None
 
-    def _draft_payload(self, ctx: SyncContext, record: InvoiceRecord, label: str) -> dict[str, Any]:
-        """Steps 1–2's body: dependencies resolved, rows mapped (R-5.4)."""
-        customer_id = invoice_customer_id(ctx, record["customer_number"], label)
+    def _draft_payload(
+        self,
+        ctx: SyncContext,
+        record: InvoiceRecord,
+        label: str,
+        customer_read: Sequence[Any] | None = None,
+    ) -> dict[str, Any]:
+        """Steps 1–2's body: dependencies resolved, rows mapped (R-5.4).
+
+        ``customer_read``: the customer's links as read with the invoice's binding
+        (:class:`_Seen`), or ``None`` to read them now.
+        """
+        customer_id = invoice_customer_id(ctx, record["customer_number"], label, customer_read)
         reference = ctx.clients.reference
         company_currency = reference.company_settings().get("CurrencyCode")
         foreign = is_foreign_currency(record["currency_code"], company_currency)
@@ -403,9 +415,13 @@ class Invoices:
         ]
         if not rows:
             raise MappingError(label, "the invoice has no rows; add rows in Severa")
+        lookups = RowLookups.read(
+            ctx, label, rows, record["project_numbers"].values(),
+            str(ctx.values["default_article_number"]),
+        )  # fmt: skip
         lines: list[DraftLine] = []
         for row in rows:
-            lines.extend(self._lines(ctx, record, row, label, foreign=foreign))
+            lines.extend(self._lines(ctx, record, row, lookups, foreign=foreign))
         return record_to_eekonomi_draft(
             record, lines, customer_id=customer_id, terms_of_payment=reference.terms_of_payments()
         )
@@ -415,7 +431,7 @@ class Invoices:
         ctx: SyncContext,
         record: InvoiceRecord,
         row: InvoiceRowRecord,
-        label: str,
+        lookups: RowLookups,
         *,
         foreign: bool,
     ) -> list[DraftLine]:
@@ -426,16 +442,14 @@ class Invoices:
         article_id = choose_article_id(
             article_codes(row, items),
             str(ctx.values["default_article_number"]),
-            functools.partial(self._article_by_number, ctx, label=label),
-            label,
+            lookups.article_id,
+            lookups.label,
         )
         split = split_by_project(row, items, projects)
-        reference = ctx.clients.reference
-        # The units list is consulted only for a row that names a unit.
-        unit = draft_row_unit(row["unit"], reference.units()) if row["unit"] else (None, None)
-        slot = cost_center_slot(reference.cost_centers(), str(ctx.values["cost_center_id"]))
+        unit = lookups.unit(row["unit"])
+        slot = lookups.slot()
         cost_center_items = {
-            project: self._cost_center_item(ctx, project, label) for project, _ in split if project
+            project: lookups.cost_center_item(project) for project, _ in split if project
         }
         return draft_lines(
             row, split, article_id=article_id, unit=unit, slot=slot,
@@ -452,88 +466,38 @@ class Invoices:
         }.get(row["row_type"])
         return list(listing(row["guid"])) if listing else []
 
-    def _article_by_number(self, ctx: SyncContext, number: str, label: str) -> str | None:
-        """Bindings and indexes of the products register first (no request); else the
-        product, work type or travel-expense type of that code is transferred now —
-        as an invoice's customer and projects are — and its article used (R-1.8). An
-        article already in eEkonomi but not linked is found by that transfer too, and
-        remembered (articles cannot be deleted there). ``None``: no system has it.
 
-        Raises:
-            MappingError: the Severa item cannot become an article (its reason).
-        """
-        natural_key = article_number_key(number)
-        binding = ctx.binder(PRODUCTS).get(natural_key)
-        if binding is not None and binding.eekonomi_id:
-            return binding.eekonomi_id
-        known = ctx.index(PRODUCTS, Side.EEKONOMI).get(natural_key)
-        if known:
-            return known
-        cache = key(ctx.connection_id, "index", NAME, "articles")
-        cached = ctx.redis.hget(cache, natural_key)
-        if cached:
-            return str(cached)
-        products = Products()
-        staged = products.fetch(ctx, natural_key)
-        if staged.severa is not None:
-            try:
-                products.settle(ctx, natural_key, staged)
-            except RecordError as exc:
-                raise MappingError(
-                    label, f"its row's code {number} cannot become an article: {_reason(exc)}"
-                ) from exc
-            binding = ctx.binder(PRODUCTS).get(natural_key)
-            return binding.eekonomi_id if binding is not None and binding.eekonomi_id else None
-        if staged.eekonomi is None:
-            return None
-        ctx.redis.hset(cache, natural_key, str(staged.eekonomi["Id"]))
-        return str(staged.eekonomi["Id"])
+@dataclass
+class _Seen:
+    """What an invoice's settle starts from, read in one round trip: its binding, its
+    pending create, and its customer's links (:func:`invoice_customers.read_customer`)."""
 
-    def _cost_center_item(self, ctx: SyncContext, project_number: str, label: str) -> str:
-        """The project's cost-center item (R-5.4), transferring the project first."""
-        natural_key = short_code_key(project_number)
-        binding = ctx.binder("projects").get(natural_key)
-        if binding is None or not binding.eekonomi_id:
-            projects = Projects()
-            try:
-                projects.settle(ctx, natural_key, projects.fetch(ctx, natural_key))
-            except RecordError as exc:
-                raise MappingError(
-                    label,
-                    f"its project {project_number} cannot become a cost-center item: "
-                    f"{_reason(exc)}",
-                ) from exc
-            binding = ctx.binder("projects").get(natural_key)
-        if binding is None or not binding.eekonomi_id:
-            raise MappingError(
-                label, f"its project {project_number} was not found in Severa (R-5.4)"
-            )
-        if not self._item_active(ctx, binding.eekonomi_id):
-            raise MappingError(
-                label,
-                f"the cost-center item of project {project_number} is inactive in eEkonomi "
-                "(the project is closed in Severa), and eEkonomi refuses rows on inactive "
-                "items; reopen the project in Severa (or activate the item in eEkonomi) "
-                "until the invoice is transferred",
-            )
-        return binding.eekonomi_id
+    binding: Binding | None
+    pending: Pending | None
+    customer_number: str
+    customer: list[Any]
 
-    def _item_active(self, ctx: SyncContext, item_id: str) -> bool:
-        """Whether the item is active, from the cached cost centers — re-read once when
-        the cache says inactive (it may predate the project's reopening). Checked here
-        so a closed project fails the invoice without a draft request on every run."""
-        reference = ctx.clients.reference
-        if cost_center_item_state(reference.cost_centers(), item_id) is not False:
-            return True  # active, or not cached yet (a new item): eEkonomi decides
-        reference.cache.forget("eekonomi:costcenters")
-        return cost_center_item_state(reference.cost_centers(), item_id) is not False
+    @classmethod
+    def read(cls, ctx: SyncContext, natural_key: str, invoice: Mapping[str, Any]) -> _Seen:
+        binder = ctx.binder(NAME)
+        number, _ = invoice_customer(invoice)
+        pipe = ctx.redis.pipeline(transaction=False)
+        pipe.hget(binder.bindings_key, natural_key)
+        pipe.hget(binder.pending_key, natural_key)
+        read_customer(pipe, ctx, number)
+        raw_binding, raw_pending, *customer = pipe.execute()
+        pending = Pending.parse(raw_pending)
+        return cls(
+            binder.parse(raw_binding, natural_key),
+            pending if pending is not None and pending.covers(Side.EEKONOMI) else None,
+            number,
+            customer,
+        )
+
+    def customer_read(self, record: InvoiceRecord) -> list[Any] | None:
+        """The customer's links as read, if they are of the record's customer."""
+        return self.customer if record["customer_number"] == self.customer_number else None
 
 
 def _status_of(invoice: Mapping[str, Any]) -> str:
     return str((invoice.get("status") or {}).get("guid") or "")
-
-
-def _reason(exc: Exception) -> str:
-    """A dependency's failure as the invoice's reason (an API error's text already
-    names the vendor's message, field and ErrorId)."""
-    return exc.reason if isinstance(exc, MappingError) else str(exc)
