@@ -1,8 +1,9 @@
-"""What the tasks and the CLI call: one entry per step, context built once per process.
+"""What the tasks and the CLI call: one entry per step, context built once per thread.
 
 Tasks stay thin (code-models rule 2): they pass ids in and get a small JSON-able
 summary back. Building a connection's clients (session, auth, token store, limiter,
-reference cache) is done once per process and connection, not per record.
+reference cache) is done once per thread and connection — once per process with the
+prefork pool — not per record.
 """
 
 from __future__ import annotations
