@@ -146,6 +146,25 @@ def test_given_a_million_pages_of_repeated_data_from_eekonomi_then_stopped(
     assert hostile.count() == 2
 
 
+def test_given_an_earlier_page_again_past_the_remembered_pages_then_stopped(
+    hostile: HostileServer,
+) -> None:
+    """Records are remembered one by one for the last RECENT_PAGES pages only (a whole
+    read of 100 000 records must not keep a print of each); an earlier page served again
+    as it was is still caught, however far back."""
+    from worker.clients.paging import RECENT_PAGES
+
+    def script(seen: Seen) -> Answer:
+        page = int(seen.query["$page"][0])
+        first = 1 if page > RECENT_PAGES + 5 else page  # then the first page again
+        return eek_page([{"Id": f"c{first}-{n}"} for n in range(50)], total=10**6)
+
+    hostile.play(guarded(script))
+    with pytest.raises(PaginationLoopError, match="only records already read"):
+        list(eekonomi(hostile).list_customers())
+    assert hostile.count() == RECENT_PAGES + 6
+
+
 def test_given_a_million_pages_of_new_data_from_eekonomi_then_stopped_at_the_ceiling(
     hostile: HostileServer,
 ) -> None:

@@ -10,9 +10,10 @@ Three styles exist (severa-notes §4, eaccounting-notes §3):
 
 A misbehaving server must not make a list endless (issue 14): every style stops with a
 :class:`~worker.clients.http.PaginationLoopError` when a token comes back, when a whole
-page holds only records already read (a server ignoring ``firstRow``, a fresh token on
-every page over the same data, ``TotalNumberOfPages`` of a million with repeated data),
-and after :data:`MAX_PAGES` pages whatever they hold (:class:`PageGuard`).
+page holds only records already read on the last :data:`RECENT_PAGES` pages or is an
+earlier page again (a server ignoring ``firstRow``, a fresh token on every page over the
+same data, ``TotalNumberOfPages`` of a million with repeated data), and after
+:data:`MAX_PAGES` pages whatever they hold (:class:`PageGuard`).
 
 :class:`Listing` wraps the generator and exposes the server's clock as seen on the first
 page (``Meta.ServerTimeUtc`` for eEkonomi, the ``Date`` header for Severa): the next
@@ -22,6 +23,7 @@ incremental run's watermark must come from the server that filtered, not our clo
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -40,7 +42,15 @@ Record = dict[str, Any]
 #: size of 50), low enough that a server whose paging never ends is stopped in minutes.
 MAX_PAGES = 10_000
 
-__all__ = ["MAX_PAGES", "Listing", "PageGuard", "PaginationLoopError", "Record"]
+#: Pages whose records the guard remembers one by one. A list read whole (100 000
+#: customers) must not keep a print of every record for the length of the read — that
+#: was 10 MB of a read that otherwise streams — so records are remembered for the last
+#: pages only, and every page as one print: a server cycling through fewer pages than
+#: this, or repeating any earlier page as it was, is stopped at once; a longer cycle of
+#: shifted pages at :data:`MAX_PAGES`.
+RECENT_PAGES = 32
+
+__all__ = ["MAX_PAGES", "RECENT_PAGES", "Listing", "PageGuard", "PaginationLoopError", "Record"]
 
 
 class PageGuard:
@@ -54,15 +64,35 @@ class PageGuard:
         self.path = path
         self.max_pages = max_pages
         self.pages = 0
-        self._seen: set[int] = set()
+        #: The records' prints of the last :data:`RECENT_PAGES` pages, and how many of
+        #: those pages hold each print.
+        self._recent: deque[frozenset[int]] = deque()
+        self._counts: dict[int, int] = {}
+        #: One print per page read, of all of them.
+        self._pages: set[int] = set()
 
     def page(self, records: list[Record]) -> None:
-        """Count one page read; raise when it holds only records already read."""
+        """Count one page read; raise when it holds only records read on the recent
+        pages, or is an earlier page again."""
         self.pages += 1
-        prints = {hash(json.dumps(r, sort_keys=True, default=str)) for r in records}
-        if prints and prints <= self._seen:
+        prints = frozenset(hash(json.dumps(r, sort_keys=True, default=str)) for r in records)
+        if prints and (all(p in self._counts for p in prints) or hash(prints) in self._pages):
             raise self.error(Unreadable.REPEATED_PAGE, f"page {self.pages}")
-        self._seen |= prints
+        if prints:
+            self._pages.add(hash(prints))
+        self._remember(prints)
+
+    def _remember(self, prints: frozenset[int]) -> None:
+        self._recent.append(prints)
+        for p in prints:
+            self._counts[p] = self._counts.get(p, 0) + 1
+        if len(self._recent) > RECENT_PAGES:
+            for p in self._recent.popleft():
+                left = self._counts[p] - 1
+                if left:
+                    self._counts[p] = left
+                else:
+                    del self._counts[p]
 
     def next_page(self) -> None:
         """Called before asking for another page: raise once the ceiling is reached."""
