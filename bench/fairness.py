@@ -67,6 +67,7 @@ from register_transfer import (  # noqa: E402
     Worker,
     eekonomi_seed,
     redis_server,
+    register_firm,
     run_registers,
     service_environment,
     severa_seed,
@@ -121,19 +122,8 @@ class Sandboxes:
 
 def register(firm: Firm, client_id: str, secret: str, extra: dict[str, str]) -> None:
     """The firm's connection: registry entry, eEkonomi consent, settings."""
-    from config import company, get_settings
-    from worker.connect import connect_eekonomi
-    from worker.connections import SeveraCredentials, registry
-    from worker.state import redis_client
-    from worker.sync.choices import resolve
-
-    settings = get_settings()
-    registry().add(firm.connection_id,
-                   SeveraCredentials(settings.severa_base_url, client_id, secret))  # fmt: skip
-    connect_eekonomi(settings, firm.connection_id, echo=lambda line: None,
-                     demo_company=firm.company)  # fmt: skip
-    company.update(redis_client(), firm.connection_id,
-                   resolve(firm.connection_id, {**SETTINGS, **extra}))  # fmt: skip
+    register_firm(firm.connection_id, client_id, secret, {**SETTINGS, **extra},
+                  company_name=firm.company)  # fmt: skip
 
 
 def send(connection_id: str, register_name: str, queue: str) -> tuple[str, float]:

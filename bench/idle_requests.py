@@ -61,6 +61,7 @@ from register_transfer import (  # noqa: E402
     Worker,
     eekonomi_seed,
     redis_server,
+    register_firm,
     service_environment,
     start_sandbox,
     tally,
@@ -112,20 +113,14 @@ def setup(plan: Plan, worker: Worker, timeout: float) -> None:
     """Register, connect, apply every register's settings, link every register once:
     customers, articles and projects, then the invoices (drafts in eEkonomi), then the
     checks and supplier invoices — each must finish with nothing failed."""
-    from config import company, get_settings
+    from config import company
     from sandbox.severa import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-    from worker.connect import connect_eekonomi
-    from worker.connections import SeveraCredentials, registry
     from worker.demo import DEMO_SETTINGS
     from worker.registry import NAMES
     from worker.state import redis_client
     from worker.sync.choices import resolve
     from worker.sync.errorlist import ErrorList
 
-    settings = get_settings()
-    registry().add(CONNECTION, SeveraCredentials(settings.severa_base_url, DEMO_CLIENT_ID,
-                                                 DEMO_CLIENT_SECRET))  # fmt: skip
-    connect_eekonomi(settings, CONNECTION, echo=lambda line: None)
     first = {
         **SETTINGS,
         **{
@@ -133,7 +128,7 @@ def setup(plan: Plan, worker: Worker, timeout: float) -> None:
             for k in ("status_sent", "status_paid", "supplier_invoices_billable")
         },
     }
-    company.update(redis_client(), CONNECTION, resolve(CONNECTION, first))
+    register_firm(CONNECTION, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, first)
     for register in NAMES:  # in order: invoices need the registers, suppliers the projects
         if register == "invoices":  # the default article exists in eEkonomi by now
             extra = {"default_article_number": plan.default_article,

@@ -441,15 +441,41 @@ def use_environment(env: dict[str, str]) -> None:
     service._built_context.cache_clear()  # noqa: SLF001 - per-process cache of contexts
 
 
-def connect(connection_id: str) -> None:
-    """The eEkonomi consent through the sandbox, then the register settings."""
+def connect(
+    connection_id: str,
+    values: dict[str, Any] | None = None,
+    *,
+    company_name: str | None = None,
+) -> None:
+    """The eEkonomi consent through the sandbox (as ``company_name``'s user when
+    given), then the register settings (``values``, else :data:`SETTINGS`)."""
     from config import company, get_settings
     from worker.connect import connect_eekonomi
     from worker.state import redis_client
     from worker.sync.choices import resolve
 
-    connect_eekonomi(get_settings(), connection_id, echo=lambda line: None)
-    company.update(redis_client(), connection_id, resolve(connection_id, SETTINGS))
+    named = {} if company_name is None else {"demo_company": company_name}
+    connect_eekonomi(get_settings(), connection_id, echo=lambda line: None, **named)
+    company.update(redis_client(), connection_id,
+                   resolve(connection_id, SETTINGS if values is None else values))  # fmt: skip
+
+
+def register_firm(
+    connection_id: str,
+    client_id: str,
+    secret: str,
+    values: dict[str, Any] | None = None,
+    *,
+    company_name: str | None = None,
+) -> None:
+    """A hosted firm: its connection in the registry with its own Severa client, then
+    :func:`connect` — what the hosting benchmarks do per firm."""
+    from config import get_settings
+    from worker.connections import SeveraCredentials, registry
+
+    credentials = SeveraCredentials(get_settings().severa_base_url, client_id, secret)
+    registry().add(connection_id, credentials)
+    connect(connection_id, values, company_name=company_name)
 
 
 class Worker:

@@ -57,6 +57,7 @@ from register_transfer import (  # noqa: E402
     cpu_snapshot,
     eekonomi_seed,
     redis_server,
+    register_firm,
     service_environment,
     severa_seed,
     use_environment,
@@ -168,20 +169,7 @@ class SandboxProcess:
 
 def register(firm: Firm) -> None:
     """The firm's connection: registry entry, eEkonomi consent, register settings."""
-    from register_transfer import SETTINGS
-
-    from config import company, get_settings
-    from worker.connect import connect_eekonomi
-    from worker.connections import SeveraCredentials, registry
-    from worker.state import redis_client
-    from worker.sync.choices import resolve
-
-    settings = get_settings()
-    credentials = SeveraCredentials(settings.severa_base_url, firm.client_id, firm.secret)
-    registry().add(firm.connection_id, credentials)
-    connect_eekonomi(settings, firm.connection_id, echo=lambda line: None,
-                     demo_company=firm.company)  # fmt: skip
-    company.update(redis_client(), firm.connection_id, resolve(firm.connection_id, SETTINGS))
+    register_firm(firm.connection_id, firm.client_id, firm.secret, company_name=firm.company)
 
 
 @dataclasses.dataclass
