@@ -25,6 +25,9 @@ class Seen:
     path: str
     query: dict[str, list[str]]
     body: bytes
+    #: The request's headers, and its target as sent (absolute through a proxy).
+    headers: dict[str, str] = field(default_factory=dict)
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,9 @@ class HostileServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
                 seen = Seen(
-                    self.command, parts.path, parse_qs(parts.query), self.rfile.read(length)
-                )
+                    self.command, parts.path, parse_qs(parts.query), self.rfile.read(length),
+                    dict(self.headers.items()), self.path,
+                )  # fmt: skip
                 with outer._lock:
                     outer.seen.append(seen)
                 answer = outer.script(seen)
