@@ -155,7 +155,7 @@ class ApiTransport:
         self.jitter = jitter
         #: Requests actually sent (benchmarks read it: requests per transferred record).
         self.sent = 0
-        #: (path, parameters) → the prepared URL; (session's, request's headers) → the
+        #: (URL, parameters) → the prepared URL; (session's, request's headers) → the
         #: prepared headers. See :meth:`prepare`.
         self._urls: dict[tuple[str, Any], str] = {}
         self._headers: dict[tuple[Any, ...], CaseInsensitiveDict[str]] = {}
@@ -254,7 +254,7 @@ class ApiTransport:
         about a fifth of the client's CPU per request, mostly in ``isinstance`` checks
         against its typing protocols. Here each step gives the same result from less:
 
-        * URL: prepared once per (path, parameters) and kept; without parameters,
+        * URL: prepared once per (URL, parameters) and kept; without parameters,
           prepared with ``None`` (encodes to the same nothing as the empty mapping).
         * headers: the session's merged with the request's and validated once per
           combination of both, then copied.
@@ -266,8 +266,9 @@ class ApiTransport:
         """
         session = self.session
         prepared = requests.PreparedRequest()
+        url = self.url(path)
         prepared.prepare_method(method)
-        prepared.url = self._prepared_url(path, params)
+        prepared.url = self._prepared_url(url, params)
         prepared.headers = self._prepared_headers(headers).copy()
         jar = RequestsCookieJar()
         if len(session.cookies):
@@ -275,7 +276,6 @@ class ApiTransport:
         else:  # what prepare_cookies leaves after an empty jar
             prepared._cookies = jar  # type: ignore[attr-defined]  # noqa: SLF001
         prepared.prepare_body(data, None, None)
-        url = self.url(path)
         auth: Any = self.auth
         if session.trust_env and not auth and not session.auth:
             auth = get_netrc_auth(url)
@@ -284,30 +284,30 @@ class ApiTransport:
         return prepared
 
     def _prepared_url(
-        self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]] | None
+        self, url: str, params: Mapping[str, Any] | list[tuple[str, Any]] | None
     ) -> str:
-        """The URL ``requests`` prepares for ``path`` and ``params``, kept per both (the
+        """The URL ``requests`` prepares for ``url`` and ``params``, kept per both (the
         values' types are part of the key: ``1`` and ``True`` encode differently)."""
         key: tuple[str, Any] | None
         try:
             if not params:
-                key = (path, None)
+                key = (url, None)
             else:
                 items = params.items() if isinstance(params, Mapping) else params
-                key = (path, (type(params), tuple((k, type(v), v) for k, v in items)))
-            url = self._urls.get(key)
+                key = (url, (type(params), tuple((k, type(v), v) for k, v in items)))
+            prepared = self._urls.get(key)
         except (TypeError, ValueError):  # unhashable or odd parameters: prepared each time
-            key, url = None, None
-        if url is None:
+            key, prepared = None, None
+        if prepared is None:
             preparing = requests.PreparedRequest()
             merged = _merged(params, self.session.params) if params else None
-            preparing.prepare_url(self.url(path), merged)
-            url = str(preparing.url)
+            preparing.prepare_url(url, merged)
+            prepared = str(preparing.url)
             if key is not None:
                 if len(self._urls) >= PREPARED_CACHE_SIZE:
                     self._urls.clear()
-                self._urls[key] = url
-        return url
+                self._urls[key] = prepared
+        return prepared
 
     def _prepared_headers(self, headers: Mapping[str, str]) -> CaseInsensitiveDict[str]:
         """The session's headers merged with ``headers`` and validated, kept per both.
