@@ -11,8 +11,10 @@ serving is in another process. Rate limiters are taken off the transports (their
 round trips are not HTTP client CPU) and the sandbox's limits are scaled out of the way.
 
 Measured: eEkonomi ``POST /customers`` (a create, as in a transfer), eEkonomi
-``GET /customers/{id}`` and Severa ``GET /v1/customers/{guid}``; for each, ``--rounds``
-rounds of ``--requests`` requests, and the median of the rounds' CPU µs per request.
+``GET /customers/{id}`` of the customers just created (a new URL each time, as reads of
+records are) and Severa ``GET /v1/customers/{guid}`` of one customer (the same URL each
+time); for each, ``--rounds`` rounds of ``--requests`` requests, and the median of the
+rounds' CPU µs per request.
 Wall-clock time per request is shown too, but it includes the sandbox's work.
 
 Run: ``.venv/bin/python bench/http_cpu.py`` (Redis: ``REDIS_URL`` if set, else the
@@ -152,19 +154,22 @@ def main() -> int:
         terms = demo_data()["termsOfPayments"][0]["Id"]
         numbers = iter(range(10**8 + uuid.uuid4().int % 10**8 * 100, 10**11))
 
-        def create(n: int) -> requests.Response:
-            return eekonomi.request("POST", "/customers", json_body={
+        created: list[str] = []
+
+        def create(n: int) -> None:
+            answer = eekonomi.request("POST", "/customers", json_body={
                 "TermsOfPaymentId": terms, "CustomerNumber": str(next(numbers)),
                 "Name": f"Kund {n} AB", "InvoicePostalCode": "411 01",
                 "InvoiceCity": "Göteborg", "IsPrivatePerson": False, "IsActive": True,
             })  # fmt: skip
+            created.append(answer.json()["Id"])
 
-        created = create(0).json()["Id"]
+        reads = iter(range(10**9))
         guid = next(iter(clients.severa.list_customers()))["guid"]
         kinds: dict[str, Callable[[int], Any]] = {
             "eEkonomi POST /customers": create,
             "eEkonomi GET /customers/{id}": lambda n: eekonomi.request(
-                "GET", f"/customers/{created}"
+                "GET", f"/customers/{created[next(reads) % len(created)]}"
             ),
             "Severa GET /v1/customers/{guid}": lambda n: severa.request(
                 "GET", f"/v1/customers/{guid}"
