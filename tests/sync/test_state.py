@@ -107,7 +107,19 @@ def test_r_6_1_a_claimed_create_says_whether_one_was_pending_until_the_record_is
     assert binder.claim_create("1042", "eekonomi") is True  # the retry after a crash
     binder.bind("1042", Binding(severa_id="g-1", eekonomi_id="e-1"))
     assert binder.pending_on("1042") is None
-    assert binder.claim_create("1042", "eekonomi") is False
+    assert binder.claim_create("1043", "eekonomi") is False  # another record: no cue
+
+
+def test_r_6_1_a_claim_on_a_record_bound_since_its_binding_was_read_says_look_it_up() -> None:
+    """A record task reads its records' bindings when it starts (engine.prefetched);
+    a redelivered execution of the same task may create and bind one of them before
+    this one gets to it. Its claim then finds the binding and says look the record
+    up, so it is not created twice — even though the other execution's bind cleared
+    the pending mark that would otherwise have been the cue."""
+    binder = Binder(fakeredis.FakeRedis(decode_responses=True), "default", "customers")
+    assert binder.claim_create("1042", "eekonomi") is False  # the other execution
+    binder.bind("1042", Binding(severa_id="g-1", eekonomi_id="e-1"))
+    assert binder.claim_create("1042", "eekonomi") is True  # this one, read unbound
 
 
 def test_r_6_1_a_run_counts_as_stalled_only_after_quiet_seconds_without_an_attempt(
