@@ -177,17 +177,18 @@ class Binder:
         settle (:func:`binds_with_settle`) it is written in the round trip that counts
         the record, not in one of its own — a created record's writes then cost one
         round trip instead of two. Only for a binding nothing reads again before the
-        settle ends.
+        settle ends. Any other record's binding — a customer or an article an invoice's
+        settle transfers first, whose binding the invoice reads next — is written now.
 
         Safe after a crash as :meth:`bind` is: until the settle's round trip, the
         record's pending mark stays, so a retry looks the record up by natural key
         before it could create it again (R-6.1).
         """
-        queued = _SETTLE_BINDS.get()
-        if queued is None:
+        settling = _SETTLE_BINDS.get()
+        if settling is None or settling[0] != (self.register, natural_key):
             self.bind(natural_key, binding)
         else:
-            queued.append((self, natural_key, binding))
+            settling[1].append((self, natural_key, binding))
 
     def mark_pending(self, natural_key: str, side: str) -> None:
         """About to create ``natural_key`` on ``side`` (or its answer was just lost):
@@ -241,17 +242,20 @@ class Binder:
 
 #: The bindings of the record being settled that wait for its settle's round trip
 #: (:meth:`Binder.bind_last`); ``None`` outside an engine settle.
-_SETTLE_BINDS: contextvars.ContextVar[list[tuple[Binder, str, Binding]] | None] = (
-    contextvars.ContextVar("settle_binds", default=None)
-)
+_SETTLE_BINDS: contextvars.ContextVar[
+    tuple[tuple[str, str], list[tuple[Binder, str, Binding]]] | None
+] = contextvars.ContextVar("settle_binds", default=None)
 
 
 @contextmanager
-def binds_with_settle() -> Iterator[list[tuple[Binder, str, Binding]]]:
-    """Collect the :meth:`Binder.bind_last` calls of one record's settle; the caller
-    queues them (:func:`queue_binds`) in the round trip that counts the record."""
+def binds_with_settle(
+    register: str, natural_key: str
+) -> Iterator[list[tuple[Binder, str, Binding]]]:
+    """Collect the :meth:`Binder.bind_last` calls for the record being settled (the
+    ``register``'s ``natural_key``); the caller queues them (:func:`queue_binds`) in the
+    round trip that counts the record."""
     queued: list[tuple[Binder, str, Binding]] = []
-    token = _SETTLE_BINDS.set(queued)
+    token = _SETTLE_BINDS.set(((register, natural_key), queued))
     try:
         yield queued
     finally:

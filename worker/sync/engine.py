@@ -363,7 +363,7 @@ def settle_record(
         finished = finish_run(run) if run.is_finishing() else None
         return Outcome("unchanged", detail="already settled in this run"), finished
     staged = Staged(**loaded)
-    with history.recording() as changes, binds_with_settle() as binds:
+    with history.recording() as changes, binds_with_settle(register.name, natural_key) as binds:
         token = _READ_LINK.set(None)
         try:
             if staged.severa is None and staged.eekonomi is None:
