@@ -101,7 +101,10 @@ class RecordTask(SyncTask):
             if not running:  # the connection has all its slots: parked, sent on later
                 return {"records": [], "waiting": keys}
             service.record_task_started(connection_id, run_id)
-            with service.reference_data_held(connection_id):
+            with (
+                service.reference_data_held(connection_id),
+                service.records_read_ahead(connection_id, register, run_id, keys),
+            ):
                 return self._settle_each(connection_id, register, run_id, keys, summary)
 
     def _running_slot(

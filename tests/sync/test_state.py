@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 
 from config import company
 from worker.registry import spec_of
-from worker.sync.bindings import Binder, Binding
+from worker.sync.bindings import Binder, Binding, binds_with_settle, queue_binds
 from worker.sync.errorlist import ErrorEntry, ErrorList, RecordRef
 from worker.sync.locks import AlreadyRunning, transfer_lock
 from worker.sync.runs import FINISHED, Runs
@@ -107,7 +107,41 @@ def test_r_6_1_a_claimed_create_says_whether_one_was_pending_until_the_record_is
     assert binder.claim_create("1042", "eekonomi") is True  # the retry after a crash
     binder.bind("1042", Binding(severa_id="g-1", eekonomi_id="e-1"))
     assert binder.pending_on("1042") is None
-    assert binder.claim_create("1042", "eekonomi") is False
+    assert binder.claim_create("1043", "eekonomi") is False  # another record: no cue
+
+
+def test_r_6_1_bind_last_waits_for_the_settle_round_trip_only_for_the_record_settled() -> None:
+    """A created record's binding goes in the round trip that counts it; any other
+    record's — a customer an invoice's settle transfers first and then reads the
+    binding of — is written at once, or the invoice would not find it."""
+    client = fakeredis.FakeRedis(decode_responses=True)
+    customers = Binder(client, "default", "customers")
+    with binds_with_settle("invoices", "inv-1") as queued:
+        customers.bind_last("1042", Binding(severa_id="g-1", eekonomi_id="e-1"))
+        assert (customers.get("1042") or Binding()).eekonomi_id == "e-1"
+        assert queued == []
+    customers.mark_pending("1043", "eekonomi")
+    with binds_with_settle("customers", "1043") as queued:
+        customers.bind_last("1043", Binding(severa_id="g-2", eekonomi_id="e-2"))
+        assert customers.get("1043") is None
+        assert customers.pending_on("1043") == "eekonomi"  # a crash now: looked up first
+        pipe = client.pipeline(transaction=False)
+        queue_binds(pipe, queued)
+        pipe.execute()
+    assert (customers.get("1043") or Binding()).eekonomi_id == "e-2"
+    assert customers.pending_on("1043") is None
+
+
+def test_r_6_1_a_claim_on_a_record_bound_since_its_binding_was_read_says_look_it_up() -> None:
+    """A record task reads its records' bindings when it starts (engine.prefetched);
+    a redelivered execution of the same task may create and bind one of them before
+    this one gets to it. Its claim then finds the binding and says look the record
+    up, so it is not created twice — even though the other execution's bind cleared
+    the pending mark that would otherwise have been the cue."""
+    binder = Binder(fakeredis.FakeRedis(decode_responses=True), "default", "customers")
+    assert binder.claim_create("1042", "eekonomi") is False  # the other execution
+    binder.bind("1042", Binding(severa_id="g-1", eekonomi_id="e-1"))
+    assert binder.claim_create("1042", "eekonomi") is True  # this one, read unbound
 
 
 def test_r_6_1_a_run_counts_as_stalled_only_after_quiet_seconds_without_an_attempt(

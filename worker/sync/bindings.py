@@ -31,9 +31,11 @@ cannot be read is reported with the command that forgets it
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -162,9 +164,31 @@ class Binder:
     def bind(self, natural_key: str, binding: Binding) -> None:
         """Store the binding and clear any pending create of the record, atomically."""
         pipe = self.client.pipeline(transaction=True)
+        self.queue_bind(pipe, natural_key, binding)
+        pipe.execute()
+
+    def queue_bind(self, pipe: Any, natural_key: str, binding: Binding) -> None:
+        """:meth:`bind`'s two writes, queued on ``pipe``."""
         pipe.hset(self.bindings_key, natural_key, json.dumps(asdict(binding)))
         pipe.hdel(self.pending_key, natural_key)
-        pipe.execute()
+
+    def bind_last(self, natural_key: str, binding: Binding) -> None:
+        """:meth:`bind` as the last step of a record's settle: within the engine's
+        settle (:func:`binds_with_settle`) it is written in the round trip that counts
+        the record, not in one of its own — a created record's writes then cost one
+        round trip instead of two. Only for a binding nothing reads again before the
+        settle ends. Any other record's binding — a customer or an article an invoice's
+        settle transfers first, whose binding the invoice reads next — is written now.
+
+        Safe after a crash as :meth:`bind` is: until the settle's round trip, the
+        record's pending mark stays, so a retry looks the record up by natural key
+        before it could create it again (R-6.1).
+        """
+        settling = _SETTLE_BINDS.get()
+        if settling is None or settling[0] != (self.register, natural_key):
+            self.bind(natural_key, binding)
+        else:
+            settling[1].append((self, natural_key, binding))
 
     def mark_pending(self, natural_key: str, side: str) -> None:
         """About to create ``natural_key`` on ``side`` (or its answer was just lost):
@@ -172,16 +196,20 @@ class Binder:
         self.client.hset(self.pending_key, natural_key, Pending(side, time.time()).stored())
 
     def claim_create(self, natural_key: str, side: str) -> bool:
-        """:meth:`mark_pending` that also says whether a create on ``side`` was pending
-        before, in one round trip — the create path runs for every new record. A create
-        pending before may have been done by a worker that then died: the caller looks
-        the record up before creating it again (R-6.1)."""
+        """:meth:`mark_pending` that also says whether the caller must look the record
+        up before creating it, in one round trip — the create path runs for every new
+        record. It must when a create on ``side`` was pending before (it may have been
+        done by a worker that then died, R-6.1), or when the record is bound by now:
+        the caller read its binding earlier (a record task reads its records' bindings
+        when it starts, :func:`~worker.sync.engine.prefetched`), and another execution
+        of the record — a redelivered task — may have created and bound it since."""
         pipe = self.client.pipeline(transaction=True)
         pipe.hget(self.pending_key, natural_key)
+        pipe.hexists(self.bindings_key, natural_key)
         pipe.hset(self.pending_key, natural_key, Pending(side, time.time()).stored())
-        before, _ = pipe.execute()
+        before, bound, _ = pipe.execute()
         pending = Pending.parse(before)
-        return pending is not None and pending.covers(side)
+        return bool(bound) or (pending is not None and pending.covers(side))
 
     def pending(self, natural_key: str) -> Pending | None:
         return Pending.parse(self.client.hget(self.pending_key, natural_key))
@@ -210,6 +238,43 @@ class Binder:
 
     def count(self) -> int:
         return int(self.client.hlen(self.bindings_key))
+
+
+#: The bindings of the record being settled that wait for its settle's round trip
+#: (:meth:`Binder.bind_last`); ``None`` outside an engine settle.
+_SETTLE_BINDS: contextvars.ContextVar[
+    tuple[tuple[str, str], list[tuple[Binder, str, Binding]]] | None
+] = contextvars.ContextVar("settle_binds", default=None)
+
+
+@contextmanager
+def binds_with_settle(
+    register: str, natural_key: str
+) -> Iterator[list[tuple[Binder, str, Binding]]]:
+    """Collect the :meth:`Binder.bind_last` calls for the record being settled (the
+    ``register``'s ``natural_key``); the caller queues them (:func:`queue_binds`) in the
+    round trip that counts the record."""
+    queued: list[tuple[Binder, str, Binding]] = []
+    token = _SETTLE_BINDS.set(((register, natural_key), queued))
+    try:
+        yield queued
+    finally:
+        _SETTLE_BINDS.reset(token)
+
+
+def queue_binds(pipe: Any, queued: list[tuple[Binder, str, Binding]]) -> None:
+    """Queue the collected bindings on ``pipe`` (and forget them)."""
+    for binder, natural_key, binding in queued:
+        binder.queue_bind(pipe, natural_key, binding)
+    queued.clear()
+
+
+def write_binds(client: redis.Redis, queued: list[tuple[Binder, str, Binding]]) -> None:
+    """Write the collected bindings now: the settle did not get to its round trip."""
+    if queued:
+        pipe = client.pipeline(transaction=True)
+        queue_binds(pipe, queued)
+        pipe.execute()
 
 
 class KeyIndex:

@@ -193,7 +193,7 @@ class Customers:
                 current=eekonomi_customer_to_record(now), written=record, label=label,
             ),
         )  # fmt: skip
-        binder.bind(
+        binder.bind_last(
             natural_key,
             Binding(
                 severa_id=severa_id,

@@ -36,7 +36,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -51,7 +52,14 @@ from worker.clients.http import ApiError
 from worker.connection_status import get_status
 from worker.errors import ConfigError, MappingError, SyncError, TransientError
 from worker.sync import history
-from worker.sync.bindings import Binder, Binding, KeyIndex
+from worker.sync.bindings import (
+    Binder,
+    Binding,
+    KeyIndex,
+    binds_with_settle,
+    queue_binds,
+    write_binds,
+)
 from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef, entry_id
 from worker.sync.locks import AlreadyRunning
 from worker.sync.register import RegisterSpec
@@ -344,7 +352,10 @@ def settle_record(
     alone.
     """
     run = RunState(ctx.redis, ctx.connection_id, run_id, register.name)
-    loaded, settled, link_raw = run.load_with(natural_key, _link_keys(ctx, register.name))
+    read = _take_prefetched(register.name, run_id, natural_key)
+    if read is None:
+        read = run.load_with(natural_key, _link_keys(ctx, register.name))
+    loaded, settled, link_raw = read
     if settled:
         # A retry of the run's last record after its finish was cut short (Redis lost
         # right after the last settle): finish the run now rather than leave it
@@ -352,7 +363,7 @@ def settle_record(
         finished = finish_run(run) if run.is_finishing() else None
         return Outcome("unchanged", detail="already settled in this run"), finished
     staged = Staged(**loaded)
-    with history.recording() as changes:
+    with history.recording() as changes, binds_with_settle(register.name, natural_key) as binds:
         token = _READ_LINK.set(None)
         try:
             if staged.severa is None and staged.eekonomi is None:
@@ -361,20 +372,62 @@ def settle_record(
                 _READ_LINK.set((register.name, natural_key, link_raw))
             outcome = register.settle(ctx, natural_key, staged)
         except (TransientError, redis.RedisError):
+            write_binds(ctx.redis, binds)  # what was written and bound stays bound
             raise
         except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
             outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
         finally:
             _READ_LINK.reset(token)
-    # The history entry goes first and the count after it, as two steps did before, in
-    # the one round trip of the count.
-    pipe = ctx.redis.pipeline(transaction=False)
-    entry, days = _history_entry(ctx, register, run_id, natural_key, staged, outcome, changes)
-    kept = history.queue_sync(pipe, ctx.redis, ctx.connection_id, entry, days)
+        # The history entry goes first, the record's binding (Binder.bind_last) next and
+        # the count last, as three steps did before, in the one round trip of the count.
+        pipe = ctx.redis.pipeline(transaction=False)
+        entry, days = _history_entry(ctx, register, run_id, natural_key, staged, outcome, changes)
+        kept = history.queue_sync(pipe, ctx.redis, ctx.connection_id, entry, days)
+        queue_binds(pipe, binds)
     report = count_settled(run, natural_key, outcome, pipe)
     if kept is not None:
         kept.drop_expired(entry, days, run.piped[0])
     return outcome, report
+
+
+@contextmanager
+def prefetched(ctx: SyncContext, register: str, run_id: str, keys: list[str]) -> Iterator[None]:
+    """Read what :func:`settle_record` reads of each of ``keys`` — staged copies,
+    settled flag, binding, indexed ids — in one round trip for all of them, and let it
+    take each record's part instead of a round trip of its own (a record task's
+    records, issue 20).
+
+    Read before the first record settles, it is older by the time a later record
+    settles; what that allows is what a redelivered task running beside this one
+    allowed before: a record settled meanwhile is counted once all the same
+    (``settle.lua``), and a create checks the binding afresh in the round trip that
+    marks it pending (:meth:`~worker.sync.bindings.Binder.claim_create`). Staged
+    copies do not change during a run.
+    """
+    run = RunState(ctx.redis, ctx.connection_id, run_id, register)
+    loads = run.load_many(keys, _link_keys(ctx, register)) if keys else {}
+    token = _PREFETCHED.set(((register, run_id), loads))
+    try:
+        yield
+    finally:
+        _PREFETCHED.reset(token)
+
+
+def _take_prefetched(
+    register: str, run_id: str, natural_key: str
+) -> tuple[dict[str, dict[str, Any] | None], bool, list[Any]] | None:
+    """The record's part of :func:`prefetched`, once (a retry of it reads afresh)."""
+    held = _PREFETCHED.get()
+    if held is None or held[0] != (register, run_id):
+        return None
+    return held[1].pop(natural_key, None)
+
+
+#: A record task's records as read when it started (:func:`prefetched`).
+_PREFETCHED: contextvars.ContextVar[
+    tuple[tuple[str, str], dict[str, tuple[dict[str, dict[str, Any] | None], bool, list[Any]]]]
+    | None
+] = contextvars.ContextVar("prefetched", default=None)
 
 
 def _history_entry(

@@ -262,7 +262,7 @@ class Invoices:
             record_totals(ctx, natural_key, record, draft, label)
         draft_id = str(draft.get("CreatedFromDraftId") or draft["Id"])
         binding = Binding(severa_id=natural_key, eekonomi_id=draft_id)
-        pipe = ctx.redis.pipeline(transaction=False)
+        pipe = ctx.redis.pipeline(transaction=True)  # with the binding, one round trip
         pipe.hset(drafts_key(ctx), draft_id, natural_key)
         if "InvoiceNumber" not in draft:  # a draft, not an invoice a person booked already
             unbooked = Unbooked(
@@ -273,8 +273,8 @@ class Invoices:
                 prints=[content_print(draft)],
             )
             pipe.hset(unbooked_key(ctx), natural_key, unbooked.to_json())
+        ctx.binder(NAME).queue_bind(pipe, natural_key, binding)
         pipe.execute()
-        ctx.binder(NAME).bind(natural_key, binding)
         self._finish(ctx, natural_key, invoice, binding)
 
     def _transferred_before(
@@ -374,13 +374,16 @@ class Invoices:
         self, ctx: SyncContext, natural_key: str, invoice: Mapping[str, Any], binding: Binding
     ) -> None:
         """Step 5: "to transfer" → "transferred" (only from "to transfer": a check may
-        already have moved it on), then remember that it is done."""
+        already have moved it on), then remember that it is done — in the round trip
+        that counts the invoice (:meth:`~worker.sync.bindings.Binder.bind_last`): a crash
+        before it leaves the invoice linked and not done, and its retry finds the status
+        set and only remembers it."""
         if _status_of(invoice) == str(ctx.values["status_to_transfer"]):
             ctx.clients.severa.update_invoice(
                 natural_key, {"/status/guid": str(ctx.values["status_transferred"])}
             )
         binding.severa_hash = DONE
-        ctx.binder(NAME).bind(natural_key, binding)
+        ctx.binder(NAME).bind_last(natural_key, binding)
 
     def _find_by_marker(self, ctx: SyncContext, natural_key: str) -> dict[str, Any] | None:
         """A draft created before a crash or a lost answer — or, if a person booked it

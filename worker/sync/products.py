@@ -224,7 +224,7 @@ class Products:
             ),
         )  # fmt: skip
         severa = staged.severa or {}
-        binder.bind(
+        binder.bind_last(
             natural_key,
             Binding(
                 severa_id=str(severa["item"]["guid"]),

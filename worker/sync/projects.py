@@ -120,7 +120,7 @@ class Projects:
         written, counter = upsert_eekonomi(
             binder, natural_key, label, payload, resource, eekonomi_id=eekonomi_id, current=None
         )
-        binder.bind(
+        binder.bind_last(
             natural_key,
             Binding(
                 severa_id=str(staged.severa["guid"]),

@@ -304,13 +304,30 @@ class RunState:
         """:meth:`load`, plus the field ``natural_key`` of each of ``hashes`` (raw) read
         in the same round trip — the record's binding and key indexes, which its settle
         reads next (:func:`~worker.sync.engine.settle_record`)."""
+        return self.load_many([natural_key], hashes)[natural_key]
+
+    def load_many(
+        self, natural_keys: Sequence[str], hashes: Sequence[str]
+    ) -> dict[str, tuple[dict[str, dict[str, Any] | None], bool, list[Any]]]:
+        """:meth:`load_with` for each of ``natural_keys``, all in one round trip (a record
+        task's records, :func:`~worker.sync.engine.prefetched`)."""
         pipe = self.client.pipeline(transaction=False)
-        for side in SIDES:
-            pipe.hget(self.staged_key(side), natural_key)
-        pipe.sismember(self.settled_key, natural_key)
-        for name in hashes:
-            pipe.hget(name, natural_key)
+        for natural_key in natural_keys:
+            for side in SIDES:
+                pipe.hget(self.staged_key(side), natural_key)
+            pipe.sismember(self.settled_key, natural_key)
+            for name in hashes:
+                pipe.hget(name, natural_key)
         answers = pipe.execute()
+        width = len(SIDES) + 1 + len(hashes)
+        return {
+            natural_key: self._loaded(natural_key, answers[i * width : (i + 1) * width])
+            for i, natural_key in enumerate(natural_keys)
+        }
+
+    def _loaded(
+        self, natural_key: str, answers: list[Any]
+    ) -> tuple[dict[str, dict[str, Any] | None], bool, list[Any]]:
         *raws, settled = answers[: len(SIDES) + 1]
         also = answers[len(SIDES) + 1 :]
         staged: dict[str, dict[str, Any] | None] = dict.fromkeys(map(str, SIDES))

@@ -24,6 +24,7 @@ from worker.errors import TransientError
 from worker.registry import REGISTERS, register_named
 from worker.state import redis_client
 from worker.sync.engine import (
+    REDIS_LOST,
     Outcome,
     RunRefused,
     Staged,
@@ -31,6 +32,7 @@ from worker.sync.engine import (
     SyncContext,
     count_and_maybe_finish,
     note_attempt,
+    prefetched,
     record_failure,
     run_now,
     settle_record,
@@ -175,6 +177,26 @@ def stalled_runs(connection_id: str) -> list[Stalled]:
     ctx = _context(connection_id)
     found = (stalled_records(ctx, register.name, quiet) for register in REGISTERS)
     return [stalled for stalled in found if stalled is not None]
+
+
+@contextmanager
+def records_read_ahead(
+    connection_id: str, register: str, run_id: str, keys: list[str]
+) -> Iterator[None]:
+    """A record task's records read in one round trip before the first settles
+    (engine.prefetched). When the connection's context cannot be built, nothing is read
+    ahead: each record's settle meets the problem and lists it as its own."""
+    try:
+        ctx = context_for(connection_id)
+    except REDIS_LOST:
+        raise
+    except Exception:  # noqa: BLE001 - settle() reports it for each record
+        ctx = None
+    if ctx is None:
+        yield
+        return
+    with prefetched(ctx, register, run_id, keys):
+        yield
 
 
 def settle(connection_id: str, register: str, run_id: str, natural_key: str) -> dict[str, Any]:
