@@ -6,6 +6,7 @@ uses a fresh connection id, so tests sharing the session's Redis never meet.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -20,7 +21,9 @@ from worker.sync.engine import (
     Staged,
     Stager,
     SyncContext,
+    prefetched,
     reading_order,
+    settle_record,
     start_run,
 )
 from worker.sync.errorlist import ErrorEntry, ErrorList, RecordRef, entry_id
@@ -294,3 +297,45 @@ def test_given_a_streamed_side_then_it_is_read_last() -> None:
     assert reading_order(None) == (Side.SEVERA, Side.EEKONOMI)
     assert reading_order(Side.EEKONOMI) == (Side.SEVERA, Side.EEKONOMI)
     assert reading_order(Side.SEVERA) == (Side.EEKONOMI, Side.SEVERA)
+
+
+class SeenStaged(FailingRead):
+    """A register whose settle notes the Severa copy it was given (and writes nothing)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, Any] = {}
+
+    def settle(self, ctx: SyncContext, natural_key: str, staged: Staged) -> Outcome:
+        self.seen[natural_key] = staged.severa
+        return Outcome("unchanged", Side.SEVERA)
+
+    def describe(self, natural_key: str, staged: Staged) -> RecordRef:
+        return RecordRef(number=natural_key)
+
+
+def test_a_record_tasks_records_are_read_ahead_once_and_a_record_outside_them_afresh(
+    redis_client: redis.Redis, connection_id: str
+) -> None:
+    """engine.prefetched (issue 20): a record task reads all its records in one round
+    trip, and each record's settle takes its part of that read instead of reading
+    again — once: a second settle of the record (a retry) reads afresh, as does a
+    record the task did not read ahead."""
+    run = run_of(redis_client, connection_id)
+    run.begin(None)
+    staged = run.staged_key(Side.SEVERA)
+    for number in ("w1", "w2", "w3"):
+        redis_client.hset(staged, number, json.dumps({"number": number, "version": 1}))
+    ctx = SyncContext(connection_id, cast(Any, None), redis_client, cast(Any, None))
+    register = SeenStaged()
+    with prefetched(ctx, REGISTER, "run-1", ["w1", "w2"]):
+        for number in ("w1", "w2", "w3"):
+            redis_client.hset(staged, number, json.dumps({"number": number, "version": 2}))
+        settle_record(ctx, register, "run-1", "w1")
+        assert register.seen["w1"] == {"number": "w1", "version": 1}  # as read ahead
+        settle_record(ctx, register, "run-1", "w3")
+        assert register.seen["w3"] == {"number": "w3", "version": 2}  # not read ahead
+        redis_client.srem(run.settled_key, "w1")  # as if its count was lost: settled again
+        settle_record(ctx, register, "run-1", "w1")
+        assert register.seen["w1"] == {"number": "w1", "version": 2}  # taken once only
+    settle_record(ctx, register, "run-1", "w2")
+    assert register.seen["w2"] == {"number": "w2", "version": 2}  # outside the task
