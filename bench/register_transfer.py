@@ -57,6 +57,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from config.settings import Settings  # noqa: E402
 from worker.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 from worker.queues import family  # noqa: E402
 
@@ -64,7 +65,12 @@ REGISTERS = ("customers", "products", "projects")
 SETTINGS = {"customers_master": "severa", "products_master": "severa", "cost_center_id": "Projekt"}
 #: Vendor limits (sustained, per second) and the product's own defaults.
 SEVERA_RATE, EEKONOMI_RATE = 10.0, 600.0 / 60.0
-PRODUCT_SEVERA_RATE, PRODUCT_EEKONOMI_RATE = 9.0, 570.0 / 60.0
+#: The product's defaults are read from its settings, so the bound "at the product's own
+#: limits" and the worker's environment follow them when they change.
+PRODUCT_SEVERA_RATE = float(Settings.__dataclass_fields__["severa_requests_per_second"].default)
+PRODUCT_EEKONOMI_RATE = (
+    float(Settings.__dataclass_fields__["eekonomi_requests_per_minute"].default) / 60.0
+)
 SEVERA_PAGE, EEKONOMI_PAGE = 100, 1000
 GOAL_A, GOAL_B = 1.1, 1.1
 
@@ -839,7 +845,7 @@ def print_first_transfer(
     ratio_a, ratio_b = wall / bound, total / max(1, transferred)
     print(
         "  lower bound = max over buckets (minimum requests ÷ vendor rate x scale) "
-        f"= {bound:.1f}s  (at the product's own 9/s, 570/min limits: {product_bound:.1f}s)"
+        f"= {bound:.1f}s  (at the product's own {PRODUCT_SEVERA_RATE:g}/s, {PRODUCT_EEKONOMI_RATE * 60:g}/min limits: {product_bound:.1f}s)"
     )
     print(
         f"(a) wall time {wall:.1f}s ÷ lower bound {bound:.1f}s = {ratio_a:.2f}   "

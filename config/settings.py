@@ -378,8 +378,8 @@ class EnvSettingsSchema(Schema):
     severa_requests_per_second = _setting(
         fields.Float,
         "SEVERA_REQUESTS_PER_SECOND",
-        9.0,
-        "9",
+        9.5,
+        "9.5",
         "Requests per second to Severa per connection, "
         "shared by all processes (Severa allows about 10).",
         validate=validate.Range(0.01),
@@ -528,7 +528,7 @@ class Settings:
     sandbox_eekonomi_port: int
     demo_autorun: bool = True
     http_timeout: float = 30.0
-    severa_requests_per_second: float = 9.0
+    severa_requests_per_second: float = 9.5
     eekonomi_requests_per_minute: float = 570.0
     reference_data_ttl: int = 300
     secret_key: str | None = field(repr=False, default=None)
