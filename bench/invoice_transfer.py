@@ -355,7 +355,8 @@ def print_figures(
     print(f"  429 answers: {throttled}")
     print(
         f"  lower bound = max over buckets (minimum ÷ vendor rate x scale) = {bound:.1f}s "
-        f"(at the product's own {PRODUCT_SEVERA_RATE:g}/s, {PRODUCT_EEKONOMI_RATE * 60:g}/min limits: {product_bound:.1f}s); minimum = "
+        f"(at the product's own {PRODUCT_SEVERA_RATE:g}/s, "
+        f"{PRODUCT_EEKONOMI_RATE * 60:g}/min limits: {product_bound:.1f}s); minimum = "
         "Severa: invoice-list pages + one rows page per invoice + one status PATCH per "
         "invoice; eEkonomi: one draft POST per invoice"
     )

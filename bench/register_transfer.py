@@ -845,7 +845,8 @@ def print_first_transfer(
     ratio_a, ratio_b = wall / bound, total / max(1, transferred)
     print(
         "  lower bound = max over buckets (minimum requests ÷ vendor rate x scale) "
-        f"= {bound:.1f}s  (at the product's own {PRODUCT_SEVERA_RATE:g}/s, {PRODUCT_EEKONOMI_RATE * 60:g}/min limits: {product_bound:.1f}s)"
+        f"= {bound:.1f}s  (at the product's own {PRODUCT_SEVERA_RATE:g}/s, "
+        f"{PRODUCT_EEKONOMI_RATE * 60:g}/min limits: {product_bound:.1f}s)"
     )
     print(
         f"(a) wall time {wall:.1f}s ÷ lower bound {bound:.1f}s = {ratio_a:.2f}   "
