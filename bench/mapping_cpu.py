@@ -37,20 +37,21 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from register_transfer import eekonomi_seed, severa_seed  # noqa: E402
 
+from schemas.base import CheckedBody  # noqa: E402
 from schemas.customers import (  # noqa: E402
+    eekonomi_customer_body,
     eekonomi_customer_to_record,
-    record_to_eekonomi_customer,
     severa_customer_to_record,
 )
 from schemas.products import (  # noqa: E402
     SeveraRegister,
+    eekonomi_article_body,
     eekonomi_article_to_record,
-    record_to_eekonomi_article,
     severa_item_to_record,
 )
 from schemas.projects import (  # noqa: E402
+    eekonomi_cost_center_item_body,
     eekonomi_cost_center_item_to_record,
-    record_to_eekonomi_cost_center_item,
     severa_project_to_record,
 )
 from schemas.records import content_hash  # noqa: E402
@@ -80,59 +81,66 @@ class Case:
 # -- the mapping a created record goes through (mirrors worker/sync/*.py) ---------------
 
 
+# A step's record is (canonical record, its hash): ``settle`` hashes it once and binds
+# that hash after the write.
+
+
 def customer_severa_side(case: Case, ref: Reference) -> Any:
     """``Customers.settle``: the record and the hash compared with the binding's."""
     record = severa_customer_to_record(case.severa)
-    content_hash(record)
-    return record
+    return record, content_hash(record)
 
 
-def customer_to_body(record: Any, ref: Reference) -> Record:
-    """``Customers._to_eekonomi``: the body sent."""
-    return record_to_eekonomi_customer(
-        record, default_terms_id=ref.default_terms_id, terms_of_payment=ref.terms_of_payment
+def customer_to_body(record: Any, ref: Reference) -> CheckedBody:
+    """``Customers._to_eekonomi``: the body sent, with its check's load."""
+    return eekonomi_customer_body(
+        record[0], default_terms_id=ref.default_terms_id, terms_of_payment=ref.terms_of_payment
     )
 
 
-def customer_binding(record: Any, body: Record, answer: Record, ref: Reference) -> tuple[str, str]:
+def customer_binding(
+    record: Any, body: CheckedBody, answer: Record, ref: Reference
+) -> tuple[str, str]:
     """``Customers._to_eekonomi``: the two hashes bound once eEkonomi answered."""
-    return content_hash(record), content_hash(eekonomi_customer_to_record(answer))
+    return record[1], content_hash(eekonomi_customer_to_record(answer, sent=body))
 
 
 def product_severa_side(case: Case, ref: Reference) -> Any:
     """``Products.settle`` (``_severa_record``: no code collision)."""
     kind: SeveraRegister = case.severa["kind"]
     record = severa_item_to_record(kind, case.severa["item"], code_also_used_by=None)
-    content_hash(record)
-    return record
+    return record, content_hash(record)
 
 
-def product_to_body(record: Any, ref: Reference) -> Record:
-    """``Products._to_eekonomi``: the body sent."""
-    return record_to_eekonomi_article(record, codings=ref.codings, units=ref.units)
+def product_to_body(record: Any, ref: Reference) -> CheckedBody:
+    """``Products._to_eekonomi``: the body sent, with its check's load."""
+    return eekonomi_article_body(record[0], codings=ref.codings, units=ref.units)
 
 
-def product_binding(record: Any, body: Record, answer: Record, ref: Reference) -> tuple[str, str]:
+def product_binding(
+    record: Any, body: CheckedBody, answer: Record, ref: Reference
+) -> tuple[str, str]:
     """``Products._to_eekonomi``: the two hashes bound (``_eekonomi_record`` of the answer)."""
-    written = eekonomi_article_to_record(answer, codings=ref.codings, units=ref.units)
-    return content_hash(record), content_hash(written)
+    written = eekonomi_article_to_record(answer, codings=ref.codings, units=ref.units, sent=body)
+    return record[1], content_hash(written)
 
 
 def project_severa_side(case: Case, ref: Reference) -> Any:
     """``Projects.settle``: the record and its hash."""
     record = severa_project_to_record(case.severa)
-    content_hash(record)
-    return record
+    return record, content_hash(record)
 
 
-def project_to_body(record: Any, ref: Reference) -> Record:
-    """``Projects.settle``: the body sent."""
-    return record_to_eekonomi_cost_center_item(record, cost_center_id=ref.cost_center_id)
+def project_to_body(record: Any, ref: Reference) -> CheckedBody:
+    """``Projects.settle``: the body sent, with its check's load."""
+    return eekonomi_cost_center_item_body(record[0], cost_center_id=ref.cost_center_id)
 
 
-def project_binding(record: Any, body: Record, answer: Record, ref: Reference) -> tuple[str, str]:
+def project_binding(
+    record: Any, body: CheckedBody, answer: Record, ref: Reference
+) -> tuple[str, str]:
     """``Projects.settle``: the two hashes bound."""
-    return content_hash(record), content_hash(eekonomi_cost_center_item_to_record(answer))
+    return record[1], content_hash(eekonomi_cost_center_item_to_record(answer, sent=body))
 
 
 @dataclass
@@ -140,8 +148,8 @@ class Steps:
     """The three steps of one register's created record."""
 
     severa_side: Callable[[Case, Reference], Any]
-    to_body: Callable[[Any, Reference], Record]
-    binding: Callable[[Any, Record, Record, Reference], tuple[str, str]]
+    to_body: Callable[[Any, Reference], CheckedBody]
+    binding: Callable[[Any, CheckedBody, Record, Reference], tuple[str, str]]
 
 
 PATHS: dict[str, Steps] = {
@@ -228,7 +236,7 @@ def eekonomi_answers(cases: Mapping[str, Sequence[Case]]) -> Reference:
         path = PATHS[register]
         for case in register_cases:
             body = path.to_body(path.severa_side(case, ref), ref)
-            stored = create[register](ctx, _wire(body), None)
+            stored = create[register](ctx, _wire(body.payload), None)
             case.answer = Response.json(201, stored).json_body()
     return ref
 
