@@ -9,26 +9,32 @@ exception the engine needs to catch per record (R-4.3, R-6.2).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 
 from schemas.errors import MappingError
 
 __all__ = [
+    "CheckedBody",
     "EEkonomiSchema",
     "MappingError",
     "Money",
     "Percent",
     "SeveraSchema",
+    "check_body",
     "clean_text",
     "flatten_messages",
     "gross_from_net",
     "json_number",
     "limits",
+    "load_answer",
     "mapping_error",
     "max_length",
     "net_from_gross",
@@ -90,10 +96,16 @@ class SeveraSchema(Schema):
 class EEkonomiSchema(Schema):
     """eEkonomi JSON (PascalCase). Unknown keys are dropped on load.
 
-    Dumps are checked against the same declared limits with :meth:`Schema.validate`
-    before they leave (see :func:`mapping_error`), because eEkonomi rejects a whole
+    Dumps are checked against the same declared limits before they leave (see
+    :func:`check_body`, :func:`raise_if_invalid`), because eEkonomi rejects a whole
     record for one field over its ``maxLength`` and we would rather say which one.
     """
+
+    #: The ``post_load`` methods that treat each loaded key on its own (the value of a
+    #: key out depends only on that key's value in), so that :func:`load_answer` may load
+    #: a few fields of an answer and take the rest from the body sent. A ``post_load``
+    #: not named here makes it load the whole answer.
+    per_field_post_load: ClassVar[frozenset[str]] = frozenset()
 
     class Meta:
         unknown = EXCLUDE
@@ -213,6 +225,151 @@ def raise_if_invalid(schema: Schema, payload: Mapping[str, Any], record_label: s
         raise MappingError(record_label, "; ".join(flatten_messages(errors)))
 
 
+# -- a body sent, and eEkonomi's answer to it -------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckedBody:
+    """An eEkonomi body we dumped and checked, with what loading it gave.
+
+    Attributes:
+        schema_class: the schema that dumped and loaded it.
+        payload: the body, as it goes to eEkonomi.
+        loaded: ``shared(schema_class).load(payload)`` — never changed afterwards.
+    """
+
+    schema_class: type[EEkonomiSchema]
+    payload: dict[str, Any]
+    loaded: Mapping[str, Any]
+
+
+def check_body(
+    schema_class: type[EEkonomiSchema], payload: dict[str, Any], record_label: str
+) -> CheckedBody:
+    """:func:`raise_if_invalid` that keeps what the check loaded.
+
+    :meth:`Schema.validate` *is* a load without the ``post_load`` step (marshmallow runs
+    ``_do_load`` for both, and a failing load raises the very messages ``validate``
+    returns), so loading instead costs nothing more and fails with the same reasons. What
+    it loaded is the record eEkonomi's answer maps to when the answer echoes the body
+    (:func:`load_answer`): the created record's hash then needs no second full load.
+    """
+    try:
+        loaded = shared(schema_class).load(payload)
+    except ValidationError as error:
+        raise MappingError(record_label, "; ".join(flatten_messages(error.messages))) from error
+    return CheckedBody(schema_class, payload, loaded)
+
+
+_ABSENT = object()
+
+
+def _same(one: Any, other: Any) -> bool:
+    """Whether two decoded JSON values are the same value *of the same type*, written
+    the same: ``1``, ``1.0`` and ``True`` are not, nor ``0.0`` and ``-0.0`` (equal, but
+    a Decimal field loads them as ``0.00`` and ``-0.00``, which hash differently)."""
+    kind = type(one)
+    if kind is not type(other):
+        return False
+    if kind is dict:
+        return one.keys() == other.keys() and all(_same(v, other[k]) for k, v in one.items())
+    if kind is list:
+        return len(one) == len(other) and all(map(_same, one, other))
+    if kind is float or kind is Decimal:
+        return repr(one) == repr(other)
+    return bool(one == other)
+
+
+_SEPARABLE: dict[type[Schema], tuple[tuple[str, str], ...] | None] = {}
+_PARTS: dict[tuple[type[Schema], frozenset[str]], Schema] = {}
+#: Distinct sets of differing fields kept (each a schema instance); more load in full.
+_MAX_PARTS = 64
+
+
+def _load_keys(schema_class: type[EEkonomiSchema]) -> tuple[tuple[str, str], ...] | None:
+    """(attribute, JSON key) of each loaded field when loading with ``schema_class`` is
+    field by field, else ``None``.
+
+    Field by field means: each loaded field's value depends on its own JSON key only
+    (marshmallow's fields and ours deserialize the value alone), no hook sees the whole
+    input (no ``pre_load``, ``validates`` or ``validates_schema``), every ``post_load``
+    is declared :attr:`EEkonomiSchema.per_field_post_load`, unknown keys are dropped and
+    each value lands under its own attribute name.
+    """
+    if schema_class not in _SEPARABLE:
+        schema = shared(schema_class)
+        hooks = schema._hooks  # noqa: SLF001 - marshmallow's own hook registry
+        post_load = {name for name, _, _ in hooks[POST_LOAD]}
+        separable = (
+            not hooks[PRE_LOAD]
+            and not hooks[VALIDATES]
+            and not hooks[VALIDATES_SCHEMA]
+            and post_load <= schema_class.per_field_post_load
+            and schema.unknown == EXCLUDE
+            and not schema.many
+            and not schema.partial
+            and all(field.attribute is None for field in schema.load_fields.values())
+        )
+        _SEPARABLE[schema_class] = (
+            tuple(
+                (name, name if field.data_key is None else field.data_key)
+                for name, field in schema.load_fields.items()
+            )
+            if separable
+            else None
+        )
+    return _SEPARABLE[schema_class]
+
+
+def _part(schema_class: type[EEkonomiSchema], names: frozenset[str]) -> Schema | None:
+    """The instance of ``schema_class`` that loads only ``names`` (``only=``), cached."""
+    part = _PARTS.get((schema_class, names))
+    if part is None and len(_PARTS) < _MAX_PARTS:
+        part = _PARTS[(schema_class, names)] = schema_class(only=sorted(names))
+    return part
+
+
+def load_answer(
+    schema_class: type[EEkonomiSchema], answer: Any, sent: CheckedBody | None = None
+) -> dict[str, Any]:
+    """``shared(schema_class).load(answer)`` — the same result, the same errors — at
+    the cost of the fields where eEkonomi's ``answer`` differs from the body ``sent``.
+
+    eEkonomi answers a create or update with the whole record, which echoes what we
+    sent and adds its own fields (id, dates, the terms' copy). Loading it again repeats
+    the load :func:`check_body` already did on the body. When loading is field by field
+    (:func:`_load_keys`), a field whose JSON value in the answer is the same value of the
+    same type as in the body (or absent from both) loads to the same value, so only the
+    differing fields are loaded from the answer (``only=``) and the rest is taken from
+    ``sent.loaded``. Anything else — no ``sent``, another schema, a differing field that
+    fails to load — loads the whole answer, which raises exactly what it always did.
+    """
+    schema = shared(schema_class)
+    keys = _load_keys(schema_class)
+    if (
+        sent is None
+        or keys is None
+        or sent.schema_class is not schema_class
+        or not isinstance(answer, Mapping)
+    ):
+        return cast(dict[str, Any], schema.load(answer))
+    payload = sent.payload
+    differing = frozenset(
+        name for name, key in keys if not _same(answer.get(key, _ABSENT), payload.get(key, _ABSENT))
+    )
+    kept = {name: value for name, value in sent.loaded.items() if name not in differing}
+    if not differing:
+        return kept
+    part = _part(schema_class, differing)
+    if part is None:
+        return cast(dict[str, Any], schema.load(answer))
+    try:
+        kept.update(part.load(answer))
+    except ValidationError:
+        return cast(dict[str, Any], schema.load(answer))
+    return kept
+
+
 def clean_text(value: Any) -> str | None:
     """Vendor text with outer whitespace removed; empty text is ``None`` (absent)."""
     if value is None:
@@ -250,5 +407,13 @@ def swedish_unit(severa_unit: str | None, default: str = "st") -> str:
     text = clean_text(severa_unit)
     if text is None:
         return default
+    return _unit_of_text(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _unit_of_text(text: str) -> str:
+    """:func:`swedish_unit` of a non-empty unit text, remembered (a pure function of the
+    text): each article's unit is matched against every name of every eEkonomi unit
+    (``schemas.products.resolve_unit_id``), the same few texts for every article."""
     key = re.sub(r"\s+", " ", text).casefold()
     return _UNIT_SYNONYMS.get(key, key)

@@ -43,13 +43,15 @@ from typing import Any, cast
 from marshmallow import ValidationError, fields, post_dump, post_load, pre_dump, validate
 
 from schemas.base import (
+    CheckedBody,
     EEkonomiSchema,
     MappingError,
     SeveraSchema,
+    check_body,
     clean_text,
+    load_answer,
     mapping_error,
     max_length,
-    raise_if_invalid,
     required_messages,
     shared,
 )
@@ -72,6 +74,7 @@ __all__ = [
     "EEkonomiCustomer",
     "SeveraCustomer",
     "choose_terms_of_payment",
+    "eekonomi_customer_body",
     "eekonomi_customer_to_record",
     "record_to_eekonomi_customer",
     "record_to_severa_customer",
@@ -245,6 +248,8 @@ class EEkonomiCustomer(EEkonomiSchema):
     on load the days come from the embedded ``TermsOfPayment``.
     """
 
+    per_field_post_load = frozenset({"blanks_are_absent"})
+
     number = fields.String(
         data_key="CustomerNumber",
         required=True,
@@ -390,6 +395,19 @@ def record_to_eekonomi_customer(
     Raises:
         MappingError: a value longer than eEkonomi accepts, or no matching terms.
     """
+    return eekonomi_customer_body(
+        record, default_terms_id=default_terms_id, terms_of_payment=terms_of_payment
+    ).payload
+
+
+def eekonomi_customer_body(
+    record: CustomerRecord,
+    *,
+    default_terms_id: str,
+    terms_of_payment: Sequence[Mapping[str, Any]] | None = None,
+) -> CheckedBody:
+    """:func:`record_to_eekonomi_customer`, keeping what checking the body loaded: pass
+    it as ``sent`` to :func:`eekonomi_customer_to_record` with eEkonomi's answer."""
     label = customer_label(record["number"], record["name"])
     try:
         terms_id = choose_terms_of_payment(
@@ -397,23 +415,28 @@ def record_to_eekonomi_customer(
         )
     except ValueError as error:
         raise MappingError(label, str(error)) from error
-    schema = shared(EEkonomiCustomer)
-    payload: dict[str, Any] = schema.dump({**record, "terms_of_payment_id": terms_id})
-    raise_if_invalid(schema, payload, label)
-    return payload
+    payload: dict[str, Any] = shared(EEkonomiCustomer).dump(
+        {**record, "terms_of_payment_id": terms_id}
+    )
+    return check_body(EEkonomiCustomer, payload, label)
 
 
 def eekonomi_customer_to_record(
-    payload: Mapping[str, Any], *, terms_of_payment: Sequence[Mapping[str, Any]] | None = None
+    payload: Mapping[str, Any],
+    *,
+    terms_of_payment: Sequence[Mapping[str, Any]] | None = None,
+    sent: CheckedBody | None = None,
 ) -> CustomerRecord:
     """eEkonomi CustomerApi → record.
 
     Payment days come from the embedded ``TermsOfPayment``, else from
-    ``terms_of_payment`` by ``TermsOfPaymentId``.
+    ``terms_of_payment`` by ``TermsOfPaymentId``. ``sent``: the body ``payload``
+    answers (:func:`eekonomi_customer_body`), whose load is reused where the answer
+    echoes it (:func:`~schemas.base.load_answer`); the record is the same.
     """
     label = customer_label(payload.get("CustomerNumber"), payload.get("Name"))
     try:
-        loaded = shared(EEkonomiCustomer).load(payload)
+        loaded = load_answer(EEkonomiCustomer, payload, sent)
     except ValidationError as error:
         raise mapping_error(label, error) from error
     if loaded.get("payment_term_days") is None and terms_of_payment:

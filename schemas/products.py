@@ -38,18 +38,20 @@ from typing import Any, Literal, cast
 from marshmallow import ValidationError, fields, post_dump, post_load, validate
 
 from schemas.base import (
+    CheckedBody,
     EEkonomiSchema,
     MappingError,
     Money,
     Percent,
     SeveraSchema,
+    check_body,
     clean_text,
     gross_from_net,
     json_number,
+    load_answer,
     mapping_error,
     max_length,
     net_from_gross,
-    raise_if_invalid,
     required_messages,
     shared,
     swedish_unit,
@@ -74,6 +76,7 @@ __all__ = [
     "article_number_key",
     "choose_article_coding",
     "default_unit",
+    "eekonomi_article_body",
     "eekonomi_article_to_record",
     "find_services_coding",
     "price_currency",
@@ -463,6 +466,17 @@ def record_to_eekonomi_article(
         MappingError: no such unit, no single services coding, a number or name too
             long, a price out of range.
     """
+    return eekonomi_article_body(record, codings=codings, units=units).payload
+
+
+def eekonomi_article_body(
+    record: ProductRecord,
+    *,
+    codings: Sequence[Mapping[str, Any]],
+    units: Sequence[Mapping[str, Any]],
+) -> CheckedBody:
+    """:func:`record_to_eekonomi_article`, keeping what checking the body loaded: pass
+    it as ``sent`` to :func:`eekonomi_article_to_record` with eEkonomi's answer."""
     label = product_label(record["kind"], record["number"], record["name"])
     fallback = default_unit("product") if record["kind"] == "product" else None
     try:
@@ -470,10 +484,10 @@ def record_to_eekonomi_article(
         unit_id = resolve_unit_id(record["unit"], units, fallback=fallback)
     except ValueError as error:
         raise MappingError(label, str(error)) from error
-    schema = shared(EEkonomiArticle)
-    payload: dict[str, Any] = schema.dump({**record, "coding_id": coding_id, "unit_id": unit_id})
-    raise_if_invalid(schema, payload, label)
-    return payload
+    payload: dict[str, Any] = shared(EEkonomiArticle).dump(
+        {**record, "coding_id": coding_id, "unit_id": unit_id}
+    )
+    return check_body(EEkonomiArticle, payload, label)
 
 
 def eekonomi_article_to_record(
@@ -481,16 +495,22 @@ def eekonomi_article_to_record(
     *,
     codings: Sequence[Mapping[str, Any]] | None = None,
     units: Sequence[Mapping[str, Any]] | None = None,
+    sent: CheckedBody | None = None,
 ) -> ProductRecord:
     """eEkonomi article → record (kind ``product``: R-1.2 lands it in Severa's products).
 
     The VAT rate is the coding's ``VatRatePercent`` when ``codings`` is given, else it
     is derived from ``GrossPrice``/``NetPrice``. A missing net price is computed back
     from the gross price. The unit is ``UnitAbbreviation`` or, failing that, looked up
-    by ``UnitId`` in ``units``.
+    by ``UnitId`` in ``units``. ``sent``: the body ``payload`` answers
+    (:func:`eekonomi_article_body`), whose load is reused where the answer echoes it
+    (:func:`~schemas.base.load_answer`); the record is the same.
     """
     label = product_label("product", payload.get("Number"), payload.get("Name"))
-    data = _load(shared(EEkonomiArticle), payload, label)
+    try:
+        data = load_answer(EEkonomiArticle, payload, sent)
+    except ValidationError as error:
+        raise mapping_error(label, error) from error
     vat_rate: Decimal | None = None
     for coding in codings or ():
         if coding.get("Id") == payload.get("CodingId"):

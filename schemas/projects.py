@@ -22,11 +22,13 @@ from typing import Any, cast
 from marshmallow import ValidationError, fields, post_load, validate
 
 from schemas.base import (
+    CheckedBody,
     EEkonomiSchema,
     SeveraSchema,
+    check_body,
+    load_answer,
     mapping_error,
     max_length,
-    raise_if_invalid,
     required_messages,
     shared,
 )
@@ -35,6 +37,7 @@ from schemas.records import ProjectRecord
 __all__ = [
     "EEkonomiCostCenterItem",
     "SeveraProject",
+    "eekonomi_cost_center_item_body",
     "eekonomi_cost_center_item_to_record",
     "items_by_short_code",
     "project_label",
@@ -157,18 +160,32 @@ def record_to_eekonomi_cost_center_item(
     Raises:
         MappingError: a project number over 9 characters, a name over 50.
     """
+    return eekonomi_cost_center_item_body(record, cost_center_id=cost_center_id).payload
+
+
+def eekonomi_cost_center_item_body(record: ProjectRecord, *, cost_center_id: str) -> CheckedBody:
+    """:func:`record_to_eekonomi_cost_center_item`, keeping what checking the body
+    loaded: pass it as ``sent`` to :func:`eekonomi_cost_center_item_to_record` with
+    eEkonomi's answer."""
     label = project_label(record["number"], record["name"])
-    schema = shared(EEkonomiCostCenterItem)
-    payload: dict[str, Any] = schema.dump({**record, "cost_center_id": cost_center_id})
-    raise_if_invalid(schema, payload, label)
-    return payload
+    payload: dict[str, Any] = shared(EEkonomiCostCenterItem).dump(
+        {**record, "cost_center_id": cost_center_id}
+    )
+    return check_body(EEkonomiCostCenterItem, payload, label)
 
 
-def eekonomi_cost_center_item_to_record(payload: Mapping[str, Any]) -> ProjectRecord:
-    """eEkonomi cost-center item → record, to compare with what Severa has."""
+def eekonomi_cost_center_item_to_record(
+    payload: Mapping[str, Any], *, sent: CheckedBody | None = None
+) -> ProjectRecord:
+    """eEkonomi cost-center item → record, to compare with what Severa has.
+
+    ``sent``: the body ``payload`` answers (:func:`eekonomi_cost_center_item_body`),
+    whose load is reused where the answer echoes it (:func:`~schemas.base.load_answer`);
+    the record is the same.
+    """
     label = project_label(payload.get("ShortName"), payload.get("Name"))
     try:
-        data = shared(EEkonomiCostCenterItem).load(payload)
+        data = load_answer(EEkonomiCostCenterItem, payload, sent)
     except ValidationError as error:
         raise mapping_error(label, error) from error
     return cast(ProjectRecord, {key: data[key] for key in _RECORD_KEYS})

@@ -47,8 +47,8 @@ from schemas.customer_identity import (
     name_key,
 )
 from schemas.customers import (
+    eekonomi_customer_body,
     eekonomi_customer_to_record,
-    record_to_eekonomi_customer,
     record_to_severa_customer,
     record_to_severa_customer_update,
     severa_customer_to_record,
@@ -147,10 +147,11 @@ class Customers:
         if side == Side.SEVERA and staged.severa is not None:
             record = severa_customer_to_record(staged.severa)
             severa_id = str(staged.severa["guid"])
-            if content_hash(record) == binding.severa_hash and eekonomi_id:
+            record_hash = content_hash(record)
+            if record_hash == binding.severa_hash and eekonomi_id:
                 return Outcome("unchanged", Side.SEVERA)
             return self._to_eekonomi(ctx, natural_key, record, binding, severa_id, eekonomi_id,
-                                     staged.eekonomi)  # fmt: skip
+                                     staged.eekonomi, record_hash)  # fmt: skip
         if side == Side.EEKONOMI and staged.eekonomi is not None:
             record = eekonomi_customer_to_record(staged.eekonomi)
             eekonomi_id = str(staged.eekonomi["Id"])
@@ -168,14 +169,18 @@ class Customers:
         severa_id: str,
         eekonomi_id: str,
         current: dict[str, Any] | None,
+        record_hash: str,
     ) -> Outcome:
+        """Write ``record`` (hashed ``record_hash``) to eEkonomi and bind it. The body's
+        check is kept, so that eEkonomi's answer maps without a second full load."""
         eekonomi = ctx.clients.eekonomi
         reference = ctx.clients.reference
-        payload = record_to_eekonomi_customer(
+        body = eekonomi_customer_body(
             record,
             default_terms_id=str(reference.company_settings().get("TermsOfPaymentId") or ""),
             terms_of_payment=reference.terms_of_payments(),
         )
+        payload = body.payload
         number = record["number"]
         resource = EEkonomiResource(
             find=lambda: eekonomi.find_customer_by_number(number),
@@ -198,8 +203,8 @@ class Customers:
             Binding(
                 severa_id=severa_id,
                 eekonomi_id=str(written["Id"]),
-                severa_hash=content_hash(record),
-                eekonomi_hash=content_hash(eekonomi_customer_to_record(written)),
+                severa_hash=record_hash,
+                eekonomi_hash=content_hash(eekonomi_customer_to_record(written, sent=body)),
             ),
         )
         return Outcome(counter, Side.SEVERA)

@@ -14,15 +14,15 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from schemas.base import MappingError
+from schemas.base import CheckedBody, MappingError
 from schemas.products import (
     SEVERA_REGISTER_NAMES,
     SeveraRegister,
     article_for_update,
     article_number_key,
+    eekonomi_article_body,
     eekonomi_article_to_record,
     product_label,
-    record_to_eekonomi_article,
     record_to_severa_product,
     record_to_severa_update,
     severa_item_to_record,
@@ -176,9 +176,10 @@ class Products:
         side = flowing_side(staged, link, ctx.values["products_master"])
         if side == Side.SEVERA and staged.severa is not None:
             record = _severa_record(staged.severa)
-            if content_hash(record) == binding.severa_hash and eekonomi_id:
+            record_hash = content_hash(record)
+            if record_hash == binding.severa_hash and eekonomi_id:
                 return Outcome("unchanged", Side.SEVERA)
-            return self._to_eekonomi(ctx, natural_key, record, staged, eekonomi_id)
+            return self._to_eekonomi(ctx, natural_key, record, staged, eekonomi_id, record_hash)
         if side == Side.EEKONOMI and staged.eekonomi is not None:
             record = self._eekonomi_record(ctx, staged.eekonomi)
             if content_hash(record) == binding.eekonomi_hash and severa_id:
@@ -187,10 +188,16 @@ class Products:
                                    str(staged.eekonomi["Id"]))  # fmt: skip
         return Outcome("unchanged")
 
-    def _eekonomi_record(self, ctx: SyncContext, article: dict[str, Any]) -> ProductRecord:
+    def _eekonomi_record(
+        self, ctx: SyncContext, article: dict[str, Any], sent: CheckedBody | None = None
+    ) -> ProductRecord:
+        """``sent``: the body ``article`` answers, reused where the answer echoes it."""
         reference = ctx.clients.reference
         return eekonomi_article_to_record(
-            article, codings=reference.article_account_codings(), units=reference.units()
+            article,
+            codings=reference.article_account_codings(),
+            units=reference.units(),
+            sent=sent,
         )
 
     def _to_eekonomi(
@@ -200,12 +207,16 @@ class Products:
         record: ProductRecord,
         staged: Staged,
         eekonomi_id: str,
+        record_hash: str,
     ) -> Outcome:
+        """Write ``record`` (hashed ``record_hash``) to eEkonomi and bind it. The body's
+        check is kept, so that eEkonomi's answer maps without a second full load."""
         eekonomi = ctx.clients.eekonomi
         reference = ctx.clients.reference
         label = product_label(record["kind"], record["number"], record["name"])
         codings = reference.article_account_codings()
-        payload = record_to_eekonomi_article(record, codings=codings, units=reference.units())
+        body = eekonomi_article_body(record, codings=codings, units=reference.units())
+        payload = body.payload
         number = record["number"]
         resource = EEkonomiResource(
             find=lambda: eekonomi.find_article_by_number(number),
@@ -229,8 +240,8 @@ class Products:
             Binding(
                 severa_id=str(severa["item"]["guid"]),
                 eekonomi_id=str(written["Id"]),
-                severa_hash=content_hash(record),
-                eekonomi_hash=content_hash(self._eekonomi_record(ctx, written)),
+                severa_hash=record_hash,
+                eekonomi_hash=content_hash(self._eekonomi_record(ctx, written, sent=body)),
                 severa_kind=str(severa["kind"]),
             ),
         )

@@ -14,10 +14,10 @@ from typing import Any
 
 from schemas.base import MappingError
 from schemas.projects import (
+    eekonomi_cost_center_item_body,
     eekonomi_cost_center_item_to_record,
     items_by_short_code,
     project_label,
-    record_to_eekonomi_cost_center_item,
     severa_project_to_record,
     short_code_key,
 )
@@ -104,10 +104,13 @@ class Projects:
         link = link_of(ctx, NAME, natural_key)  # read with the staged copy (engine)
         binding, eekonomi_id = link.binding, link.eekonomi_id
         record = severa_project_to_record(staged.severa)
-        if content_hash(record) == binding.severa_hash and eekonomi_id:
+        record_hash = content_hash(record)
+        if record_hash == binding.severa_hash and eekonomi_id:
             return Outcome("unchanged", Side.SEVERA)
         cost_center_id = str(ctx.values["cost_center_id"])
-        payload = record_to_eekonomi_cost_center_item(record, cost_center_id=cost_center_id)
+        # The body's check is kept: eEkonomi's answer then maps without a second full load.
+        body = eekonomi_cost_center_item_body(record, cost_center_id=cost_center_id)
+        payload = body.payload
         eekonomi = ctx.clients.eekonomi
         resource = EEkonomiResource(
             find=lambda: self._items(ctx).get(natural_key),
@@ -125,8 +128,8 @@ class Projects:
             Binding(
                 severa_id=str(staged.severa["guid"]),
                 eekonomi_id=str(written["Id"]),
-                severa_hash=content_hash(record),
-                eekonomi_hash=content_hash(eekonomi_cost_center_item_to_record(written)),
+                severa_hash=record_hash,
+                eekonomi_hash=content_hash(eekonomi_cost_center_item_to_record(written, sent=body)),
             ),
         )
         return Outcome(counter, Side.SEVERA)
