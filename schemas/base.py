@@ -94,7 +94,7 @@ class _BoundSchema(Schema):
     check — is built here once per bound field: the same checks, the same messages.
     """
 
-    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
         super().on_bind_field(field_name, field_obj)
         validators = tuple(field_obj.validators)
         combined = validate.And(*validators) if validators else _no_validators

@@ -21,7 +21,6 @@ from worker.clients.paging import Record
 from worker.clients.severa import SeveraClient
 from worker.keys import key
 
-
 #: The most decoded values :func:`_decoded` keeps (a few per connection a process serves).
 DECODED_KEPT = 64
 _DECODED: dict[str, tuple[bytes | str, Any]] = {}
