@@ -20,13 +20,23 @@ class InvalidConnectionId(ValueError):
     """A connection id that cannot be used in keys and task arguments."""
 
 
+#: Connection ids found well formed, so a key (dozens per record) skips the pattern.
+_CHECKED: set[str] = set()
+#: At most this many ids are remembered (a hosted worker serves many connections).
+CHECKED_KEPT = 4096
+
+
 def check_connection_id(connection_id: str) -> str:
     """Return ``connection_id`` if it is well formed, else raise :class:`InvalidConnectionId`."""
+    if type(connection_id) is str and connection_id in _CHECKED:
+        return connection_id
     if not isinstance(connection_id, str) or not CONNECTION_ID_PATTERN.match(connection_id):
         raise InvalidConnectionId(
             f"invalid connection id {connection_id!r}: use lower-case letters, digits, "
             "'-' and '_' (max 63 characters)"
         )
+    if type(connection_id) is str and len(_CHECKED) < CHECKED_KEPT:
+        _CHECKED.add(connection_id)
     return connection_id
 
 

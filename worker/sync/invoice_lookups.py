@@ -71,6 +71,8 @@ class RowLookups:
         self._items: dict[str, str] = {}
         self._units: dict[str, tuple[str | None, str | None]] = {}
         self._slot: int | None = None
+        #: The products' binder, for parsing the bindings read (one per invoice).
+        self._products = ctx.binder(PRODUCTS)
 
     @classmethod
     def read(
@@ -122,7 +124,7 @@ class RowLookups:
         if read is None:
             return None
         raw, indexed, found = read
-        binding = self.ctx.binder(PRODUCTS).parse(raw, article_number_key(number))
+        binding = self._products.parse(raw, article_number_key(number))
         article = (binding.eekonomi_id if binding is not None else "") or indexed or found
         return str(article) if article else None
 

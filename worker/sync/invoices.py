@@ -74,6 +74,7 @@ from schemas.invoices import (
 )
 from schemas.sides import Direction, Side
 from worker.clients.eekonomi import odata_literal
+from worker.clients.refdata import ReferenceData
 from worker.sync.bindings import Binding, Pending
 from worker.sync.creates import creating, hold_unless_settled
 from worker.sync.engine import Outcome, Staged, Stager, SyncContext
@@ -470,10 +471,23 @@ class Invoices:
         return list(listing(row["guid"])) if listing else []
 
 
+#: The reference lists a draft is built from (company currency, terms of payment, cost
+#: centers, units): read ahead with the invoice's binding, in that round trip, not one
+#: round trip each when the draft is built (held for the settle, :meth:`Invoices.settle`).
+REFERENCE_LISTS = (
+    ReferenceData.COMPANY,
+    ReferenceData.TERMS,
+    ReferenceData.COST_CENTERS,
+    ReferenceData.UNITS,
+)
+
+
 @dataclass
 class _Seen:
     """What an invoice's settle starts from, read in one round trip: its binding, its
-    pending create, and its customer's links (:func:`invoice_customers.read_customer`)."""
+    pending create, its customer's links (:func:`invoice_customers.read_customer`) and
+    the reference lists its draft is built from (:data:`REFERENCE_LISTS`, held in the
+    settle's cache scope, decoded only if used)."""
 
     binding: Binding | None
     pending: Pending | None
@@ -488,7 +502,12 @@ class _Seen:
         pipe.hget(binder.bindings_key, natural_key)
         pipe.hget(binder.pending_key, natural_key)
         read_customer(pipe, ctx, number)
-        raw_binding, raw_pending, *customer = pipe.execute()
+        customer_replies = len(pipe)
+        cache = ctx.clients.reference.cache
+        ahead = cache.read_ahead(pipe, REFERENCE_LISTS)
+        raw_binding, raw_pending, *replies = pipe.execute()
+        customer = replies[: customer_replies - 2]
+        cache.hold_read(ahead, replies[customer_replies - 2 :])
         pending = Pending.parse(raw_pending)
         return cls(
             binder.parse(raw_binding, natural_key),
