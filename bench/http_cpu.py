@@ -37,27 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from register_transfer import wait_up  # noqa: E402
 
 from worker.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 
 #: The sandbox's rate limits times this: never in the way.
 RATE_SCALE = 1000.0
-
-
-def wait_up(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise TimeoutError(url) from None
-            time.sleep(0.2)
 
 
 @contextlib.contextmanager
