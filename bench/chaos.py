@@ -277,6 +277,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="200 / 60 / 30 / 40 / 8")
     parser.add_argument("--scale", type=float, default=20.0, help="rate-limit multiplier")
     parser.add_argument("--concurrency", type=int, default=load_settings().worker_concurrency)
+    parser.add_argument(
+        "--pool",
+        choices=("prefork", "threads"),
+        default=load_settings().worker_pool,
+        help="the worker's pool (WORKER_POOL); with threads there is no pool child to kill, "
+        "so the kills are of the worker, beat and Redis",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="per phase and settle")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
@@ -320,7 +327,7 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         LOG_LEVEL="WARNING",
     )
     use_environment(env)
-    service = Service(env, folder, args.concurrency)
+    service = Service(env, folder, args.concurrency, args.pool)
     bases = {"severa": box.severa, "eekonomi": box.eekonomi}
     chaos = Chaos(args.seed, bases, HTTP_TIMEOUT, redis, service, VISIBILITY_TIMEOUT)
     try:

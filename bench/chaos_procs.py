@@ -89,8 +89,10 @@ class RedisServer:
 class Service:
     """A real worker and beat on the bench's Redis, each restartable after a SIGKILL."""
 
-    def __init__(self, env: dict[str, str], folder: Path, concurrency: int) -> None:
-        self.env, self.folder, self.concurrency = env, folder, concurrency
+    def __init__(
+        self, env: dict[str, str], folder: Path, concurrency: int, pool: str = "prefork"
+    ) -> None:
+        self.env, self.folder, self.concurrency, self.pool = env, folder, concurrency, pool
         self.worker: subprocess.Popen[bytes] | None = None
         self.beat: subprocess.Popen[bytes] | None = None
         self.starts: Counter[str] = Counter()
@@ -111,6 +113,7 @@ class Service:
             "worker",
             [
                 "worker", "--loglevel=WARNING", f"--concurrency={self.concurrency}",
+                f"--pool={self.pool}",
                 f"--hostname=chaos{self.starts['worker'] + 1}@localhost",
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
             ],
