@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import statistics
 import subprocess
 import sys
@@ -41,9 +40,9 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from register_transfer import wait_up  # noqa: E402
+from register_transfer import redis_server, wait_up  # noqa: E402
 
-from worker.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from worker.embedded_redis import free_port  # noqa: E402
 
 #: The sandbox's rate limits times this: never in the way.
 RATE_SCALE = 1000.0
@@ -75,15 +74,6 @@ def sandbox(log: Path) -> Iterator[tuple[int, int]]:
             process.wait(5)
 
 
-@contextlib.contextmanager
-def redis_url(folder: Path) -> Iterator[str]:
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    with EmbeddedRedis(folder / "redis") as server:
-        yield server.url
-
-
 def measure(send: Callable[[int], Any], count: int) -> tuple[float, float]:
     """CPU and wall µs per request over ``count`` calls of ``send(n)``."""
     cpu, wall = time.process_time(), time.perf_counter()
@@ -112,7 +102,7 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="http-cpu-")))
         severa_port, eekonomi_port = stack.enter_context(sandbox(folder / "sandbox.log"))
-        url = stack.enter_context(redis_url(folder))
+        url = stack.enter_context(redis_server(folder))
         settings = load_settings(
             environ={
                 "REDIS_URL": url,
