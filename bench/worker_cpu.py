@@ -37,10 +37,11 @@ import argparse
 import pstats
 import statistics
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import redis
 from register_transfer import (
     REDIS_PID,
     REGISTERS,
@@ -102,12 +103,33 @@ def breakdown(files: list[Path]) -> dict[str, float]:
     return dict(found)
 
 
+def command_counts(redis_url: str) -> Counter[str]:
+    """Redis's own count of the commands it ran per command name since its last
+    ``CONFIG RESETSTAT`` (``INFO commandstats``): every client's commands, the
+    worker's broker and events included — what each record costs Redis, whoever sent
+    it."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
+
+
+def reset_command_counts(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.config_resetstat()
+    finally:
+        client.close()
+
+
 def one_run(
     world: World, box: Any, env: dict[str, str], root: Path, args: argparse.Namespace,
     folder: Path, profile_dir: Path | None = None,
-) -> tuple[float, float, int]:  # fmt: skip
+) -> tuple[float, float, int, Counter[str]]:  # fmt: skip
     """A first transfer of the three registers on a freshly seeded sandbox;
-    (wall, worker CPU seconds, records created)."""
+    (wall, worker CPU seconds, records created, Redis commands during the run)."""
     box.reseed(world.severa_file, world.eekonomi_file)
     world.connection_id = f"bench-{uuid.uuid4().hex[:8]}"
     connect(world.connection_id)
@@ -117,17 +139,19 @@ def one_run(
         worker.wait_ready()
         pids = {"worker": worker.process.pid}
         before = cpu_snapshot(pids)
+        reset_command_counts(env["REDIS_URL"])
         wall, reports = run_registers(
             world.connection_id, worker.queue, REGISTERS, args.timeout, "no limits"
         )
         used = cpu_snapshot(pids)["worker"] - before["worker"]
+        commands = command_counts(env["REDIS_URL"])
     finally:
         worker.stop()
     created = sum(r.created for r in reports.values())
     failed = sum(r.failed for r in reports.values())
     if failed:
         print(f"    ! {failed} records failed in this run")
-    return wall, used, created
+    return wall, used, created, commands
 
 
 def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
@@ -139,6 +163,7 @@ def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
     if args.compare:
         roots = {"before": Path(args.compare).resolve(), "after": ROOT}
     per_record: dict[str, list[float]] = defaultdict(list)
+    commands: dict[str, list[float]] = defaultdict(list)
     shares: dict[str, dict[str, float]] = {}
     try:
         env = service_environment(redis_url, folder, box, NO_LIMIT_SCALE)
@@ -152,11 +177,15 @@ def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
         for round_ in range(args.cpu_rounds):
             order = list(roots.items())
             for label, root in order if round_ % 2 == 0 else order[::-1]:
-                wall, used, created = one_run(world, box, env, root, args, folder)
+                wall, used, created, counted = one_run(world, box, env, root, args, folder)
                 per_record[label].append(used / max(1, created) * 1000)
+                commands[label].append(sum(counted.values()) / max(1, created))
+                top = ", ".join(f"{name} {n / max(1, created):.1f}"
+                                for name, n in counted.most_common(6))  # fmt: skip
                 print(
                     f"    {label:<6} run {round_ + 1}: {created} created in {wall:.1f}s, "
-                    f"worker CPU {used:.1f}s = {per_record[label][-1]:.2f} ms per record",
+                    f"worker CPU {used:.1f}s = {per_record[label][-1]:.2f} ms per record; "
+                    f"Redis commands per record {commands[label][-1]:.1f} ({top})",
                     flush=True,
                 )
         if not args.no_profile:
@@ -165,7 +194,7 @@ def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
             for label, root in roots.items():
                 profile_dir = folder / f"profile-{label}"
                 profile_dir.mkdir()
-                wall, used, created = one_run(small, box, env, root, args, folder, profile_dir)
+                wall, used, created, _ = one_run(small, box, env, root, args, folder, profile_dir)
                 files = sorted(profile_dir.glob("*.prof"))
                 shares[label] = breakdown(files)
                 print(
@@ -176,6 +205,10 @@ def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
     finally:
         box.stop()
     print_table(per_record, shares)
+    for label, values in commands.items():
+        print(f"Redis commands per created record ({label}): {statistics.median(values):.1f} "
+              f"(median of {len(values)} runs; every client: the worker's broker and events "
+              f"included)")  # fmt: skip
     return 0
 
 
