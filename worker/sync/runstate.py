@@ -310,19 +310,25 @@ class RunState:
         self, natural_keys: Sequence[str], hashes: Sequence[str]
     ) -> dict[str, tuple[dict[str, dict[str, Any] | None], bool, list[Any]]]:
         """:meth:`load_with` for each of ``natural_keys``, all in one round trip (a record
-        task's records, :func:`~worker.sync.engine.prefetched`)."""
+        task's records, :func:`~worker.sync.engine.prefetched`).
+
+        One ``HMGET`` per hash and one ``SMISMEMBER`` for all the keys, not a command
+        per key and hash: the worker's CPU for a Redis command is mostly per command
+        (packing, parsing), so 25 records cost six commands instead of 150 (issue 20).
+        """
+        keys = list(natural_keys)
+        if not keys:
+            return {}
         pipe = self.client.pipeline(transaction=False)
-        for natural_key in natural_keys:
-            for side in SIDES:
-                pipe.hget(self.staged_key(side), natural_key)
-            pipe.sismember(self.settled_key, natural_key)
-            for name in hashes:
-                pipe.hget(name, natural_key)
-        answers = pipe.execute()
-        width = len(SIDES) + 1 + len(hashes)
+        for side in SIDES:
+            pipe.hmget(self.staged_key(side), keys)
+        pipe.smismember(self.settled_key, keys)
+        for name in hashes:
+            pipe.hmget(name, keys)
+        columns = pipe.execute()
         return {
-            natural_key: self._loaded(natural_key, answers[i * width : (i + 1) * width])
-            for i, natural_key in enumerate(natural_keys)
+            natural_key: self._loaded(natural_key, [column[i] for column in columns])
+            for i, natural_key in enumerate(keys)
         }
 
     def _loaded(
