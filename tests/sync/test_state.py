@@ -97,11 +97,14 @@ def test_connection_settings_validate_and_transfers_refuse_without_them(
     assert company.load(fake, "other")["customers_master"] is None
 
 
-def test_r_6_1_a_claimed_create_says_whether_one_was_pending_until_the_record_is_bound() -> None:
+def test_r_6_1_a_claimed_create_says_whether_one_was_pending_until_the_record_is_bound(
+    redis_client: redis.Redis, connection_id: str
+) -> None:
     """The create path marks a create pending and learns, in the same round trip,
     whether an earlier attempt (perhaps a killed worker's) had already marked it — the
-    cue to look the record up before creating it again."""
-    binder = Binder(fakeredis.FakeRedis(decode_responses=True), "default", "customers")
+    cue to look the record up before creating it again (``claim.lua``, so a real
+    Redis)."""
+    binder = Binder(redis_client, connection_id, "customers")
     assert binder.claim_create("1042", "eekonomi") is False
     assert binder.pending_on("1042") == "eekonomi"
     assert binder.claim_create("1042", "eekonomi") is True  # the retry after a crash
@@ -132,13 +135,15 @@ def test_r_6_1_bind_last_waits_for_the_settle_round_trip_only_for_the_record_set
     assert customers.pending_on("1043") is None
 
 
-def test_r_6_1_a_claim_on_a_record_bound_since_its_binding_was_read_says_look_it_up() -> None:
+def test_r_6_1_a_claim_on_a_record_bound_since_its_binding_was_read_says_look_it_up(
+    redis_client: redis.Redis, connection_id: str
+) -> None:
     """A record task reads its records' bindings when it starts (engine.prefetched);
     a redelivered execution of the same task may create and bind one of them before
     this one gets to it. Its claim then finds the binding and says look the record
     up, so it is not created twice — even though the other execution's bind cleared
     the pending mark that would otherwise have been the cue."""
-    binder = Binder(fakeredis.FakeRedis(decode_responses=True), "default", "customers")
+    binder = Binder(redis_client, connection_id, "customers")
     assert binder.claim_create("1042", "eekonomi") is False  # the other execution
     binder.bind("1042", Binding(severa_id="g-1", eekonomi_id="e-1"))
     assert binder.claim_create("1042", "eekonomi") is True  # this one, read unbound

@@ -44,6 +44,7 @@ import redis
 from schemas.sides import Side
 from worker.errors import RecordError
 from worker.keys import DEFAULT_CONNECTION, key
+from worker.lua import lua_script
 from worker.sync.errorlist import errors_command
 
 SIDES = (Side.SEVERA, Side.EEKONOMI)
@@ -141,6 +142,10 @@ class Pending:
         return f"{self.side}@{self.at:.3f}"
 
 
+#: ``lua/claim.lua``: :meth:`Binder.claim_create` in one command.
+_CLAIM = lua_script(__file__, "claim")
+
+
 class Binder:
     """The bindings of one register of one connection."""
 
@@ -203,11 +208,11 @@ class Binder:
         the caller read its binding earlier (a record task reads its records' bindings
         when it starts, :func:`~worker.sync.engine.prefetched`), and another execution
         of the record — a redelivered task — may have created and bound it since."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hget(self.pending_key, natural_key)
-        pipe.hexists(self.bindings_key, natural_key)
-        pipe.hset(self.pending_key, natural_key, Pending(side, time.time()).stored())
-        before, bound, _ = pipe.execute()
+        before, bound = _CLAIM(
+            self.client,
+            [self.pending_key, self.bindings_key],
+            [natural_key, Pending(side, time.time()).stored()],
+        )
         pending = Pending.parse(before)
         return bool(bound) or (pending is not None and pending.covers(side))
 
