@@ -57,6 +57,7 @@ from schemas.records import CustomerRecord, content_hash
 from schemas.sides import Side
 from worker.errors import RecordError
 from worker.keys import key
+from worker.lua import lua_script
 from worker.sync.bindings import Binding
 from worker.sync.conflicts import guard_overwrite
 from worker.sync.creates import CreateClaim, creating
@@ -80,6 +81,12 @@ from worker.sync.upsert import EEkonomiResource, upsert_eekonomi
 NAME = "customers"
 #: Severa's list answers are joined per this many customers (one Redis round trip).
 JOIN_BATCH = 200
+#: Scratch items appended per command, and how long an unread scratch list is kept (a
+#: read cut short leaves its lists behind; the next full read uses a new scratch).
+SCRATCH_BATCH = 500
+SCRATCH_TTL = 24 * 3600
+_SCRATCH_PUSH = lua_script(__file__, "scratch_push")
+_SCRATCH_TAKE = lua_script(__file__, "scratch_take")
 
 
 class Customers:
@@ -496,46 +503,42 @@ def _join_one(ctx: SyncContext, customer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _scratch_lists(ctx: SyncContext, scratch: str, what: str, items: Iterable[Any]) -> None:
-    """Append each item to its customer's Redis list (pipelined, expiring)."""
-    pipe = ctx.redis.pipeline(transaction=False)
-    pending = 0
+    """Append each item to its customer's Redis list (expiring), a batch of items per
+    command (``scratch_push.lua``)."""
+    lists: list[str] = []
+    values: list[str] = []
     for item in items:
         guid = str((item.get("customer") or {}).get("guid") or "")
         if not guid:
             continue
-        list_key = f"{scratch}:{what}:{guid}"
-        pipe.rpush(list_key, json.dumps(item, ensure_ascii=False))
-        pipe.expire(list_key, 24 * 3600)
-        pending += 1
-        if pending >= 500:
-            pipe.execute()
-            pending = 0
-    pipe.execute()
+        lists.append(f"{scratch}:{what}:{guid}")
+        values.append(json.dumps(item, ensure_ascii=False))
+        if len(lists) >= SCRATCH_BATCH:
+            _SCRATCH_PUSH(ctx.redis, lists, [*values, SCRATCH_TTL])
+            lists, values = [], []
+    if lists:
+        _SCRATCH_PUSH(ctx.redis, lists, [*values, SCRATCH_TTL])
 
 
 def _join_from_scratch(
     ctx: SyncContext, scratch: str, customers: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Join a batch of customers with their scratch lists in one round trip, and drop
-    the lists (each is read once)."""
-    pipe = ctx.redis.pipeline(transaction=False)
-    for customer in customers:
-        for what in ("addresses", "contacts"):
-            list_key = f"{scratch}:{what}:{customer['guid']}"
-            pipe.lrange(list_key, 0, -1)
-            pipe.delete(list_key)
-    answers = pipe.execute()
-    joined = []
-    for index, customer in enumerate(customers):
-        addresses, contacts = answers[index * 4], answers[index * 4 + 2]
-        joined.append(
-            {
-                **customer,
-                "addresses": [json.loads(raw) for raw in addresses],
-                "contacts": [json.loads(raw) for raw in contacts],
-            }
-        )
-    return joined
+    """Join a batch of customers with their scratch lists in one command, and drop the
+    lists (each is read once, ``scratch_take.lua``)."""
+    lists = [
+        f"{scratch}:{what}:{customer['guid']}"
+        for customer in customers
+        for what in ("addresses", "contacts")
+    ]
+    taken = _SCRATCH_TAKE(ctx.redis, lists) if lists else []
+    return [
+        {
+            **customer,
+            "addresses": [json.loads(raw) for raw in taken[index * 2]],
+            "contacts": [json.loads(raw) for raw in taken[index * 2 + 1]],
+        }
+        for index, customer in enumerate(customers)
+    ]
 
 
 def _names_key(ctx: SyncContext) -> str:
