@@ -54,3 +54,24 @@ def test_given_a_pipeline_when_a_script_runs_last_then_one_round_trip_and_reload
     with pytest.raises(redis.ResponseError):
         script.run_last(redis_client, pipe, ["lua-count"])
     redis_client.delete("lua-count", "lua-before", "lua-before-count")
+
+
+def test_given_scripts_queued_before_the_last_when_redis_lost_them_then_each_runs_once(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """A record's settle sends its history script and ``settle.lua`` in one pipeline
+    (engine.settle_record): after a flush each is loaded and run once, none twice."""
+    first, last = tmp_path / "push.lua", tmp_path / "count.lua"
+    first.write_text("return redis.call('RPUSH', KEYS[1], ARGV[1])\n", encoding="utf-8")
+    last.write_text("return redis.call('INCR', KEYS[1])\n", encoding="utf-8")
+    push, count = LuaScript(first), LuaScript(last)
+    redis_client.delete("lua-list", "lua-count")
+    for round_, flush in enumerate((False, True, False), start=1):
+        if flush:
+            redis_client.script_flush()  # Redis restarted, say
+        pipe = redis_client.pipeline(transaction=False)
+        push.queue(redis_client, pipe, ["lua-list"], [f"entry {round_}"])
+        pipe.set("lua-between", round_)
+        assert count.run_last(redis_client, pipe, ["lua-count"]) == [round_, True, round_]
+    assert redis_client.lrange("lua-list", 0, -1) == ["entry 1", "entry 2", "entry 3"]
+    redis_client.delete("lua-list", "lua-count", "lua-between")

@@ -41,6 +41,20 @@ class LuaScript:
             script = self._registered = client.register_script(self.source)
         return script
 
+    def queue(
+        self, client: redis.Redis, pipe: Any, keys: Sequence[str], args: Sequence[Any] = ()
+    ) -> None:
+        """Queue this script on ``pipe`` (a pipeline of ``client`` without a
+        transaction) as a bare ``EVALSHA``; :meth:`run_last` sends the pipeline and runs
+        it again by itself where Redis no longer had it."""
+        script = self._script(client)
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        queued: dict[int, tuple[Script, list[str], list[Any]]] | None = getattr(pipe, _QUEUED, None)
+        if queued is None:
+            queued = {}
+            setattr(pipe, _QUEUED, queued)
+        queued[len(pipe) - 1] = (script, list(keys), list(args))
+
     def run_last(
         self, client: redis.Redis, pipe: Any, keys: Sequence[str], args: Sequence[Any] = ()
     ) -> list[Any]:
@@ -48,24 +62,31 @@ class LuaScript:
         queued last, in one round trip; return every answer, the script's last.
 
         A script called through a pipeline in the ordinary way costs a second round trip
-        (redis-py asks ``SCRIPT EXISTS`` before each such pipeline), so it is sent as a
-        bare ``EVALSHA``; if Redis no longer has it (restarted, its cache flushed), the
-        commands before it have run and the script alone is run again, which loads it.
+        (redis-py asks ``SCRIPT EXISTS`` before each such pipeline), so each script on
+        ``pipe`` (this one and any queued before by :meth:`queue`) is sent as a bare
+        ``EVALSHA``; if Redis no longer has one (restarted, its cache flushed), the
+        commands around it have run and that script alone is run again, which loads it
+        — after the others, so a crash in between can lose what it writes, never what
+        the last one writes.
 
         Raises:
             redis.ResponseError: as the pipeline would for a failed command.
         """
-        script = self._script(client)
-        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        self.queue(client, pipe, keys, args)
+        queued: dict[int, tuple[Script, list[str], list[Any]]] = getattr(pipe, _QUEUED)
+        setattr(pipe, _QUEUED, None)
         answers: list[Any] = pipe.execute(raise_on_error=False)
-        for answer in answers[:-1]:
-            if isinstance(answer, redis.ResponseError):
+        for index, answer in enumerate(answers):
+            if isinstance(answer, redis.exceptions.NoScriptError) and index in queued:
+                script, keys_, args_ = queued[index]
+                answers[index] = script(keys=keys_, args=args_, client=client)
+            elif isinstance(answer, redis.ResponseError):
                 raise answer
-        if isinstance(answers[-1], redis.exceptions.NoScriptError):
-            answers[-1] = script(keys=list(keys), args=list(args), client=client)
-        elif isinstance(answers[-1], redis.ResponseError):
-            raise answers[-1]
         return answers
+
+
+#: The attribute of a pipeline holding the scripts :meth:`LuaScript.queue` put on it.
+_QUEUED = "_lua_scripts_queued"
 
 
 def lua_script(module_file: str, name: str) -> LuaScript:

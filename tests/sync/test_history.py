@@ -8,8 +8,8 @@ import json
 import time
 from typing import Any
 
-import fakeredis
 import pytest
+import redis
 import requests
 from click.testing import CliRunner
 
@@ -80,9 +80,14 @@ def test_history_shows_each_sync_of_a_record(world: World, celery_app: Any) -> N
     assert sync["run_id"] == invoices["run_id"]
 
 
-def test_history_keeps_entries_for_history_days() -> None:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    store = RecordHistory(client, "c1")
+def test_history_keeps_entries_for_history_days(
+    redis_client: redis.Redis, connection_id: str
+) -> None:
+    """Older entries are dropped when a new one is added (``history_add.lua``, so a
+    real Redis), and one that cannot be read counts as the oldest."""
+    client = redis_client
+    store = RecordHistory(client, connection_id)
+    client.rpush(store.key_of("customers", "1"), "not json")
     now = time.time()
     store.add(HistoryEntry("customers", "1", "old", "updated", at=now - 3 * 86400), days=2)
     store.add(HistoryEntry("customers", "1", "new", "updated", at=now), days=2)

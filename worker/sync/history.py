@@ -26,6 +26,7 @@ import redis
 
 from schemas.sides import Side
 from worker.keys import key
+from worker.lua import lua_script
 
 __all__ = ["HistoryEntry", "RecordHistory", "note_change", "queue_sync", "record_sync", "recording"]
 
@@ -33,6 +34,8 @@ __all__ = ["HistoryEntry", "RecordHistory", "note_change", "queue_sync", "record
 RECORDED = frozenset({"created", "updated", "failed"})
 #: Entries kept per record at most, whatever their age.
 MAX_ENTRIES = 500
+
+_ADD = lua_script(__file__, "history_add")
 
 _changes: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
     "history_changes", default=None
@@ -92,29 +95,34 @@ class RecordHistory:
         return key(self.connection_id, "history", register, record_key)
 
     def add(self, entry: HistoryEntry, days: int) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        self.queue_add(pipe, entry, days)
-        self.drop_expired(entry, days, pipe.execute()[0])
+        """Add ``entry``, keep the list ``days`` and drop entries older than that —
+        one command (``history_add.lua``)."""
+        keys, args = self._add_args(entry, days)
+        _ADD(self.client, keys, args)
 
     def queue_add(self, pipe: Any, entry: HistoryEntry, days: int) -> None:
-        """Queue on ``pipe`` (first) the writes that add ``entry``; the pipeline's first
-        answer is the oldest entry before it, for :meth:`drop_expired` — so adding is one
-        round trip, or part of the record's settle (a record created now has none)."""
-        name = self.key_of(entry.register, entry.record_key)
-        pipe.lindex(name, -1)
-        pipe.lpush(name, json.dumps(entry.as_dict(), ensure_ascii=False, default=str))
-        pipe.ltrim(name, 0, MAX_ENTRIES - 1)
-        pipe.expire(name, days * 86400)
-        if entry.number and entry.number != entry.record_key:
-            pipe.hset(self.numbers_key, f"{entry.register}:{entry.number}", entry.record_key)
+        """:meth:`add` queued on ``pipe``, a pipeline sent by
+        :meth:`~worker.lua.LuaScript.run_last` (a script in a pipeline goes as a bare
+        ``EVALSHA``): part of the record's settle round trip."""
+        keys, args = self._add_args(entry, days)
+        _ADD.queue(self.client, pipe, keys, args)
 
-    def drop_expired(self, entry: HistoryEntry, days: int, oldest: Any) -> None:
-        """Drop the entries older than ``days``, from ``oldest`` (the last one) on."""
-        name = self.key_of(entry.register, entry.record_key)
-        keep = days * 86400
-        while oldest is not None and _at(oldest) < entry.at - keep:
-            self.client.rpop(name)
-            oldest = self.client.lindex(name, -1)
+    def _add_args(self, entry: HistoryEntry, days: int) -> tuple[list[str], list[Any]]:
+        number = (
+            f"{entry.register}:{entry.number}"
+            if entry.number and entry.number != entry.record_key
+            else ""
+        )
+        keys = [self.key_of(entry.register, entry.record_key), self.numbers_key]
+        args = [
+            json.dumps(entry.as_dict(), ensure_ascii=False, default=str),
+            MAX_ENTRIES,
+            days * 86400,
+            repr(entry.at - days * 86400),
+            number,
+            entry.record_key,
+        ]
+        return keys, args
 
     def entries(self, register: str, record_key: str, days: int) -> list[HistoryEntry]:
         since = time.time() - days * 86400
@@ -148,16 +156,13 @@ def record_sync(
         RecordHistory(client, connection_id).add(entry, days)
 
 
-def queue_sync(pipe: Any, client: redis.Redis, connection_id: str, entry: HistoryEntry,
-               days: int) -> RecordHistory | None:  # fmt: skip
-    """:func:`record_sync` queued first on ``pipe``: the history it was queued in, whose
-    :meth:`~RecordHistory.drop_expired` the caller calls with the pipeline's first
-    answer once it is sent (``None``: nothing queued, the outcome is no sync)."""
-    if entry.outcome not in RECORDED:
-        return None
-    history = RecordHistory(client, connection_id)
-    history.queue_add(pipe, entry, days)
-    return history
+def queue_sync(
+    pipe: Any, client: redis.Redis, connection_id: str, entry: HistoryEntry, days: int
+) -> None:
+    """:func:`record_sync` queued on ``pipe`` (sent by
+    :meth:`~worker.lua.LuaScript.run_last`)."""
+    if entry.outcome in RECORDED:
+        RecordHistory(client, connection_id).queue_add(pipe, entry, days)
 
 
 def direction_of(side: str) -> str:
@@ -165,13 +170,6 @@ def direction_of(side: str) -> str:
     if side in (Side.SEVERA, Side.EEKONOMI):
         return str(Side(side).outward)
     return ""
-
-
-def _at(raw: Any) -> float:
-    try:
-        return float(json.loads(raw).get("at") or 0.0)
-    except (ValueError, TypeError, AttributeError):
-        return 0.0
 
 
 def _plain(value: Any) -> Any:
