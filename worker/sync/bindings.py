@@ -110,6 +110,10 @@ class Binding:
     def hash_on(self, side: str) -> str:
         return self.severa_hash if side == Side.SEVERA else self.eekonomi_hash
 
+    def encoded(self) -> str:
+        """As stored in the register's bindings hash (:meth:`from_json` reads it)."""
+        return json.dumps(asdict(self))
+
 
 #: The side of a pending mark that ``errors reset`` leaves: a create may have happened on
 #: either side, so whichever side a create is next due on is looked up first.
@@ -174,7 +178,7 @@ class Binder:
 
     def queue_bind(self, pipe: Any, natural_key: str, binding: Binding) -> None:
         """:meth:`bind`'s two writes, queued on ``pipe``."""
-        pipe.hset(self.bindings_key, natural_key, json.dumps(asdict(binding)))
+        pipe.hset(self.bindings_key, natural_key, binding.encoded())
         pipe.hdel(self.pending_key, natural_key)
 
     def bind_last(self, natural_key: str, binding: Binding) -> None:

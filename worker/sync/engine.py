@@ -57,7 +57,6 @@ from worker.sync.bindings import (
     Binding,
     KeyIndex,
     binds_with_settle,
-    queue_binds,
     write_binds,
 )
 from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef, entry_id
@@ -379,15 +378,25 @@ def settle_record(
         finally:
             _READ_LINK.reset(token)
         # The history entry goes first, the record's binding (Binder.bind_last) next and
-        # the count last, as three steps did before, in the one round trip of the count.
+        # the count last, as three steps did before, in the one round trip of the count:
+        # the history's script, then settle.lua with the binding.
         pipe = ctx.redis.pipeline(transaction=False)
         entry, days = _history_entry(ctx, register, run_id, natural_key, staged, outcome, changes)
-        kept = history.queue_sync(pipe, ctx.redis, ctx.connection_id, entry, days)
-        queue_binds(pipe, binds)
-    report = count_settled(run, natural_key, outcome, pipe)
-    if kept is not None:
-        kept.drop_expired(entry, days, run.piped[0])
-    return outcome, report
+        history.queue_sync(pipe, ctx.redis, ctx.connection_id, entry, days)
+        binding = _settled_binding(ctx, binds)
+    return outcome, count_settled(run, natural_key, outcome, pipe, binding)
+
+
+def _settled_binding(ctx: SyncContext, binds: list[tuple[Binder, str, Binding]]) -> Binding | None:
+    """The binding of the record being settled among its :meth:`~Binder.bind_last`
+    calls (the last one counts), for its settle's command; any other is written now."""
+    if not binds:
+        return None
+    binder, natural_key, binding = binds.pop()
+    others = [(b, k, v) for b, k, v in binds if (b.register, k) != (binder.register, natural_key)]
+    write_binds(ctx.redis, others)
+    binds.clear()
+    return binding
 
 
 @contextmanager
@@ -503,17 +512,22 @@ def count_and_maybe_finish(
 
 
 def count_settled(
-    run: RunState, natural_key: str, outcome: Outcome, pipe: Any = None
+    run: RunState,
+    natural_key: str,
+    outcome: Outcome,
+    pipe: Any = None,
+    binding: Binding | None = None,
 ) -> RunReport | None:
     """Count the record once; a record that did not fail also resolves its error-list
     entries (R-4.3). The last record of the run finishes it (step 5). ``pipe``: writes
-    sent first in the same round trip (:meth:`RunState.settle`)."""
+    sent first in the same round trip, ``binding``: the record's binding, written in
+    the count's command (:meth:`RunState.settle`)."""
     resolved = (
         []
         if outcome.counter == "failed"
         else [entry_id(run.register, d, natural_key) for d in Direction.of_records()]
     )
-    last = run.settle(natural_key, outcome.counter, resolved, pipe)
+    last = run.settle(natural_key, outcome.counter, resolved, pipe, binding)
     return finish_run(run) if last else None
 
 

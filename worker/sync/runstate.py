@@ -43,6 +43,7 @@ from schemas.sides import Side
 from worker.errors import ConfigError
 from worker.keys import run_key, watermarks_key
 from worker.lua import lua_script
+from worker.sync.bindings import Binder, Binding
 from worker.sync.errorlist import ErrorList, errors_command
 from worker.sync.locks import RunLock
 from worker.sync.runs import ACTIVE, FAILED, FINISHED, FINISHING, ONE_RECORD, RunReport, Runs
@@ -345,23 +346,42 @@ class RunState:
         return staged, bool(settled), also
 
     def settle(
-        self, natural_key: str, counter: str, resolved: Sequence[str] = (), pipe: Any = None
+        self,
+        natural_key: str,
+        counter: str,
+        resolved: Sequence[str] = (),
+        pipe: Any = None,
+        binding: Binding | None = None,
     ) -> bool:
         """Count ``natural_key`` once under ``counter``, keep the run's lock alive and drop
-        the error-list entries ``resolved`` — one round trip per record (``settle.lua``).
+        the error-list entries ``resolved`` — one command per record (``settle.lua``).
         True when it was the run's last record: the caller finishes the run.
 
-        ``pipe``: a pipeline (no transaction) of writes to send first, in the same round
-        trip (the record's history entry); its answers are in :attr:`piped` after."""
+        ``binding``: the record's binding, written first in the same command
+        (:meth:`~worker.sync.bindings.Binder.bind_last`). ``pipe``: a pipeline (no
+        transaction) of writes to send before, in the same round trip (the record's
+        history entry); its answers are in :attr:`piped` after."""
+        binder = Binder(self.client, self.connection_id, self.register)
         keys = [
             self.key,
             self.settled_key,
             self.lock.key,
             self.errors.entries_key,
             self.errors.order_key,
+            binder.bindings_key,
+            binder.pending_key,
         ]
-        args = [natural_key, counter, STAGING_TTL, self.run_id, self.lock.ttl_ms, *resolved]
-        if pipe is None:
+        args = [
+            natural_key,
+            counter,
+            STAGING_TTL,
+            self.run_id,
+            self.lock.ttl_ms,
+            "" if binding is None else binding.encoded(),
+            *resolved,
+        ]
+        if pipe is None or not len(pipe):
+            self.piped = []
             return bool(_SETTLE(self.client, keys, args))
         *self.piped, last = _SETTLE.run_last(self.client, pipe, keys, args)
         return bool(last)
