@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,6 +84,40 @@ def measure(send: Callable[[int], Any], count: int) -> tuple[float, float]:
         (time.process_time() - cpu) / count * 1e6,
         (time.perf_counter() - wall) / count * 1e6,
     )
+
+
+def library_floors(eekonomi: Any, terms: str, numbers: Iterator[int]) -> dict[str, Any]:
+    """The same eEkonomi create sent by the libraries alone, with the same token and
+    body: ``requests.Session.post`` (what the design card's HTTP library costs at
+    least) and urllib3's pool (the layer under it) — the floor under our transport's
+    figure, for the issue-20 question of how low a record's HTTP CPU can go."""
+    import urllib3
+
+    first = eekonomi.request("GET", "/customers", params={"$pagesize": 1})
+    headers = {"Authorization": first.request.headers["Authorization"],
+               "Content-Type": "application/json", "Accept": "application/json"}  # fmt: skip
+    url = f"{eekonomi.base_url.rstrip('/')}/customers"
+    session = requests.Session()
+    pool = urllib3.PoolManager()
+
+    def body(n: int) -> dict[str, Any]:
+        return {"TermsOfPaymentId": terms, "CustomerNumber": str(next(numbers)),
+                "Name": f"Kund {n} AB", "InvoicePostalCode": "411 01",
+                "InvoiceCity": "Göteborg", "IsPrivatePerson": False, "IsActive": True}  # fmt: skip
+
+    def with_requests(n: int) -> None:
+        session.post(url, json=body(n), headers=headers, timeout=10).raise_for_status()
+
+    def with_urllib3(n: int) -> None:
+        answer = pool.request("POST", url, json=body(n), headers=headers, timeout=10.0)
+        if answer.status >= 400:
+            raise RuntimeError(f"{answer.status}: {answer.data[:200]!r}")
+        answer.json()
+
+    return {
+        "floor: requests.Session.post": with_requests,
+        "floor: urllib3 PoolManager POST": with_urllib3,
+    }
 
 
 def main() -> int:
@@ -145,6 +180,7 @@ def main() -> int:
 
         reads = iter(range(10**9))
         guid = next(iter(clients.severa.list_customers()))["guid"]
+        floors = library_floors(eekonomi, terms, numbers)
         kinds: dict[str, Callable[[int], Any]] = {
             "eEkonomi POST /customers": create,
             "eEkonomi GET /customers/{id}": lambda n: eekonomi.request(
@@ -153,6 +189,7 @@ def main() -> int:
             "Severa GET /v1/customers/{guid}": lambda n: severa.request(
                 "GET", f"/v1/customers/{guid}"
             ),
+            **floors,
         }
         for send in kinds.values():  # warm up: connections, tokens, caches
             measure(send, 20)
