@@ -51,6 +51,7 @@ LATE_WRITE_TIMEOUTS = 2.0
 #: (each ends by its time-out), short enough that a dead holder frees it soon.
 LOCK_TIMEOUTS = 4.0
 
+_LOCK = lua_script(__file__, "record_lock")
 _RELEASE = lua_script(__file__, "lock_release")
 _SENDING = lua_script(__file__, "record_sending")
 T = TypeVar("T")
@@ -143,12 +144,11 @@ def creating(ctx: SyncContext, register: str, natural_key: str) -> Iterator[Crea
     lock_key = key(ctx.connection_id, "record-lock", register, natural_key)
     token = uuid.uuid4().hex
     ttl_ms = _lock_ttl_ms(ctx)
-    pipe = ctx.redis.pipeline(transaction=True)
-    pipe.set(lock_key, token, nx=True, px=ttl_ms)
-    pipe.pttl(lock_key)
-    pipe.hget(binder.bindings_key, natural_key)
-    pipe.hget(binder.pending_key, natural_key)
-    acquired, pttl, raw_binding, raw_pending = pipe.execute()
+    acquired, pttl, raw_binding, raw_pending = _LOCK(
+        ctx.redis,
+        [lock_key, binder.bindings_key, binder.pending_key],
+        [token, ttl_ms, natural_key],
+    )
     if not acquired:
         raise RecordBusy(
             f"{register} {natural_key}: another attempt is writing this record",
