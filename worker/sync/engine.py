@@ -59,7 +59,15 @@ from worker.sync.bindings import (
     binds_with_settle,
     write_binds,
 )
-from worker.sync.errorlist import CONFIG, RECORD, ErrorEntry, ErrorList, RecordRef, entry_id
+from worker.sync.errorlist import (
+    CONFIG,
+    RECORD,
+    ErrorEntry,
+    ErrorList,
+    RecordRef,
+    entry_id,
+    resolves_with_settle,
+)
 from worker.sync.locks import AlreadyRunning
 from worker.sync.register import RegisterSpec
 from worker.sync.runs import ACTIVE, RunReport, Runs
@@ -362,7 +370,11 @@ def settle_record(
         finished = finish_run(run) if run.is_finishing() else None
         return Outcome("unchanged", detail="already settled in this run"), finished
     staged = Staged(**loaded)
-    with history.recording() as changes, binds_with_settle(register.name, natural_key) as binds:
+    with (
+        history.recording() as changes,
+        binds_with_settle(register.name, natural_key) as binds,
+        resolves_with_settle() as also_resolved,
+    ):
         token = _READ_LINK.set(None)
         try:
             if staged.severa is None and staged.eekonomi is None:
@@ -372,6 +384,7 @@ def settle_record(
             outcome = register.settle(ctx, natural_key, staged)
         except (TransientError, redis.RedisError):
             write_binds(ctx.redis, binds)  # what was written and bound stays bound
+            ErrorList(ctx.redis, ctx.connection_id).resolve_ids(also_resolved)
             raise
         except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
             outcome = record_failure(ctx, register, run_id, natural_key, staged, exc)
@@ -384,7 +397,7 @@ def settle_record(
         entry, days = _history_entry(ctx, register, run_id, natural_key, staged, outcome, changes)
         history.queue_sync(pipe, ctx.redis, ctx.connection_id, entry, days)
         binding = _settled_binding(ctx, binds)
-    return outcome, count_settled(run, natural_key, outcome, pipe, binding)
+    return outcome, count_settled(run, natural_key, outcome, pipe, binding, also_resolved)
 
 
 def _settled_binding(ctx: SyncContext, binds: list[tuple[Binder, str, Binding]]) -> Binding | None:
@@ -517,16 +530,19 @@ def count_settled(
     outcome: Outcome,
     pipe: Any = None,
     binding: Binding | None = None,
+    also_resolved: list[str] | None = None,
 ) -> RunReport | None:
     """Count the record once; a record that did not fail also resolves its error-list
     entries (R-4.3). The last record of the run finishes it (step 5). ``pipe``: writes
     sent first in the same round trip, ``binding``: the record's binding, written in
-    the count's command (:meth:`RunState.settle`)."""
+    the count's command (:meth:`RunState.settle`), ``also_resolved``: other entries
+    its settle resolved (:meth:`~worker.sync.errorlist.ErrorList.resolve_last`)."""
     resolved = (
         []
         if outcome.counter == "failed"
         else [entry_id(run.register, d, natural_key) for d in Direction.of_records()]
     )
+    resolved += also_resolved or []
     last = run.settle(natural_key, outcome.counter, resolved, pipe, binding)
     return finish_run(run) if last else None
 

@@ -9,9 +9,11 @@ record later transfers. Entries carry the vendor's own message, code, field and
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -121,10 +123,29 @@ class ErrorList:
         """The record transferred: its entry (if any) disappears."""
         return self.resolve_all(register, [direction], record_key) > 0
 
+    def resolve_last(self, register: str, direction: str, record_key: str) -> None:
+        """:meth:`resolve` as part of the settle of the record being settled: within
+        the engine's settle (:func:`resolves_with_settle`) the entry goes in the command
+        that counts the record (``settle.lua``), not in a round trip of its own — an
+        invoice's totals check clears its warning on every transfer (issue 20).
+        Outside a settle it is resolved now."""
+        settling = _SETTLE_RESOLVES.get()
+        if settling is None:
+            self.resolve(register, direction, record_key)
+        else:
+            settling.append(entry_id(register, direction, record_key))
+
     def resolve_all(self, register: str, directions: Iterable[str], record_key: str) -> int:
         """The record transferred: its entries in every direction disappear (one round
         trip — this runs for every record that settles); returns how many there were."""
-        ids = [entry_id(register, direction, record_key) for direction in directions]
+        return self.resolve_ids(
+            [entry_id(register, direction, record_key) for direction in directions]
+        )
+
+    def resolve_ids(self, ids: list[str]) -> int:
+        """Drop the entries ``ids`` (any not there is no-op); how many there were."""
+        if not ids:
+            return 0
         pipe = self.client.pipeline(transaction=True)
         pipe.hdel(self.entries_key, *ids)
         pipe.zrem(self.order_key, *ids)
@@ -170,3 +191,23 @@ class ErrorList:
 
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+#: The error-list entries the record being settled resolves in its settle's command
+#: (:meth:`ErrorList.resolve_last`); ``None`` outside an engine settle.
+_SETTLE_RESOLVES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "settle_resolves", default=None
+)
+
+
+@contextmanager
+def resolves_with_settle() -> Iterator[list[str]]:
+    """Collect the :meth:`ErrorList.resolve_last` calls of one record's settle; the
+    caller passes the entry ids to its count (or resolves them itself when the settle
+    does not get there)."""
+    resolved: list[str] = []
+    token = _SETTLE_RESOLVES.set(resolved)
+    try:
+        yield resolved
+    finally:
+        _SETTLE_RESOLVES.reset(token)

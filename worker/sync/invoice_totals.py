@@ -47,7 +47,7 @@ def record_totals(
     number = document.get("InvoiceNumber")
     check = check_totals(record, booked_totals(document) if number is not None else document)
     if check.ok:
-        errors.resolve(NAME, Direction.SEVERA_TO_EEKONOMI, warning_key)
+        errors.resolve_last(NAME, Direction.SEVERA_TO_EEKONOMI, warning_key)
         return True
     extra = {
         "severa_excluding_vat": str(check.severa_excluding),
