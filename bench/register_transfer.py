@@ -496,15 +496,23 @@ class Worker:
         root: Path = ROOT,
         profile_dir: Path | None = None,
         pool: str = "prefork",
+        trace_dir: Path | None = None,
     ) -> None:
         """``root``: the checkout whose code the worker runs (another one for a before /
         after comparison); ``profile_dir``: profile every worker process into it
-        (``bench/profiled_worker.py``); ``pool``: Celery's pool (``WORKER_POOL``)."""
+        (``bench/profiled_worker.py``); ``pool``: Celery's pool (``WORKER_POOL``);
+        ``trace_dir``: count the Redis commands every worker process sends, by sender,
+        into it (``bench/redis_trace/``)."""
         self.queue = f"bench-{uuid.uuid4().hex[:8]}"
         self.hostname = f"{self.queue}@localhost"
         self._log = log.open("ab")
         env = {**env, "PYTHONPATH": str(root)}
         start = [sys.executable, "-m", "celery"]
+        if trace_dir is not None:  # count the Redis commands it sends (redis_trace/)
+            tracer = Path(__file__).resolve().parent / "redis_trace"
+            env["PYTHONPATH"] = f"{tracer}{os.pathsep}{root}"
+            env["BENCH_REDIS_TRACE_DIR"] = str(trace_dir)
+            env["BENCH_REDIS_TRACE_ROOT"] = str(root)
         if profile_dir is not None:
             env["BENCH_PROFILE_DIR"] = str(profile_dir)
             start = [sys.executable, str(Path(__file__).resolve().parent / "profiled_worker.py")]
@@ -1111,6 +1119,12 @@ def main() -> int:
     parser.add_argument("--cpu-rounds", type=int, default=3, help="with --no-limits: runs each")
     parser.add_argument(
         "--no-profile", action="store_true", help="with --no-limits: skip the profiled run"
+    )
+    parser.add_argument(
+        "--trace-commands",
+        action="store_true",
+        help="with --no-limits: one more run each that counts the Redis commands the worker "
+        "sends, by the code that sends them (bench/redis_trace/)",
     )
     parser.add_argument("--memory-sizes", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--memory-scale", type=float, default=100.0)

@@ -34,8 +34,10 @@ inflates functions called very often, so the split is a guide, not a measurement
 from __future__ import annotations
 
 import argparse
+import json
 import pstats
 import statistics
+import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -126,7 +128,7 @@ def reset_command_counts(redis_url: str) -> None:
 
 def one_run(
     world: World, box: Any, env: dict[str, str], root: Path, args: argparse.Namespace,
-    folder: Path, profile_dir: Path | None = None,
+    folder: Path, profile_dir: Path | None = None, trace_dir: Path | None = None,
 ) -> tuple[float, float, int, Counter[str]]:  # fmt: skip
     """A first transfer of the three registers on a freshly seeded sandbox;
     (wall, worker CPU seconds, records created, Redis commands during the run)."""
@@ -134,7 +136,7 @@ def one_run(
     world.connection_id = f"bench-{uuid.uuid4().hex[:8]}"
     connect(world.connection_id)
     worker = Worker(env, args.concurrency, folder / "worker.log", root=root,
-                    profile_dir=profile_dir)  # fmt: skip
+                    profile_dir=profile_dir, trace_dir=trace_dir)  # fmt: skip
     try:
         worker.wait_ready()
         pids = {"worker": worker.process.pid}
@@ -165,6 +167,7 @@ def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
     per_record: dict[str, list[float]] = defaultdict(list)
     commands: dict[str, list[float]] = defaultdict(list)
     shares: dict[str, dict[str, float]] = {}
+    traced: dict[str, tuple[float, list[tuple[str, float]]]] = {}
     try:
         env = service_environment(redis_url, folder, box, NO_LIMIT_SCALE)
         use_environment(env)
@@ -202,14 +205,40 @@ def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
                     f"{used:.1f}s (profiler included), {len(files)} process profiles",
                     flush=True,
                 )
+        if args.trace_commands:
+            for label, root in roots.items():
+                traced[label] = trace_run(world, box, env, root, args, folder, label)
     finally:
         box.stop()
     print_table(per_record, shares)
+    for label, (per, senders) in traced.items():
+        print(f"  Redis commands the worker sent per created record ({label}): {per:.1f}; "
+              "by sender:")  # fmt: skip
+        for where, n in senders:
+            print(f"    {n:6.2f}  {where}")
     for label, values in commands.items():
         print(f"Redis commands per created record ({label}): {statistics.median(values):.1f} "
               f"(median of {len(values)} runs; every client: the worker's broker and events "
               f"included)")  # fmt: skip
     return 0
+
+
+def trace_run(
+    world: World, box: Any, env: dict[str, str], root: Path, args: argparse.Namespace,
+    folder: Path, label: str,
+) -> tuple[float, list[tuple[str, float]]]:  # fmt: skip
+    """One more run with every worker process counting the Redis commands it sends
+    (``bench/redis_trace/``); (commands per created record, the top senders' share)."""
+    trace_dir = folder / f"trace-{label}"
+    trace_dir.mkdir()
+    _, _, created, _ = one_run(world, box, env, root, args, folder, trace_dir=trace_dir)
+    time.sleep(1.5)  # the processes write their counts once a second
+    senders: Counter[str] = Counter()
+    for file in trace_dir.glob("*.json"):
+        for where, command, n in json.loads(file.read_text(encoding="utf-8")):
+            senders[f"{where} ({command})"] += n
+    per = max(1, created)
+    return sum(senders.values()) / per, [(w, n / per) for w, n in senders.most_common(12)]
 
 
 def print_table(per_record: dict[str, list[float]], shares: dict[str, dict[str, float]]) -> None:
