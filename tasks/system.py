@@ -70,7 +70,7 @@ def schedule_transfers() -> dict[str, Any]:
 @app.task(base=SyncTask, name="sync.resume_stalled_runs")
 def resume_stalled_runs(connection_id: str) -> dict[str, int]:
     """Send again the records of this connection's runs that settled nothing for longer
-    than a lost message takes to come back (engine.stalled_records): a worker killed
+    than a lost message takes to come back (stalls.stalled_records): a worker killed
     while it took a message off the queue loses it, and its run would otherwise wait
     for its lock to expire — or its start, when it never finished its fan-out; and the
     connection's parked record tasks when it runs nothing (worker.fairness). Returns

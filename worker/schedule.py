@@ -36,7 +36,7 @@ def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         },
         "stalled runs": {
             # Resends the records of a run that has been silent past the broker's
-            # visibility timeout (engine.stalled_records); a one-minute look is cheap.
+            # visibility timeout (stalls.stalled_records); a one-minute look is cheap.
             "task": "sync.resume_stalled_runs_all",
             "schedule": 60.0,
             "options": {"expires": 60.0},

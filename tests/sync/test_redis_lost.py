@@ -25,9 +25,10 @@ from tests.sync.conftest import World, wait_for_run
 from tests.sync.test_engine_faults import REGISTER, Widgets, context
 from tests.sync.test_register_transfers import _assert_customers_exactly_once
 from worker.keys import run_key
-from worker.sync.engine import Stalled, run_now, stalled_records, start_run
+from worker.sync.engine import run_now, start_run
 from worker.sync.runs import FINISHED, Runs
 from worker.sync.runstate import RunState
+from worker.sync.stalls import Stalled, stalled_records
 
 #: How long Redis stays away: longer than a request that was under way when it went.
 AWAY = 4.0

@@ -155,8 +155,8 @@ def test_r_6_1_a_run_counts_as_stalled_only_after_quiet_seconds_without_an_attem
     from types import SimpleNamespace
 
     from worker.keys import key
-    from worker.sync.engine import Stalled, note_attempt, stalled_records
     from worker.sync.locks import RunLock
+    from worker.sync.stalls import Stalled, note_attempt, stalled_records
 
     ctx: Any = SimpleNamespace(redis=redis_client, connection_id=connection_id)
     run_key = key(connection_id, "run", "run-1")
@@ -211,8 +211,8 @@ def _finished(redis_client: redis.Redis, connection_id: str) -> tuple[str, str |
 def test_r_6_1_a_run_whose_finish_was_cut_short_is_finished_by_the_stall_check(
     redis_client: redis.Redis, connection_id: str
 ) -> None:
-    from worker.sync.engine import stalled_records
     from worker.sync.runstate import Watermarks
+    from worker.sync.stalls import stalled_records
 
     ctx = _cut_short_finish(redis_client, connection_id)
     assert stalled_records(ctx, "customers", quiet=3600) is None  # not quiet yet: left alone

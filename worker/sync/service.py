@@ -28,20 +28,18 @@ from worker.sync.engine import (
     Outcome,
     RunRefused,
     Staged,
-    Stalled,
     SyncContext,
     count_and_maybe_finish,
-    note_attempt,
     prefetched,
     record_failure,
     run_now,
     settle_record,
-    stalled_records,
     start_run,
 )
 from worker.sync.errorlist import CONFIG, ErrorEntry, ErrorList, RecordRef
 from worker.sync.runs import RunReport
 from worker.sync.runstate import RunState
+from worker.sync.stalls import Stalled, note_attempt, stalled_records
 
 log = logging.getLogger(__name__)
 
@@ -160,18 +158,18 @@ def reference_data_held(connection_id: str) -> Iterator[None]:
 
 
 #: Added to the broker's visibility timeout and the longest retry countdown before a
-#: silent run's records count as lost (engine.stalled_records).
+#: silent run's records count as lost (stalls.stalled_records).
 STALL_MARGIN = 10.0
 
 
 def record_task_started(connection_id: str, run_id: str) -> None:
-    """A record task of the run starts or retries (engine.note_attempt)."""
+    """A record task of the run starts or retries (stalls.note_attempt)."""
     note_attempt(_context(connection_id), run_id)
 
 
 def stalled_runs(connection_id: str) -> list[Stalled]:
     """The connection's running runs whose remaining records were lost in transit
-    (engine.stalled_records), each with the records to send again."""
+    (stalls.stalled_records), each with the records to send again."""
     settings = get_settings()
     quiet = settings.broker_visibility_timeout + settings.task_retry_backoff_max + STALL_MARGIN
     ctx = _context(connection_id)
