@@ -397,18 +397,14 @@ def settle_record(
         pipe = ctx.redis.pipeline(transaction=False)
         entry, days = _history_entry(ctx, register, run_id, natural_key, staged, outcome, changes)
         history.queue_sync(pipe, ctx.redis, ctx.connection_id, entry, days)
-        binding = _settled_binding(ctx, binds)
+        binding = _settled_binding(binds)
     return outcome, count_settled(run, natural_key, outcome, pipe, binding, also_resolved)
 
 
-def _settled_binding(ctx: SyncContext, binds: list[tuple[Binder, str, Binding]]) -> Binding | None:
-    """The binding of the record being settled among its :meth:`~Binder.bind_last`
-    calls (the last one counts), for its settle's command; any other is written now."""
-    if not binds:
-        return None
-    binder, natural_key, binding = binds.pop()
-    others = [(b, k, v) for b, k, v in binds if (b.register, k) != (binder.register, natural_key)]
-    write_binds(ctx.redis, others)
+def _settled_binding(binds: list[tuple[Binder, str, Binding]]) -> Binding | None:
+    """The record's binding for its settle's command: the last of its
+    :meth:`~Binder.bind_last` calls (they queue only the record being settled)."""
+    binding = binds[-1][2] if binds else None
     binds.clear()
     return binding
 
