@@ -177,20 +177,7 @@ def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
             + " / ".join(f"{label} ({root})" for label, root in roots.items()),
             flush=True,
         )
-        for round_ in range(args.cpu_rounds):
-            order = list(roots.items())
-            for label, root in order if round_ % 2 == 0 else order[::-1]:
-                wall, used, created, counted = one_run(world, box, env, root, args, folder)
-                per_record[label].append(used / max(1, created) * 1000)
-                commands[label].append(sum(counted.values()) / max(1, created))
-                top = ", ".join(f"{name} {n / max(1, created):.1f}"
-                                for name, n in counted.most_common(6))  # fmt: skip
-                print(
-                    f"    {label:<6} run {round_ + 1}: {created} created in {wall:.1f}s, "
-                    f"worker CPU {used:.1f}s = {per_record[label][-1]:.2f} ms per record; "
-                    f"Redis commands per record {commands[label][-1]:.1f} ({top})",
-                    flush=True,
-                )
+        alternating_runs(world, box, env, roots, args, folder, per_record, commands)
         if not args.no_profile:
             small = World(*PROFILE_SIZE)  # the profiler multiplies the CPU several times
             small.write_seeds(folder)
@@ -221,6 +208,29 @@ def main_cpu(args: argparse.Namespace, folder: Path, redis_url: str) -> int:
               f"(median of {len(values)} runs; every client: the worker's broker and events "
               f"included)")  # fmt: skip
     return 0
+
+
+def alternating_runs(
+    world: World, box: Any, env: dict[str, str], roots: dict[str, Path],
+    args: argparse.Namespace, folder: Path, per_record: dict[str, list[float]],
+    commands: dict[str, list[float]],
+) -> None:  # fmt: skip
+    """``--cpu-rounds`` runs of each checkout, the order flipped every round (drift hits
+    both alike); each run's CPU and Redis commands per created record appended."""
+    for round_ in range(args.cpu_rounds):
+        order = list(roots.items())
+        for label, root in order if round_ % 2 == 0 else order[::-1]:
+            wall, used, created, counted = one_run(world, box, env, root, args, folder)
+            per_record[label].append(used / max(1, created) * 1000)
+            commands[label].append(sum(counted.values()) / max(1, created))
+            top = ", ".join(f"{name} {n / max(1, created):.1f}"
+                            for name, n in counted.most_common(6))  # fmt: skip
+            print(
+                f"    {label:<6} run {round_ + 1}: {created} created in {wall:.1f}s, "
+                f"worker CPU {used:.1f}s = {per_record[label][-1]:.2f} ms per record; "
+                f"Redis commands per record {commands[label][-1]:.1f} ({top})",
+                flush=True,
+            )
 
 
 def trace_run(
